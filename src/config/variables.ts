@@ -1,0 +1,139 @@
+/**
+ * Every environment variable 12factor-app reads, declared once: name, type, default and meaning.
+ * The README's table and `.env.example` are checked against this list by a test.
+ */
+export type VariableType =
+  | { kind: 'port' }
+  | { kind: 'integer'; min: number; max: number }
+  | { kind: 'string' }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'boolean' }
+  | { kind: 'url'; schemes: readonly string[] };
+
+export interface Variable {
+  name: string;
+  type: VariableType;
+  /** undefined: optional with no default. */
+  default: string | undefined;
+  /** Whether the value may hold a secret (URLs are logged with passwords redacted). */
+  secret?: boolean;
+  description: string;
+}
+
+const ms = (min: number, max: number): VariableType => ({ kind: 'integer', min, max });
+const STORE_SCHEMES = ['sqlite', 'postgres', 'postgresql', 'mongodb', 'mongodb+srv'];
+
+export const VARIABLES = [
+  {
+    name: 'NODE_ENV',
+    type: { kind: 'enum', values: ['development', 'production', 'test'] },
+    default: 'development',
+    description: 'Deployment kind; `production` turns on stricter start-up checks.',
+  },
+  {
+    name: 'PORT',
+    type: { kind: 'port' },
+    default: '1337',
+    description: 'TCP port the web process listens on (factor VII; 1337 as in the tutorial).',
+  },
+  {
+    name: 'HOST',
+    type: { kind: 'string' },
+    default: '0.0.0.0',
+    description: 'Address to bind; `0.0.0.0` serves every interface, as a container needs.',
+  },
+  {
+    name: 'DATABASE_URL',
+    type: { kind: 'url', schemes: STORE_SCHEMES },
+    default: 'sqlite:./data/12factor-app.db',
+    secret: true,
+    description: 'The store: `sqlite:<path>`, `postgres://…` or `mongodb://…` (factor IV).',
+  },
+  {
+    name: 'MONGO_URL',
+    type: { kind: 'url', schemes: ['mongodb', 'mongodb+srv'] },
+    default: undefined,
+    secret: true,
+    description: "The tutorial's variable for MongoDB; when set it chooses the store.",
+  },
+  {
+    name: 'DATABASE_POOL_MAX',
+    type: { kind: 'integer', min: 1, max: 1000 },
+    default: '10',
+    description: 'Most connections one process opens to PostgreSQL or MongoDB.',
+  },
+  {
+    name: 'DATABASE_CONNECT_TIMEOUT_MS',
+    type: ms(100, 600_000),
+    default: '5000',
+    description: 'How long one connection attempt to the store may take.',
+  },
+  {
+    name: 'DATABASE_STATEMENT_TIMEOUT_MS',
+    type: ms(100, 600_000),
+    default: '10000',
+    description: 'How long one store query may run before it is cancelled.',
+  },
+  {
+    name: 'STARTUP_STORE_WAIT_MS',
+    type: ms(0, 3_600_000),
+    default: '60000',
+    description: 'How long start-up retries an unreachable store (with backoff) before exiting 1.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    default: 'info',
+    description: 'Least severe log level written to stdout.',
+  },
+  {
+    name: 'BODY_LIMIT_BYTES',
+    type: { kind: 'integer', min: 1024, max: 104_857_600 },
+    default: '1048576',
+    description: 'Largest request body accepted; larger ones get 413.',
+  },
+  {
+    name: 'REQUEST_TIMEOUT_MS',
+    type: ms(1000, 600_000),
+    default: '30000',
+    description: 'Longest time to receive a whole request before the socket is closed.',
+  },
+  {
+    name: 'KEEP_ALIVE_TIMEOUT_MS',
+    type: ms(1000, 600_000),
+    default: '65000',
+    description: 'Idle keep-alive time; keep it above your load balancer’s idle timeout.',
+  },
+  {
+    name: 'SHUTDOWN_DELAY_MS',
+    type: ms(0, 600_000),
+    default: '5000',
+    description: 'After SIGTERM, time to keep serving while /readyz fails so balancers notice.',
+  },
+  {
+    name: 'SHUTDOWN_TIMEOUT_MS',
+    type: ms(1000, 3_600_000),
+    default: '25000',
+    description: 'Budget for the whole shutdown (delay, drain, close); past it the exit is 1.',
+  },
+  {
+    name: 'TRUST_PROXY',
+    type: { kind: 'boolean' },
+    default: 'false',
+    description: 'Trust `X-Forwarded-*` headers (set behind a reverse proxy you control).',
+  },
+  {
+    name: 'GIT_COMMIT',
+    type: { kind: 'string' },
+    default: undefined,
+    description: 'Commit the build came from, shown at /version (set by the image build).',
+  },
+  {
+    name: 'BUILD_TIME',
+    type: { kind: 'string' },
+    default: undefined,
+    description: 'When the build ran (ISO-8601), shown at /version (set by the image build).',
+  },
+] as const satisfies readonly Variable[];
+
+export type VariableName = (typeof VARIABLES)[number]['name'];

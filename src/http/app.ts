@@ -1,0 +1,98 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log/logger.ts';
+import type { UserService } from '../users/user-service.ts';
+import type { UserStore } from '../users/user-store.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { classify, problem, ProblemError, RETRY_AFTER_SECONDS, PROBLEMS } from './problems.ts';
+import { requestContext, requestIdOf } from './plugins/request-context.ts';
+import { metrics } from './plugins/metrics.ts';
+import { openapi } from './plugins/openapi.ts';
+import { ProblemSchema, UserSchema } from './schemas.ts';
+import { userRoutes } from './routes/users.ts';
+import { operationRoutes, type Release } from './routes/operations.ts';
+
+export interface AppDeps {
+  service: UserService;
+  store: UserStore;
+  lifecycle: Lifecycle;
+  logger: Logger;
+  registry: Registry;
+  release: Release;
+  http: {
+    bodyLimitBytes: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    trustProxy: boolean;
+  };
+}
+
+/**
+ * The web app as a Fastify instance that never listens: tests drive it with inject(), the web
+ * process binds it to PORT and owns signals.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const options: FastifyServerOptions = {
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
+    bodyLimit: deps.http.bodyLimitBytes,
+    requestTimeout: deps.http.requestTimeoutMs,
+    keepAliveTimeout: deps.http.keepAliveTimeoutMs,
+    trustProxy: deps.http.trustProxy,
+    // In-flight requests on kept-alive connections finish normally during shutdown.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  };
+  const app = Fastify(options);
+
+  app.addSchema(UserSchema);
+  app.addSchema(ProblemSchema);
+  await app.register(formbody);
+  await openapi(app, deps.release);
+  requestContext(app);
+  metrics(app, deps.registry);
+
+  app.setErrorHandler((error, request, reply) => {
+    const { code, detail, errors } = classify(error);
+    const { status } = PROBLEMS[code];
+    if (code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'request failed');
+    else if (status >= 500) request.log.warn({ err: error, code }, 'request refused');
+    if (status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
+    app.countProblem(code);
+    const instance = request.url.split('?', 1)[0] ?? '/';
+    return reply
+      .code(status)
+      .type('application/problem+json')
+      .send(problem(code, detail, { instance, requestId: request.id, errors }));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    app.countProblem('ROUTE_NOT_FOUND');
+    const instance = request.url.split('?', 1)[0] ?? '/';
+    return reply
+      .code(404)
+      .type('application/problem+json')
+      .send(
+        problem('ROUTE_NOT_FOUND', `No route serves ${request.method} ${instance}.`, {
+          instance,
+          requestId: request.id,
+        }),
+      );
+  });
+
+  operationRoutes(app, deps);
+  await app.register(async (scope) => {
+    // Until the store is reachable and its schema current, user routes answer 503, not a hang.
+    scope.addHook('onRequest', async () => {
+      if (deps.lifecycle.phase === 'starting') {
+        throw new ProblemError('STARTING', 'The service is starting; the store is not ready yet.');
+      }
+    });
+    userRoutes(scope, deps.service);
+  });
+  return app;
+}

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Release } from '../routes/operations.ts';
+
+/**
+ * The OpenAPI 3.1 document is generated from the route schemas (the same ones that validate and
+ * serialize), served at /openapi.json, with a docs page at /docs. The UI's assets ship inside
+ * the package: nothing is loaded from outside the service.
+ */
+export async function openapi(app: FastifyInstance, release: Release): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: '12factor-app',
+        version: release.version,
+        description:
+          "The tutorial's `user` REST API. Errors are RFC 9457 problem documents (`application/problem+json`).",
+      },
+      tags: [
+        { name: 'user', description: 'The user directory' },
+        { name: 'operations', description: 'Health, readiness, metrics and release' },
+      ],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { UserStore } from '../../users/user-store.ts';
+import type { Lifecycle } from '../lifecycle.ts';
+import { problem, RETRY_AFTER_SECONDS, type ProblemCode } from '../problems.ts';
+
+export interface Release {
+  name: string;
+  version: string;
+  commit: string | undefined;
+  buildTime: string | undefined;
+}
+
+const PING_TIMEOUT_MS = 2000;
+
+async function pingWithin(store: UserStore, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([store.ping().then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Liveness, readiness and the release, as an orchestrator and an operator ask for them. */
+export function operationRoutes(
+  app: FastifyInstance,
+  deps: { store: UserStore; lifecycle: Lifecycle; release: Release },
+): void {
+  const tags = ['operations'];
+  const Status = Type.Object({ status: Type.String() });
+
+  // Liveness does no I/O: a slow store must not get a healthy process restarted.
+  app.get('/healthz', { schema: { tags, summary: 'Liveness', response: { 200: Status } } }, async () => ({
+    status: 'ok',
+  }));
+
+  app.get(
+    '/readyz',
+    { schema: { tags, summary: 'Readiness: store reachable and not draining' } },
+    async (request, reply) => {
+      const phase = deps.lifecycle.phase;
+      let code: ProblemCode | undefined;
+      if (phase === 'draining') code = 'DRAINING';
+      else if (phase === 'starting') code = 'STARTING';
+      else if (!(await pingWithin(deps.store, PING_TIMEOUT_MS))) code = 'STORE_UNAVAILABLE';
+      if (code === undefined) return { status: 'ok', store: deps.store.kind };
+      const detail = code === 'STORE_UNAVAILABLE' ? 'The store does not answer.' : `The process is ${phase}.`;
+      return reply
+        .code(503)
+        .header('retry-after', RETRY_AFTER_SECONDS)
+        .type('application/problem+json')
+        .send(problem(code, detail, { instance: '/readyz', requestId: request.id }));
+    },
+  );
+
+  app.get('/version', { schema: { tags, summary: 'The running release' } }, async () => ({
+    ...deps.release,
+    node: process.version,
+    store: deps.store.kind,
+  }));
+}

@@ -1,0 +1,38 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+export interface LoggerSettings {
+  level: string;
+  /** Human-readable output; the web process turns it on only when stdout is a TTY. */
+  pretty: boolean;
+  /** Where JSON lines go; stdout unless a test captures them. Never a file (factor XI). */
+  destination?: NodeJS.WritableStream;
+}
+
+/** Header and field paths that may carry credentials: never written to the stream. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["proxy-authorization"]',
+  'headers.authorization',
+  'password',
+  '*.password',
+];
+
+export function createLogger(settings: LoggerSettings): Logger {
+  const options: LoggerOptions = {
+    level: settings.level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  if (settings.pretty) {
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, destination: 1 } },
+    });
+  }
+  return pino(options, settings.destination ?? pino.destination({ dest: 1, sync: false }));
+}

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { loadConfig, ConfigError, type Config } from '../config/index.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import type { Release } from '../http/routes/operations.ts';
+
+/**
+ * What every process type starts with: the config (or a clear exit 1 naming every bad
+ * variable), a logger on stdout, and the release this build is.
+ */
+export function startProcess(name: string): { config: Config; logger: Logger; release: Release } {
+  const pretty = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const logger = createLogger({ level: 'info', pretty });
+    logger.fatal({ process: name, problems: error.problems }, error.message);
+    logger.flush();
+    process.exit(1);
+  }
+  const logger = createLogger({ level: config.logLevel, pretty }).child({ process: name });
+  return { config, logger, release: readRelease(config) };
+}
+
+export function readRelease(config: Pick<Config, 'gitCommit' | 'buildTime'>): Release {
+  const pkg = JSON.parse(
+    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { name: string; version: string };
+  return { name: pkg.name, version: pkg.version, commit: config.gitCommit, buildTime: config.buildTime };
+}
+
+export const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });

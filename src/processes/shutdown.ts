@@ -1,0 +1,63 @@
+import type { Logger } from '../log/logger.ts';
+
+export interface ShutdownStep {
+  name: string;
+  run: () => Promise<void> | void;
+}
+
+export interface ShutdownOptions {
+  logger: Logger;
+  /** Budget for every step together; past it the process exits 1. */
+  timeoutMs: number;
+  steps: ShutdownStep[];
+  exit?: (code: number) => void;
+}
+
+/**
+ * The one ordered shutdown every process type shares (factor IX): on SIGTERM or SIGINT run the
+ * steps in order, then exit 0; an error or an overrun budget exits 1; a second signal exits at
+ * once. `begin()` starts the same sequence from code (e.g. a fatal start-up error).
+ */
+export function installShutdown(options: ShutdownOptions) {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const log = options.logger;
+  let running: Promise<void> | undefined;
+
+  const begin = (reason: string, exitCode = 0): Promise<void> => {
+    if (running) return running;
+    log.info({ reason, budgetMs: options.timeoutMs }, 'shutdown started');
+    const started = Date.now();
+    const budget = setTimeout(() => {
+      log.error({ budgetMs: options.timeoutMs }, 'shutdown overran its budget; exiting');
+      exit(1);
+    }, options.timeoutMs);
+    running = (async () => {
+      let code = exitCode;
+      for (const step of options.steps) {
+        try {
+          await step.run();
+          log.debug({ step: step.name }, 'shutdown step done');
+        } catch (error) {
+          log.error({ err: error, step: step.name }, 'shutdown step failed');
+          code = 1;
+        }
+      }
+      clearTimeout(budget);
+      log.info({ durationMs: Date.now() - started, exitCode: code }, 'shutdown complete');
+      exit(code);
+    })();
+    return running;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (running) {
+      log.warn({ signal }, 'second signal; exiting now');
+      exit(signal === 'SIGINT' ? 130 : 143);
+      return;
+    }
+    void begin(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return { begin };
+}

@@ -1,0 +1,49 @@
+import type { Logger } from '../log/logger.ts';
+import type { UserStore } from '../users/user-store.ts';
+import { sleep } from './runtime.ts';
+
+/**
+ * Pings the store with capped exponential backoff until it answers or `maxWaitMs` passes. The
+ * tutorial's app hangs forever with nothing listening; this one keeps /healthz up, logs every
+ * attempt, and lets the caller exit non-zero when the store never comes.
+ */
+export async function waitForStore(
+  store: UserStore,
+  options: { logger: Logger; maxWaitMs: number; signal?: AbortSignal },
+): Promise<boolean> {
+  const deadline = Date.now() + options.maxWaitMs;
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.ping();
+      return true;
+    } catch (error) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || options.signal?.aborted) return false;
+      options.logger.warn(
+        { attempt, retryInMs: Math.min(delay, remaining), err: error },
+        'store unreachable; retrying',
+      );
+      await sleep(Math.min(delay, remaining), options.signal);
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+/**
+ * On the embedded store the web process migrates by itself; elsewhere migrations are a release
+ * step (`npm run migrate`) and the web process refuses a schema older than its code.
+ */
+export async function prepareSchema(store: UserStore, logger: Logger): Promise<void> {
+  if (store.capabilities.embedded) {
+    const { applied } = await store.migrate();
+    logger.info({ applied: applied.length }, 'embedded store migrated');
+    return;
+  }
+  const { pending } = await store.migrationStatus();
+  if (pending.length > 0) {
+    throw new Error(
+      `The store's schema is older than this code (pending: ${pending.join(', ')}); run \`npm run migrate\` first.`,
+    );
+  }
+}

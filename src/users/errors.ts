@@ -1,0 +1,68 @@
+/**
+ * The domain's error catalogue. Every failure the domain or a store reports carries one of these
+ * stable codes; the HTTP layer maps codes to statuses in exactly one place (src/http/problems.ts).
+ */
+export const DomainErrorCode = {
+  USER_NOT_FOUND: 'USER_NOT_FOUND',
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  EMAIL_TAKEN: 'EMAIL_TAKEN',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  SCHEMA_OUTDATED: 'SCHEMA_OUTDATED',
+} as const;
+export type DomainErrorCode = (typeof DomainErrorCode)[keyof typeof DomainErrorCode];
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  readonly errors: FieldError[] | undefined;
+
+  constructor(
+    code: DomainErrorCode,
+    message: string,
+    options: { errors?: FieldError[]; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'DomainError';
+    this.code = code;
+    this.errors = options.errors;
+  }
+}
+
+export function isDomainError(error: unknown, code?: DomainErrorCode): error is DomainError {
+  return error instanceof DomainError && (code === undefined || error.code === code);
+}
+
+export const userNotFound = (id: string) =>
+  new DomainError(DomainErrorCode.USER_NOT_FOUND, `No user has the id ${JSON.stringify(id)}.`);
+
+export const validationFailed = (errors: FieldError[]) =>
+  new DomainError(
+    DomainErrorCode.VALIDATION_FAILED,
+    errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+    { errors },
+  );
+
+export const emailTaken = () =>
+  new DomainError(DomainErrorCode.EMAIL_TAKEN, 'Another user already has this e-mail address.', {
+    errors: [{ field: 'email', message: 'is already taken' }],
+  });
+
+export const preconditionFailed = () =>
+  new DomainError(
+    DomainErrorCode.PRECONDITION_FAILED,
+    'The user changed since the given ETag was read.',
+  );
+
+export const storeUnavailable = (cause: unknown) =>
+  new DomainError(DomainErrorCode.STORE_UNAVAILABLE, 'The store cannot be reached.', { cause });
+
+export const schemaOutdated = (pending: string[]) =>
+  new DomainError(
+    DomainErrorCode.SCHEMA_OUTDATED,
+    `The store's schema is older than this code; pending migrations: ${pending.join(', ')}. Run \`npm run migrate\`.`,
+  );

@@ -1,0 +1,77 @@
+import { ObjectId } from 'bson';
+import { userNotFound, schemaOutdated } from './errors.ts';
+import { isUserId, type User, type UserChanges, type UserInput } from './user.ts';
+import type { ListQuery } from './query.ts';
+import type { Page, UserStore } from './user-store.ts';
+
+export interface UserServiceOptions {
+  store: UserStore;
+  /** Injected so tests can pin time. */
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export interface WriteOptions {
+  /** Apply only if the record's `updatedAt` is still this (optimistic concurrency). */
+  ifUpdatedAt?: string | undefined;
+}
+
+/** The use cases of the user directory; every process type (web, admin) goes through it. */
+export class UserService {
+  private readonly store: UserStore;
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(options: UserServiceOptions) {
+    this.store = options.store;
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? (() => new ObjectId().toHexString());
+  }
+
+  list(query: ListQuery): Promise<Page> {
+    return this.store.list(query);
+  }
+
+  async get(id: string): Promise<User> {
+    // A malformed id cannot exist: answer as for any unknown id, without asking the store.
+    const user = isUserId(id) ? await this.store.get(id) : undefined;
+    if (!user) throw userNotFound(id);
+    return user;
+  }
+
+  create(input: UserInput): Promise<User> {
+    const now = this.now().toISOString();
+    return this.store.create({
+      id: this.newId(),
+      name: input.name,
+      email: input.email ?? undefined,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  async update(id: string, changes: UserChanges, options: WriteOptions = {}): Promise<User> {
+    const user = isUserId(id)
+      ? await this.store.update(id, changes, {
+          now: this.now().toISOString(),
+          ifUpdatedAt: options.ifUpdatedAt,
+        })
+      : undefined;
+    if (!user) throw userNotFound(id);
+    return user;
+  }
+
+  async remove(id: string, options: WriteOptions = {}): Promise<User> {
+    const user = isUserId(id)
+      ? await this.store.remove(id, { ifUpdatedAt: options.ifUpdatedAt })
+      : undefined;
+    if (!user) throw userNotFound(id);
+    return user;
+  }
+
+  /** Throws SCHEMA_OUTDATED when the store lacks migrations this code needs. */
+  async assertSchemaCurrent(): Promise<void> {
+    const { pending } = await this.store.migrationStatus();
+    if (pending.length > 0) throw schemaOutdated(pending);
+  }
+}

@@ -1,0 +1,121 @@
+import { Type } from 'typebox';
+
+/**
+ * A user record as every store returns it and every route prints it. Key order matters: the
+ * tutorial (Sails 0.12) prints attributes first, then `createdAt`, `updatedAt`, `id`.
+ */
+export interface User {
+  name: string;
+  email?: string;
+  createdAt: string;
+  updatedAt: string;
+  id: string;
+}
+
+/** The attributes a client may write. `email: null` clears the address on update. */
+export interface UserInput {
+  name: string;
+  email?: string | null;
+}
+export type UserChanges = Partial<UserInput>;
+
+/** Every field a client may filter or sort on, with the kind of value it holds. */
+export const FIELDS = {
+  name: 'string',
+  email: 'string',
+  createdAt: 'date',
+  updatedAt: 'date',
+  id: 'id',
+} as const;
+export type Field = keyof typeof FIELDS;
+export const ATTRIBUTES = ['name', 'email'] as const;
+/** Sent by clients out of habit (Sails prints them); ignored, never stored. */
+export const SERVER_MANAGED = ['id', 'createdAt', 'updatedAt'] as const;
+
+export const USER_ID_PATTERN = '^[0-9a-f]{24}$';
+const userIdRegExp = new RegExp(USER_ID_PATTERN);
+export function isUserId(value: string): boolean {
+  return userIdRegExp.test(value);
+}
+
+// The schemas below are the single source of validation, serialization and the OpenAPI document.
+export const NameSchema = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  description: 'Display name, 1–100 characters after trimming.',
+  examples: ['bingo'],
+});
+export const EmailSchema = Type.String({
+  format: 'email',
+  maxLength: 254,
+  description: 'E-mail address, unique compared case-insensitively.',
+  examples: ['bingo@example.com'],
+});
+export const UserIdSchema = Type.String({
+  pattern: USER_ID_PATTERN,
+  description: '24 lowercase hex digits (MongoDB ObjectId form, time-ordered).',
+  examples: ['58a41d952f53291200b9e065'],
+});
+const Timestamp = Type.String({ format: 'date-time', examples: ['2017-02-13T06:13:53.791Z'] });
+
+export const UserSchema = Type.Object(
+  {
+    name: NameSchema,
+    email: Type.Optional(EmailSchema),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    id: UserIdSchema,
+  },
+  { $id: 'User', title: 'User' },
+);
+
+/**
+ * The body of a create or update after the query string and body were merged. Server-managed
+ * fields are accepted (clients echo records back) and dropped; anything else is rejected.
+ */
+export function userInputSchema(options: { requireName: boolean }) {
+  const props = {
+    name: NameSchema,
+    email: Type.Union([EmailSchema, Type.Null()]),
+    id: Type.Unknown(),
+    createdAt: Type.Unknown(),
+    updatedAt: Type.Unknown(),
+  };
+  return Type.Object(
+    {
+      ...props,
+      name: options.requireName ? NameSchema : Type.Optional(NameSchema),
+      email: Type.Optional(props.email),
+      id: Type.Optional(props.id),
+      createdAt: Type.Optional(props.createdAt),
+      updatedAt: Type.Optional(props.updatedAt),
+    },
+    { additionalProperties: false },
+  );
+}
+
+/** Trims the writable string attributes; the rules above hold for the trimmed values. */
+export function normalizeInput(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  for (const key of ATTRIBUTES) {
+    const value = out[key];
+    if (typeof value === 'string') out[key] = value.trim();
+  }
+  return out;
+}
+
+/** Drops server-managed fields and keeps only writable attributes that were sent. */
+export function pickChanges(input: Record<string, unknown>): UserChanges {
+  const changes: UserChanges = {};
+  if (typeof input.name === 'string') changes.name = input.name;
+  if (typeof input.email === 'string' || input.email === null) changes.email = input.email;
+  return changes;
+}
+
+/**
+ * The key that makes e-mail addresses unique: compared case-insensitively (Unicode lower case,
+ * NFC), computed here so every store enforces the same rule with a plain unique index.
+ */
+export function emailKey(email: string): string {
+  return email.normalize('NFC').toLowerCase();
+}

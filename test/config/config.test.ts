@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { loadConfig, ConfigError, VARIABLES } from '../../src/config/index.ts';
+
+test('loadConfig — when the environment is empty, then every default applies', () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 1337);
+  assert.equal(config.host, '0.0.0.0');
+  assert.equal(config.storeUrl, 'sqlite:./data/12factor-app.db');
+  assert.equal(config.shutdownTimeoutMs, 25000);
+  assert.equal(config.trustProxy, false);
+  assert.ok(Object.isFrozen(config));
+});
+
+test('loadConfig — when several variables are bad, then one error names every one', () => {
+  assert.throws(
+    () =>
+      loadConfig({
+        PORT: 'eighty',
+        LOG_LEVEL: 'loud',
+        DATABASE_URL: 'mysql://x',
+        DATABASE_POOL_MAX: '0',
+        TRUST_PROXY: 'maybe',
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      const names = error.problems.map((p) => p.variable).sort();
+      assert.deepEqual(names, ['DATABASE_POOL_MAX', 'DATABASE_URL', 'LOG_LEVEL', 'PORT', 'TRUST_PROXY']);
+      for (const name of names) assert.match(error.message, new RegExp(name));
+      return true;
+    },
+  );
+});
+
+test('loadConfig — when MONGO_URL is set, then it chooses the store (the tutorial’s variable)', () => {
+  const config = loadConfig({ MONGO_URL: 'mongodb://localhost:27017/12factor-app' });
+  assert.equal(config.storeUrl, 'mongodb://localhost:27017/12factor-app');
+});
+
+test('loadConfig — when MONGO_URL and a different DATABASE_URL are both set, then it refuses', () => {
+  assert.throws(
+    () => loadConfig({ MONGO_URL: 'mongodb://a/x', DATABASE_URL: 'postgres://b/y' }),
+    /MONGO_URL and DATABASE_URL are both set/,
+  );
+});
+
+test('loadConfig — when a variable is empty, then it counts as unset', () => {
+  assert.equal(loadConfig({ PORT: '', MONGO_URL: '' }).port, 1337);
+});
+
+test('loadConfig — when a port is out of range or a URL is malformed, then it is rejected', () => {
+  assert.throws(() => loadConfig({ PORT: '70000' }), /PORT must be from 0 to 65535/);
+  assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://' }), /DATABASE_URL/);
+  assert.throws(() => loadConfig({ DATABASE_URL: 'sqlite:' }), /DATABASE_URL/);
+});
+
+test('.env.example — when compared with the declaration, then it lists every variable with its default', () => {
+  const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  const entries = new Map(
+    text
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  assert.deepEqual([...entries.keys()].sort(), VARIABLES.map((v) => v.name).sort());
+  for (const variable of VARIABLES) {
+    assert.equal(entries.get(variable.name), variable.default ?? '', `${variable.name} default`);
+  }
+  // The example itself must be a valid configuration.
+  assert.doesNotThrow(() => loadConfig(Object.fromEntries(entries)));
+});
+
+test('README — when compared with the declaration, then its table documents every variable', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const variable of VARIABLES) {
+    assert.match(readme, new RegExp(`\\| \`${variable.name}\` \\|`), `${variable.name} in README`);
+  }
+});
