@@ -1,0 +1,54 @@
+import type { UserStore } from '../users/user-store.ts';
+import { MongoUserStore } from './mongo/mongo-user-store.ts';
+import { createPostgresEngine } from './postgres/postgres-engine.ts';
+import { SqlUserStore } from './sql/sql-user-store.ts';
+import { createSqliteEngine } from './sqlite/sqlite-engine.ts';
+import { parseSqliteUrl } from './sqlite/sqlite-url.ts';
+
+export { redactUrl } from './redact-url.ts';
+
+export interface StoreOptions {
+  /** `sqlite:…`, `postgres://…`/`postgresql://…`, or `mongodb://…`/`mongodb+srv://…`. */
+  url: string;
+  /** Connections per process (PostgreSQL pool, MongoDB maxPoolSize); SQLite has one. */
+  poolMax: number;
+  /** How long a call waits to reach the server (connect, pool checkout, server selection). */
+  connectTimeoutMs: number;
+  /** How long one statement may run (SQLite: how long to wait for a lock); 0 means no limit. */
+  statementTimeoutMs: number;
+  /** Errors no caller awaits, e.g. an idle PostgreSQL connection dropped by the server. */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+// SQLite has no "no limit" for busy_timeout; an hour stands for it.
+const SQLITE_UNLIMITED_BUSY_MS = 3_600_000;
+
+/**
+ * The UserStore for a URL, chosen by its scheme. Never connects: an unreachable server shows
+ * up as STORE_UNAVAILABLE from `ping()` and other calls, which callers retry. Throws only for
+ * a URL no adapter accepts.
+ */
+export function createStore(options: StoreOptions): UserStore {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(options.url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'sqlite':
+      return new SqlUserStore(
+        createSqliteEngine({
+          filename: parseSqliteUrl(options.url),
+          busyTimeoutMs: options.statementTimeoutMs > 0 ? options.statementTimeoutMs : SQLITE_UNLIMITED_BUSY_MS,
+        }),
+      );
+    case 'postgres':
+    case 'postgresql':
+      return new SqlUserStore(createPostgresEngine(options));
+    case 'mongodb':
+    case 'mongodb+srv':
+      return new MongoUserStore(options);
+    default:
+      // The scheme only: the rest of the URL may hold a password.
+      throw new Error(
+        `Unsupported store URL scheme ${scheme === undefined ? '(none)' : JSON.stringify(`${scheme}:`)}; ` +
+          'use sqlite:, postgres:, postgresql:, mongodb: or mongodb+srv:.',
+      );
+  }
+}

@@ -1,0 +1,58 @@
+import { sql, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { SqlEngine } from '../sql/sql-engine.ts';
+import { isPostgresUnavailable, isPostgresUniqueViolation } from './postgres-errors.ts';
+
+export interface PostgresEngineOptions {
+  url: string;
+  poolMax: number;
+  connectTimeoutMs: number;
+  /** 0 leaves the server's default. */
+  statementTimeoutMs: number;
+  /** Errors of idle pooled connections (the server went away); the pool drops them itself. */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+/**
+ * PostgreSQL through a pg Pool. The pool connects lazily, so creating it never throws nor waits,
+ * and it recovers by itself when the server returns: broken clients are discarded, new ones are
+ * opened on demand.
+ */
+export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine {
+  const report = options.onBackgroundError ?? (() => undefined);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: '12factor-app',
+    keepAlive: true,
+  });
+  // Without these listeners an idle client's error (server restart, pg_terminate_backend)
+  // is an unhandled 'error' event, which kills the process.
+  pool.on('error', report);
+  // A checked-out client can fail between two queries of a transaction, while pg-pool's idle
+  // listener is detached; the next query fails and reports it, this only keeps the process up.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+
+  return {
+    kind: 'postgres',
+    capabilities: { embedded: false },
+    dialect: new PostgresDialect({ pool }),
+    // Byte order, like SQLite's BINARY and MongoDB's simple collation, so a sort gives the same
+    // page on every store whatever the database's locale.
+    columnTypes: {
+      id: sql`char(24) collate "C"`,
+      text: sql`text collate "C"`,
+      timestamp: sql`timestamptz(3)`,
+    },
+    rowLocks: true,
+    // The "C" collation lower-cases ASCII only; ICU's root locale folds like JavaScript's
+    // toLowerCase. Needs a server built with ICU (standard in Debian, Ubuntu, the official images).
+    lower: (text) => sql`lower(${text} collate "und-x-icu")`,
+    // Migrations may build indexes for longer than a request may take.
+    migrationSession: { before: 'set statement_timeout = 0', after: 'reset statement_timeout' },
+    isUnavailable: isPostgresUnavailable,
+    isUniqueViolation: isPostgresUniqueViolation,
+  };
+}

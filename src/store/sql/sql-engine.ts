@@ -1,0 +1,49 @@
+import { sql, type Dialect, type Expression } from 'kysely';
+import type { StoreCapabilities } from '../../users/user-store.ts';
+
+export interface SqlColumnTypes {
+  id: Expression<unknown>;
+  text: Expression<unknown>;
+  timestamp: Expression<unknown>;
+}
+
+export interface UniqueIndex {
+  table: string;
+  column: string;
+  name: string;
+}
+
+/**
+ * What one SQL engine brings to the shared Kysely store: its dialect, and hooks for the few
+ * places where engines really differ. Every optional hook has a default that suits SQLite.
+ */
+export interface SqlEngine {
+  readonly kind: string;
+  readonly dialect: Dialect;
+  readonly capabilities: StoreCapabilities;
+  /** Column types used by migrations. Changing them later needs a new migration. */
+  readonly columnTypes?: Partial<SqlColumnTypes>;
+  /** Whether `SELECT … FOR UPDATE` exists; without it, transactions must lock otherwise. */
+  readonly rowLocks?: boolean;
+  /** Lower-cases text exactly as `String.prototype.toLowerCase` does (full Unicode). */
+  readonly lower?: (text: Expression<unknown>) => Expression<unknown>;
+  /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
+  readonly migrationSession?: { before: string; after: string };
+  readonly isUnavailable: (error: unknown) => boolean;
+  readonly isUniqueViolation: (error: unknown, index: UniqueIndex) => boolean;
+}
+
+const DEFAULT_COLUMN_TYPES: SqlColumnTypes = {
+  id: sql`char(24)`,
+  text: sql`text`,
+  // ISO-8601 strings sort and compare correctly as text; engines with a real type override it.
+  timestamp: sql`text`,
+};
+
+export function columnTypes(engine: SqlEngine): SqlColumnTypes {
+  return { ...DEFAULT_COLUMN_TYPES, ...engine.columnTypes };
+}
+
+export function lowerOf(engine: SqlEngine): (text: Expression<unknown>) => Expression<unknown> {
+  return engine.lower ?? ((text) => sql`lower(${text})`);
+}

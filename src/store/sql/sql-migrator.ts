@@ -1,0 +1,47 @@
+import { sql, type Kysely } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import type { MigrationStatus } from '../../users/user-store.ts';
+import { sqlMigrations } from './migrations/index.ts';
+import { columnTypes, type SqlEngine } from './sql-engine.ts';
+
+/**
+ * Kysely's Migrator over our static migration list. It takes a lock (an advisory lock on
+ * PostgreSQL, the write lock of `BEGIN IMMEDIATE` on SQLite) and re-reads what is applied
+ * under it, so concurrent runs are safe: the second finds nothing pending.
+ */
+export class SqlMigrator {
+  private readonly db: Kysely<unknown>;
+  private readonly engine: SqlEngine;
+
+  constructor(db: Kysely<unknown>, engine: SqlEngine) {
+    this.db = db;
+    this.engine = engine;
+  }
+
+  async status(): Promise<MigrationStatus> {
+    const migrations = await this.migrator(this.db).getMigrations();
+    return {
+      applied: migrations.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+      pending: migrations.filter((m) => m.executedAt === undefined).map((m) => m.name),
+    };
+  }
+
+  async migrate(): Promise<MigrationStatus> {
+    const session = this.engine.migrationSession;
+    await this.db.connection().execute(async (db) => {
+      if (session) await sql.raw(session.before).execute(db);
+      try {
+        const { error } = await this.migrator(db).migrateToLatest();
+        if (error !== undefined) throw error;
+      } finally {
+        // A connection that cannot run this is broken, and the pool discards broken connections.
+        if (session) await sql.raw(session.after).execute(db).catch(() => undefined);
+      }
+    });
+    return this.status();
+  }
+
+  private migrator(db: Kysely<unknown>): Migrator {
+    return new Migrator({ db, provider: sqlMigrations(columnTypes(this.engine)) });
+  }
+}

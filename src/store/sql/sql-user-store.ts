@@ -1,0 +1,181 @@
+import { Kysely, sql, type Transaction } from 'kysely';
+import { emailTaken, isDomainError, preconditionFailed, storeUnavailable } from '../../users/errors.ts';
+import { emailKey, type User, type UserChanges } from '../../users/user.ts';
+import type { ListQuery } from '../../users/query.ts';
+import type {
+  MigrationStatus,
+  NewUser,
+  Page,
+  RemoveOptions,
+  StoreCapabilities,
+  UpdateOptions,
+  UserStore,
+} from '../../users/user-store.ts';
+import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
+import { lowerOf, type SqlEngine } from './sql-engine.ts';
+import { SqlMigrator } from './sql-migrator.ts';
+import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
+import { sqlOrder, sqlWhere } from './sql-where.ts';
+
+interface Row {
+  id: string;
+  name: string;
+  email: string | null;
+  created_at: string | Date;
+  updated_at: string | Date;
+}
+
+function toUser(row: Row): User {
+  return userRecord({
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
+/**
+ * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
+ * the SqlEngine hooks, never in engine tests here. Fields are plain (not #private) so wrappers
+ * built with Object.create(store), like the instrumented store, keep working.
+ */
+export class SqlUserStore implements UserStore {
+  readonly kind: string;
+  readonly capabilities: StoreCapabilities;
+  private readonly engine: SqlEngine;
+  private readonly db: Kysely<SqlDatabase>;
+  private readonly migrator: SqlMigrator;
+
+  constructor(engine: SqlEngine) {
+    this.kind = engine.kind;
+    this.capabilities = engine.capabilities;
+    this.engine = engine;
+    this.db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
+    this.migrator = new SqlMigrator(this.db as Kysely<unknown>, engine);
+  }
+
+  list(query: ListQuery): Promise<Page> {
+    return this.guard(async () => {
+      const lower = lowerOf(this.engine);
+      const where = query.where;
+      let base = this.db.selectFrom('users');
+      if (where) base = base.where((eb) => sqlWhere(eb, where, lower));
+      let rows = base.select(USER_COLUMNS).limit(query.limit).offset(query.skip);
+      for (const order of sqlOrder(query.sort)) {
+        rows = rows.orderBy(order.column, (ob) => {
+          const directed = order.direction === 'asc' ? ob.asc() : ob.desc();
+          if (order.nulls === 'first') return directed.nullsFirst();
+          return order.nulls === 'last' ? directed.nullsLast() : directed;
+        });
+      }
+      const [users, count] = await Promise.all([
+        query.limit === 0 ? [] : rows.execute(),
+        base.select((eb) => eb.fn.countAll<number | string | bigint>().as('total')).executeTakeFirstOrThrow(),
+      ]);
+      return { users: users.map(toUser), total: Number(count.total) };
+    });
+  }
+
+  get(id: string): Promise<User | undefined> {
+    return this.guard(async () => {
+      const row = await this.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+      return row && toUser(row);
+    });
+  }
+
+  create(user: NewUser): Promise<User> {
+    return this.guard(async () => {
+      const record = userRecord(user);
+      await this.db
+        .insertInto('users')
+        .values({
+          id: record.id,
+          name: record.name,
+          email: record.email ?? null,
+          email_key: record.email === undefined ? null : emailKey(record.email),
+          created_at: record.createdAt,
+          updated_at: record.updatedAt,
+        })
+        .execute();
+      return record;
+    });
+  }
+
+  update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const current = await this.lockedRow(trx, id);
+        if (!current) return undefined;
+        if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
+        const updatedAt = nextUpdatedAt(options.now, current.updatedAt);
+        const email = changes.email === undefined ? current.email : changes.email;
+        await trx
+          .updateTable('users')
+          .set({
+            updated_at: updatedAt,
+            ...(changes.name === undefined ? {} : { name: changes.name }),
+            ...(changes.email === undefined
+              ? {}
+              : { email: changes.email, email_key: changes.email === null ? null : emailKey(changes.email) }),
+          })
+          .where('id', '=', id)
+          .execute();
+        return userRecord({ ...current, name: changes.name ?? current.name, email, updatedAt });
+      }),
+    );
+  }
+
+  remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const current = await this.lockedRow(trx, id);
+        if (!current) return undefined;
+        if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
+        await trx.deleteFrom('users').where('id', '=', id).execute();
+        return current;
+      }),
+    );
+  }
+
+  ping(): Promise<void> {
+    return this.guard(async () => {
+      await sql`select 1`.execute(this.db);
+    });
+  }
+
+  migrationStatus(): Promise<MigrationStatus> {
+    return this.guard(() => this.migrator.status());
+  }
+
+  migrate(): Promise<MigrationStatus> {
+    return this.guard(() => this.migrator.migrate());
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  /** Reads a row inside a write transaction, locking it where the engine has row locks. */
+  private async lockedRow(trx: Transaction<SqlDatabase>, id: string): Promise<User | undefined> {
+    let query = trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id);
+    if (this.engine.rowLocks) query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  /**
+   * Turns engine errors into domain errors: a duplicate e-mail key is EMAIL_TAKEN, a lost or
+   * refused connection STORE_UNAVAILABLE; anything else is a bug and propagates unchanged.
+   */
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (isDomainError(error)) throw error;
+      if (this.engine.isUniqueViolation(error, EMAIL_KEY_INDEX)) throw emailTaken();
+      if (this.engine.isUnavailable(error)) throw storeUnavailable(error);
+      throw error;
+    }
+  }
+}

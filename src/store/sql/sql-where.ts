@@ -1,0 +1,83 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { Condition, MatchMode, SortKey } from '../../users/query.ts';
+import { COLUMNS, NULLABLE_FIELDS, type SqlDatabase } from './sql-schema.ts';
+
+type Builder = ExpressionBuilder<SqlDatabase, 'users'>;
+type Lower = (text: Expression<unknown>) => Expression<unknown>;
+
+const OPERATORS = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' } as const;
+
+// Portable constants: `IN ()` is a syntax error in PostgreSQL, so empty lists become these.
+const ALWAYS = sql<SqlBool>`1 = 1`;
+const NEVER = sql<SqlBool>`1 = 0`;
+
+/**
+ * Translates a condition tree into a WHERE expression. Column names come from COLUMNS, every
+ * value is a bound parameter. Semantics every store shares (see test/store/contract.ts):
+ * a missing e-mail is "not equal" to any address and "not in" any list, as in MongoDB.
+ */
+export function sqlWhere(eb: Builder, condition: Condition, lower: Lower): Expression<SqlBool> {
+  switch (condition.kind) {
+    case 'and':
+      return eb.and(condition.conditions.map((c) => sqlWhere(eb, c, lower)));
+    case 'or':
+      return eb.or(condition.conditions.map((c) => sqlWhere(eb, c, lower)));
+    case 'compare': {
+      const column = COLUMNS[condition.field];
+      const { op, value } = condition;
+      if (value === null) {
+        if (op === 'eq') return eb(column, 'is', null);
+        if (op === 'ne') return eb(column, 'is not', null);
+        throw new Error(`"${op}" cannot compare with null`);
+      }
+      const test = eb(column, OPERATORS[op], value);
+      return op === 'ne' && NULLABLE_FIELDS.has(condition.field) ? eb.or([test, eb(column, 'is', null)]) : test;
+    }
+    case 'in': {
+      const column = COLUMNS[condition.field];
+      if (condition.values.length === 0) return condition.negate ? ALWAYS : NEVER;
+      if (!condition.negate) return eb(column, 'in', condition.values);
+      const test = eb(column, 'not in', condition.values);
+      return NULLABLE_FIELDS.has(condition.field) ? eb.or([test, eb(column, 'is', null)]) : test;
+    }
+    case 'match': {
+      const text = lower(eb.ref(COLUMNS[condition.field]));
+      return sql<SqlBool>`${text} like ${likePattern(condition.mode, condition.value)} escape '\\'`;
+    }
+  }
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
+/**
+ * A LIKE pattern matching `value` case-insensitively against a lower-cased column. Every
+ * character is literal except, in `like` mode, `%`.
+ */
+export function likePattern(mode: MatchMode, value: string): string {
+  const lowered = value.toLowerCase();
+  switch (mode) {
+    case 'contains':
+      return `%${escapeLike(lowered)}%`;
+    case 'startsWith':
+      return `${escapeLike(lowered)}%`;
+    case 'endsWith':
+      return `%${escapeLike(lowered)}`;
+    case 'like':
+      return lowered.split('%').map(escapeLike).join('%');
+  }
+}
+
+export interface SqlOrder {
+  column: (typeof COLUMNS)[keyof typeof COLUMNS];
+  direction: 'asc' | 'desc';
+  /** Only for nullable columns: NULL sorts first ascending, last descending, as in MongoDB. */
+  nulls?: 'first' | 'last';
+}
+
+export function sqlOrder(sort: SortKey[]): SqlOrder[] {
+  return sort.map(({ field, direction }) => ({
+    column: COLUMNS[field],
+    direction,
+    ...(NULLABLE_FIELDS.has(field) ? { nulls: direction === 'asc' ? 'first' : 'last' } : {}),
+  }));
+}

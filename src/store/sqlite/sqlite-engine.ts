@@ -1,0 +1,91 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { CompiledQuery, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
+import { storeUnavailable } from '../../users/errors.ts';
+import type { SqlEngine } from '../sql/sql-engine.ts';
+import { isSqliteUnavailable, isSqliteUniqueViolation } from './sqlite-errors.ts';
+
+export interface SqliteEngineOptions {
+  /** A file path or `:memory:`. */
+  filename: string;
+  /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
+  busyTimeoutMs: number;
+}
+
+/**
+ * `BEGIN IMMEDIATE` takes the write lock up front. A deferred transaction that reads and then
+ * writes fails at once with SQLITE_BUSY when another process wrote meanwhile (busy_timeout
+ * cannot help there); this way every read-modify-write and migration waits its turn.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/** SQLite's DDL is transactional; Kysely's adapter says no only to be safe for every driver. */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  private readonly database: () => Promise<Database.Database>;
+
+  constructor(database: () => Promise<Database.Database>) {
+    super({ database });
+    this.database = database;
+  }
+
+  override createDriver() {
+    return new ImmediateSqliteDriver({ database: this.database });
+  }
+
+  override createAdapter() {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+function open(options: SqliteEngineOptions): Database.Database {
+  const memory = options.filename === ':memory:';
+  if (!memory) mkdirSync(dirname(options.filename), { recursive: true });
+  const db = new Database(options.filename, { timeout: options.busyTimeoutMs });
+  try {
+    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+    if (!memory) db.pragma('journal_mode = WAL');
+    // WAL makes NORMAL durable against application crashes; only a power loss can drop the
+    // last commits. https://www.sqlite.org/pragma.html#pragma_synchronous
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    // SQLite's built-in lower() folds ASCII only; replacing it with the JavaScript one makes
+    // case-insensitive matching identical to PostgreSQL (ICU) and to emailKey().
+    db.function('lower', { deterministic: true }, (text: unknown) =>
+      typeof text === 'string' ? text.toLowerCase() : text,
+    );
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** SQLite through better-sqlite3. The file opens on first use, so creating it never throws. */
+export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
+  return {
+    kind: 'sqlite',
+    capabilities: { embedded: true },
+    dialect: new ImmediateSqliteDialect(async () => {
+      try {
+        return open(options);
+      } catch (error) {
+        // A directory we may not create, a read-only or full disk: the store is unusable
+        // until someone fixes the host, which is what STORE_UNAVAILABLE says.
+        throw storeUnavailable(error);
+      }
+    }),
+    isUnavailable: isSqliteUnavailable,
+    isUniqueViolation: isSqliteUniqueViolation,
+  };
+}

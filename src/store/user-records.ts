@@ -1,0 +1,36 @@
+import type { User } from '../users/user.ts';
+
+/** A record with the key order Sails prints (attributes, createdAt, updatedAt, id). */
+export function userRecord(parts: {
+  id: string;
+  name: string;
+  email?: string | null | undefined;
+  createdAt: string | Date;
+  updatedAt: string | Date;
+}): User {
+  return {
+    name: parts.name,
+    ...(parts.email === null || parts.email === undefined ? {} : { email: parts.email }),
+    createdAt: toIso(parts.createdAt),
+    updatedAt: toIso(parts.updatedAt),
+    id: parts.id,
+  };
+}
+
+/** SQLite hands back TEXT, PostgreSQL and MongoDB a Date: one normal form for both. */
+export function toIso(value: string | Date): string {
+  return new Date(value).toISOString();
+}
+
+/**
+ * `max(now, previous + 1 ms)`: strictly increasing per record even when two writes share a
+ * millisecond or the clock steps back, because the HTTP layer derives the ETag from it.
+ */
+export function nextUpdatedAt(now: string, previous: string): string {
+  return new Date(Math.max(Date.parse(now), Date.parse(previous) + 1)).toISOString();
+}
+
+/** A conditional write is stale when the record's updatedAt is no longer the one the client read. */
+export function isStale(current: { updatedAt: string }, ifUpdatedAt: string | undefined): boolean {
+  return ifUpdatedAt !== undefined && Date.parse(ifUpdatedAt) !== Date.parse(current.updatedAt);
+}
