@@ -1,0 +1,5 @@
+import type { MongoMigration } from '../mongo-migrator.ts';
+import { createIndexes } from './0001-create-indexes.ts';
+
+/** In the order they apply; never rename or edit one that has shipped. */
+export const mongoMigrations: readonly MongoMigration[] = [createIndexes];

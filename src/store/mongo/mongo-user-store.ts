@@ -1,0 +1,184 @@
+import { MongoClient, ObjectId, type Collection, type Db, type Document } from 'mongodb';
+import { emailTaken, isDomainError, preconditionFailed, storeUnavailable } from '../../users/errors.ts';
+import { emailKey, isUserId, type User, type UserChanges } from '../../users/user.ts';
+import type { ListQuery } from '../../users/query.ts';
+import type {
+  MigrationStatus,
+  NewUser,
+  Page,
+  RemoveOptions,
+  StoreCapabilities,
+  UpdateOptions,
+  UserStore,
+} from '../../users/user-store.ts';
+import { userRecord } from '../user-records.ts';
+import { isDuplicateKey, isMongoUnavailable } from './mongo-errors.ts';
+import { mongoFilter, mongoSort } from './mongo-filter.ts';
+import { MongoMigrator } from './mongo-migrator.ts';
+import { EMAIL_KEY_INDEX, USERS, type UserDocument } from './mongo-schema.ts';
+import { mongoMigrations } from './migrations/index.ts';
+
+export interface MongoStoreOptions {
+  url: string;
+  poolMax: number;
+  /** Bounds server selection and connecting: how long a call waits for an unreachable server. */
+  connectTimeoutMs: number;
+  /** maxTimeMS for reads; 0 means no limit. */
+  statementTimeoutMs: number;
+}
+
+function toUser(doc: UserDocument): User {
+  return userRecord({
+    id: doc._id.toHexString(),
+    name: doc.name,
+    email: doc.email,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  });
+}
+
+/**
+ * The UserStore on the official MongoDB driver (database from the URL's path). The client
+ * connects on first use, so creating the store never throws nor waits for the server.
+ * Fields are plain (not #private) so Object.create(store) wrappers keep working.
+ */
+export class MongoUserStore implements UserStore {
+  readonly kind = 'mongo';
+  readonly capabilities: StoreCapabilities = { embedded: false };
+  private readonly client: MongoClient;
+  private readonly db: Db;
+  private readonly users: Collection<UserDocument>;
+  private readonly migrator: MongoMigrator;
+  private readonly readOptions: { maxTimeMS?: number };
+
+  constructor(options: MongoStoreOptions) {
+    this.client = new MongoClient(options.url, {
+      maxPoolSize: options.poolMax,
+      serverSelectionTimeoutMS: options.connectTimeoutMs,
+      connectTimeoutMS: options.connectTimeoutMs,
+      appName: '12factor-app',
+    });
+    this.db = this.client.db();
+    this.users = this.db.collection<UserDocument>(USERS);
+    this.migrator = new MongoMigrator(this.db, mongoMigrations);
+    this.readOptions = options.statementTimeoutMs > 0 ? { maxTimeMS: options.statementTimeoutMs } : {};
+  }
+
+  list(query: ListQuery): Promise<Page> {
+    return this.guard(async () => {
+      const filter = mongoFilter(query.where);
+      // limit(0) means "no limit" to MongoDB; ours means "count only".
+      const [docs, total] = await Promise.all([
+        query.limit === 0
+          ? []
+          : this.users
+              .find(filter, { ...this.readOptions, sort: mongoSort(query.sort), skip: query.skip, limit: query.limit })
+              .toArray(),
+        this.users.countDocuments(filter, this.readOptions),
+      ]);
+      return { users: docs.map(toUser), total };
+    });
+  }
+
+  get(id: string): Promise<User | undefined> {
+    return this.guard(async () => {
+      if (!isUserId(id)) return undefined;
+      const doc = await this.users.findOne({ _id: ObjectId.createFromHexString(id) }, this.readOptions);
+      return doc ? toUser(doc) : undefined;
+    });
+  }
+
+  create(user: NewUser): Promise<User> {
+    return this.guard(async () => {
+      const doc: UserDocument = {
+        _id: ObjectId.createFromHexString(user.id),
+        name: user.name,
+        ...(user.email === undefined ? {} : { email: user.email, emailKey: emailKey(user.email) }),
+        createdAt: new Date(user.createdAt),
+        updatedAt: new Date(user.updatedAt),
+      };
+      await this.users.insertOne(doc);
+      return toUser(doc);
+    });
+  }
+
+  update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
+    return this.guard(async () => {
+      if (!isUserId(id)) return undefined;
+      const _id = ObjectId.createFromHexString(id);
+      // Pipeline values are expressions: client strings go through $literal, or a name like
+      // "$email" would copy a field.
+      const set: Document = {
+        // max(now, previous + 1 ms), computed by the server in the same atomic write.
+        updatedAt: { $max: [new Date(options.now), { $add: ['$updatedAt', 1] }] },
+      };
+      if (changes.name !== undefined) set.name = { $literal: changes.name };
+      if (typeof changes.email === 'string') {
+        set.email = { $literal: changes.email };
+        set.emailKey = { $literal: emailKey(changes.email) };
+      }
+      const pipeline: Document[] = [{ $set: set }];
+      if (changes.email === null) pipeline.push({ $unset: ['email', 'emailKey'] });
+      const doc = await this.users.findOneAndUpdate(this.writeFilter(_id, options.ifUpdatedAt), pipeline, {
+        returnDocument: 'after',
+      });
+      if (doc) return toUser(doc);
+      return this.missingOrStale(_id, options.ifUpdatedAt);
+    });
+  }
+
+  remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
+    return this.guard(async () => {
+      if (!isUserId(id)) return undefined;
+      const _id = ObjectId.createFromHexString(id);
+      const doc = await this.users.findOneAndDelete(this.writeFilter(_id, options.ifUpdatedAt));
+      if (doc) return toUser(doc);
+      return this.missingOrStale(_id, options.ifUpdatedAt);
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.guard(async () => {
+      await this.db.command({ ping: 1 });
+    });
+  }
+
+  migrationStatus(): Promise<MigrationStatus> {
+    return this.guard(() => this.migrator.status());
+  }
+
+  migrate(): Promise<MigrationStatus> {
+    return this.guard(() => this.migrator.migrate());
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private writeFilter(_id: ObjectId, ifUpdatedAt: string | undefined): Document {
+    if (ifUpdatedAt === undefined) return { _id };
+    const time = Date.parse(ifUpdatedAt);
+    // An unreadable time can equal no record's updatedAt: match nothing, then report stale.
+    return Number.isNaN(time) ? { _id, $expr: false } : { _id, updatedAt: { $eq: new Date(time) } };
+  }
+
+  /** A conditional write matched nothing: either the record is gone or it changed. */
+  private async missingOrStale(_id: ObjectId, ifUpdatedAt: string | undefined): Promise<undefined> {
+    if (ifUpdatedAt !== undefined && (await this.users.countDocuments({ _id }, { limit: 1 })) > 0) {
+      throw preconditionFailed();
+    }
+    return undefined;
+  }
+
+  /** Same classification as the SQL store: E11000 on emailKey, network failures, else a bug. */
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (isDomainError(error)) throw error;
+      if (isDuplicateKey(error, EMAIL_KEY_INDEX)) throw emailTaken();
+      if (isMongoUnavailable(error)) throw storeUnavailable(error);
+      throw error;
+    }
+  }
+}
