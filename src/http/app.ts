@@ -52,10 +52,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addSchema(UserSchema);
   app.addSchema(ProblemSchema);
+  // JSON and form bodies only: anything else is a 415, never parsed as a string.
+  app.removeContentTypeParser('text/plain');
   await app.register(formbody);
   await openapi(app, deps.release);
   requestContext(app);
   metrics(app, deps.registry);
+  // While draining, each response closes its connection, so clients move to another instance
+  // instead of reusing a socket the server is about to close.
+  app.addHook('onSend', async (_request, reply) => {
+    if (deps.lifecycle.phase === 'draining') reply.header('connection', 'close');
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const { code, detail, errors } = classify(error);

@@ -21,7 +21,5 @@ export function ifMatchHolds(header: string, etag: string): boolean {
 export function ifNoneMatchHolds(header: string, etag: string): boolean {
   const trimmed = header.trim();
   if (trimmed === '*') return false;
-  return !trimmed
-    .split(',')
-    .some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+  return !trimmed.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
 }

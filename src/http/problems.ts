@@ -76,13 +76,18 @@ interface FastifyishError {
   statusCode?: number;
   code?: string;
   message?: string;
-  validation?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[];
+  validation?: {
+    instancePath: string;
+    keyword: string;
+    message?: string;
+    params: Record<string, unknown>;
+  }[];
   validationContext?: string;
 }
 
 /** Ajv's errors as `{field, message}` pairs that name the attribute, not a JSON pointer. */
 function fieldErrors(error: FastifyishError): FieldError[] {
-  return (error.validation ?? []).map((v) => {
+  const all = (error.validation ?? []).map((v) => {
     const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
     if (v.keyword === 'additionalProperties') {
       const name = String(v.params.additionalProperty);
@@ -91,26 +96,49 @@ function fieldErrors(error: FastifyishError): FieldError[] {
     if (v.keyword === 'required') {
       return { field: String(v.params.missingProperty), message: 'is required' };
     }
-    return { field: base || (error.validationContext ?? 'body'), message: v.message ?? 'is invalid' };
+    return {
+      field: base || (error.validationContext ?? 'body'),
+      message: v.message ?? 'is invalid',
+    };
   });
+  // A union (e.g. an address or null) fails once per branch: report the first reason per field.
+  return all.filter((e, i) => all.findIndex((other) => other.field === e.field) === i);
 }
 
 /** Classifies anything thrown while serving a request. Unknown errors are a 500, never masked. */
-export function classify(error: unknown): { code: ProblemCode; detail: string; errors?: FieldError[] } {
+export function classify(error: unknown): {
+  code: ProblemCode;
+  detail: string;
+  errors?: FieldError[];
+} {
   if (isDomainError(error)) {
-    return { code: error.code, detail: error.message, ...(error.errors && { errors: error.errors }) };
+    return {
+      code: error.code,
+      detail: error.message,
+      ...(error.errors && { errors: error.errors }),
+    };
   }
   if (error instanceof ProblemError) return { code: error.code, detail: error.message };
   const e = (error ?? {}) as FastifyishError;
   if (e.validation) {
     const errors = fieldErrors(e);
-    return { code: 'VALIDATION_FAILED', detail: errors.map((x) => `${x.field}: ${x.message}`).join('; '), errors };
+    return {
+      code: 'VALIDATION_FAILED',
+      detail: errors.map((x) => `${x.field}: ${x.message}`).join('; '),
+      errors,
+    };
   }
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'BODY_TOO_LARGE', detail: 'The request body is larger than this service accepts.' };
+      return {
+        code: 'BODY_TOO_LARGE',
+        detail: 'The request body is larger than this service accepts.',
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'Send application/json or application/x-www-form-urlencoded.' };
+      return {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        detail: 'Send application/json or application/x-www-form-urlencoded.',
+      };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -120,12 +148,19 @@ export function classify(error: unknown): { code: ProblemCode; detail: string; e
     return { code: 'MALFORMED_BODY', detail: 'The request body is not valid JSON.' };
   }
   if (e.statusCode === 400) return { code: 'MALFORMED_BODY', detail: e.message ?? 'Bad request.' };
-  if (e.statusCode === 406) return { code: 'NOT_ACCEPTABLE', detail: 'Cannot answer in an accepted media type.' };
-  if (e.statusCode === 408) return { code: 'REQUEST_TIMEOUT', detail: 'The request took too long to arrive.' };
-  if (e.statusCode === 413) return { code: 'BODY_TOO_LARGE', detail: 'The request body is too large.' };
-  if (e.statusCode === 415) return { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'Unsupported content type.' };
+  if (e.statusCode === 406)
+    return { code: 'NOT_ACCEPTABLE', detail: 'Cannot answer in an accepted media type.' };
+  if (e.statusCode === 408)
+    return { code: 'REQUEST_TIMEOUT', detail: 'The request took too long to arrive.' };
+  if (e.statusCode === 413)
+    return { code: 'BODY_TOO_LARGE', detail: 'The request body is too large.' };
+  if (e.statusCode === 415)
+    return { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'Unsupported content type.' };
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return { code: 'BAD_REQUEST', detail: e.message ?? 'Bad request.' };
   }
-  return { code: 'INTERNAL_ERROR', detail: 'The service failed to answer; the incident is logged.' };
+  return {
+    code: 'INTERNAL_ERROR',
+    detail: 'The service failed to answer; the incident is logged.',
+  };
 }

@@ -24,10 +24,16 @@ export function startProcess(name: string): { config: Config; logger: Logger; re
 }
 
 export function readRelease(config: Pick<Config, 'gitCommit' | 'buildTime'>): Release {
-  const pkg = JSON.parse(
-    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-  ) as { name: string; version: string };
-  return { name: pkg.name, version: pkg.version, commit: config.gitCommit, buildTime: config.buildTime };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    name: string;
+    version: string;
+  };
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    commit: config.gitCommit,
+    buildTime: config.buildTime,
+  };
 }
 
 export const sleep = (ms: number, signal?: AbortSignal) =>

@@ -53,7 +53,7 @@ const shutdown = installShutdown({
 });
 
 try {
-  await app.listen({ port: config.port, host: config.host, listenTextResolver: () => 'listening' });
+  await app.listen({ port: config.port, host: config.host });
 } catch (error) {
   logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot listen');
   await shutdown.begin('listen failed', 1);
@@ -67,14 +67,21 @@ const reachable = await waitForStore(store, {
 });
 if (!startup.signal.aborted) {
   if (!reachable) {
-    storeLog.fatal({ waitedMs: config.startupStoreWaitMs }, 'store unreachable at start; giving up');
+    storeLog.fatal(
+      { waitedMs: config.startupStoreWaitMs },
+      'store unreachable at start; giving up',
+    );
     await shutdown.begin('store unreachable', 1);
   }
   try {
     await prepareSchema(store, storeLog);
     lifecycle.ready();
     storeLog.info(
-      { port: config.port, startupMs: Math.round(performance.now() - startedAt), release },
+      {
+        address: app.server.address(),
+        startupMs: Math.round(performance.now() - startedAt),
+        release,
+      },
       'web ready',
     );
   } catch (error) {

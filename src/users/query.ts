@@ -1,4 +1,4 @@
-import { FIELDS, isUserId, type Field } from './user.ts';
+import { FIELDS, isPrintable, isUserId, type Field } from './user.ts';
 import { validationFailed, type FieldError } from './errors.ts';
 
 /**
@@ -62,6 +62,7 @@ class Parser {
   value(field: Field, raw: unknown, path: string): string | null | undefined {
     if (raw === null) return field === 'email' ? null : this.fail(path, 'cannot be null');
     if (typeof raw !== 'string') return this.fail(path, 'must be a string');
+    if (!isPrintable(raw)) return this.fail(path, 'must not contain control characters');
     const kind = FIELDS[field];
     if (kind === 'id' && !isUserId(raw)) return this.fail(path, 'must be 24 lowercase hex digits');
     if (kind === 'date') {
@@ -80,7 +81,8 @@ class Parser {
     const conditions: Condition[] = [];
     for (const [key, value] of Object.entries(raw)) {
       const at = `${path}.${key}`;
-      if (++this.count > MAX_CONDITIONS) return this.fail(path, `has more than ${MAX_CONDITIONS} conditions`);
+      if (++this.count > MAX_CONDITIONS)
+        return this.fail(path, `has more than ${MAX_CONDITIONS} conditions`);
       if (key === 'or' || key === 'and') {
         if (!Array.isArray(value) || value.length === 0) {
           this.fail(at, 'must be a non-empty array of criteria');
@@ -140,6 +142,7 @@ class Parser {
     if (mode) {
       if (FIELDS[field] !== 'string') return this.fail(at, `applies to text attributes only`);
       if (typeof operand !== 'string') return this.fail(at, 'must be a string');
+      if (!isPrintable(operand)) return this.fail(at, 'must not contain control characters');
       return { kind: 'match', field, mode, value: operand };
     }
     return this.fail(at, `is not a supported operator (use one of ${WHERE_OPERATORS.join(', ')})`);
@@ -170,8 +173,12 @@ class Parser {
         return this.fail(path, 'must be an object of attribute: 1 | -1');
       }
       for (const [field, dir] of Object.entries(parsed)) {
-        const direction = dir === 1 || dir === 'asc' || dir === 'ASC' ? 'asc'
-          : dir === -1 || dir === 'desc' || dir === 'DESC' ? 'desc' : undefined;
+        const direction =
+          dir === 1 || dir === 'asc' || dir === 'ASC'
+            ? 'asc'
+            : dir === -1 || dir === 'desc' || dir === 'DESC'
+              ? 'desc'
+              : undefined;
         if (!isField(field)) this.fail(`${path}.${field}`, 'is not a known attribute');
         else if (!direction) this.fail(`${path}.${field}`, 'must be 1, -1, "asc" or "desc"');
         else keys.push({ field, direction });
@@ -180,8 +187,10 @@ class Parser {
       for (const part of raw.split(',')) {
         const match = /^\s*([A-Za-z]+)(?:\s+(asc|desc))?\s*$/i.exec(part);
         const field = match?.[1];
-        if (!match || field === undefined) this.fail(path, `cannot read ${JSON.stringify(part.trim())}; use "name DESC"`);
-        else if (!isField(field)) this.fail(path, `${JSON.stringify(field)} is not a known attribute`);
+        if (!match || field === undefined)
+          this.fail(path, `cannot read ${JSON.stringify(part.trim())}; use "name DESC"`);
+        else if (!isField(field))
+          this.fail(path, `${JSON.stringify(field)} is not a known attribute`);
         else keys.push({ field, direction: match[2]?.toLowerCase() === 'desc' ? 'desc' : 'asc' });
       }
     }
@@ -226,21 +235,28 @@ export function parseListQuery(params: Record<string, string | undefined>): List
       continue;
     }
     const checked = parser.value(name, value, name);
-    if (checked !== undefined) conditions.push({ kind: 'compare', field: name, op: 'eq', value: checked });
+    if (checked !== undefined)
+      conditions.push({ kind: 'compare', field: name, op: 'eq', value: checked });
   }
 
   const sortParam = at('sort');
   const sort = sortParam === undefined ? [] : (parser.sort(sortParam, 'sort') ?? []);
   const limitParam = at('limit');
   const skipParam = at('skip');
-  const limit = limitParam === undefined ? LIMIT_DEFAULT : parser.integer(limitParam, 'limit', LIMIT_MAX);
+  const limit =
+    limitParam === undefined ? LIMIT_DEFAULT : parser.integer(limitParam, 'limit', LIMIT_MAX);
   const skip = skipParam === undefined ? 0 : parser.integer(skipParam, 'skip', SKIP_MAX);
 
   if (parser.errors.length > 0) throw validationFailed(parser.errors);
   const deduped = sort.filter((key, i) => sort.findIndex((k) => k.field === key.field) === i);
   if (!deduped.some((key) => key.field === 'id')) deduped.push({ field: 'id', direction: 'asc' });
   return {
-    where: conditions.length === 0 ? undefined : conditions.length === 1 ? conditions[0] : { kind: 'and', conditions },
+    where:
+      conditions.length === 0
+        ? undefined
+        : conditions.length === 1
+          ? conditions[0]
+          : { kind: 'and', conditions },
     sort: deduped,
     limit: limit ?? LIMIT_DEFAULT,
     skip: skip ?? 0,

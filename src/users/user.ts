@@ -39,9 +39,20 @@ export function isUserId(value: string): boolean {
 }
 
 // The schemas below are the single source of validation, serialization and the OpenAPI document.
+/**
+ * No control characters and no lone UTF-16 surrogates: PostgreSQL cannot store NUL, and a lone
+ * surrogate would be silently replaced on its way to UTF-8 — a record must read back as written.
+ */
+export const PRINTABLE_PATTERN = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]*$';
+const printable = new RegExp(PRINTABLE_PATTERN, 'u');
+export function isPrintable(value: string): boolean {
+  return printable.test(value);
+}
+
 export const NameSchema = Type.String({
   minLength: 1,
   maxLength: 100,
+  pattern: PRINTABLE_PATTERN,
   description: 'Display name, 1–100 characters after trimming.',
   examples: ['bingo'],
 });
@@ -58,13 +69,20 @@ export const UserIdSchema = Type.String({
 });
 const Timestamp = Type.String({ format: 'date-time', examples: ['2017-02-13T06:13:53.791Z'] });
 
+/** Present in every record; `email` only when set. */
+export const ALWAYS_PRESENT = ['name', 'createdAt', 'updatedAt', 'id'] as const;
+
+/**
+ * The record as served. It lists no `required` members on purpose: the serializer emits required
+ * members first, which would move `email` behind `id`; the OpenAPI document adds ALWAYS_PRESENT.
+ */
 export const UserSchema = Type.Object(
   {
-    name: NameSchema,
+    name: Type.Optional(NameSchema),
     email: Type.Optional(EmailSchema),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-    id: UserIdSchema,
+    createdAt: Type.Optional(Timestamp),
+    updatedAt: Type.Optional(Timestamp),
+    id: Type.Optional(UserIdSchema),
   },
   { $id: 'User', title: 'User' },
 );

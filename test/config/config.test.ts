@@ -26,7 +26,13 @@ test('loadConfig — when several variables are bad, then one error names every 
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       const names = error.problems.map((p) => p.variable).sort();
-      assert.deepEqual(names, ['DATABASE_POOL_MAX', 'DATABASE_URL', 'LOG_LEVEL', 'PORT', 'TRUST_PROXY']);
+      assert.deepEqual(names, [
+        'DATABASE_POOL_MAX',
+        'DATABASE_URL',
+        'LOG_LEVEL',
+        'PORT',
+        'TRUST_PROXY',
+      ]);
       for (const name of names) assert.match(error.message, new RegExp(name));
       return true;
     },

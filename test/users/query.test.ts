@@ -79,42 +79,79 @@ test('parseListQuery — when an attribute filter is given, then it is an exact 
 });
 
 test('parseListQuery — when parameters are bad, then every one is named (never silently ignored)', () => {
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{not json' })), ['where']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{"name":{"$ne":"x"}}' })), ['where.name.$ne']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{"$where":"1"}' })), ['where.$where']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{"age":3}' })), ['where.age']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '[1]' })), ['where']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{"id":"zz"}' })), ['where.id']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{"createdAt":{"<":"soon"}}' })), [
-    'where.createdAt.<',
-  ]);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{"createdAt":{"contains":"2"}}' })), [
-    'where.createdAt.contains',
-  ]);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ limit: '1001', skip: '-1', sort: 'age' })), [
-    'sort',
-    'limit',
-    'skip',
-  ]);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ limit: 'ten' })), ['limit']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ sort: 'name; DROP TABLE users' })), ['sort']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ sort: '{"name":"sideways"}' })), ['sort.name']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ color: 'red' })), ['color']);
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{"or":[]}' })), ['where.or']);
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{not json' })),
+    ['where'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{"name":{"$ne":"x"}}' })),
+    ['where.name.$ne'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{"$where":"1"}' })),
+    ['where.$where'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{"age":3}' })),
+    ['where.age'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '[1]' })),
+    ['where'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{"id":"zz"}' })),
+    ['where.id'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{"createdAt":{"<":"soon"}}' })),
+    ['where.createdAt.<'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{"createdAt":{"contains":"2"}}' })),
+    ['where.createdAt.contains'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ limit: '1001', skip: '-1', sort: 'age' })),
+    ['sort', 'limit', 'skip'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ limit: 'ten' })),
+    ['limit'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ sort: 'name; DROP TABLE users' })),
+    ['sort'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ sort: '{"name":"sideways"}' })),
+    ['sort.name'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ color: 'red' })),
+    ['color'],
+  );
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{"or":[]}' })),
+    ['where.or'],
+  );
 });
 
 test('parseListQuery — when criteria nest too deep or grow too large, then they are refused', () => {
   let deep: unknown = { name: 'x' };
   for (let i = 0; i < 12; i++) deep = { or: [deep] };
   assert.equal(fieldsOf(() => parseListQuery({ where: JSON.stringify(deep) })).length, 1);
-  const wide = Object.fromEntries([['or', Array.from({ length: 200 }, (_, i) => ({ name: `n${i}` }))]]);
+  const wide = Object.fromEntries([
+    ['or', Array.from({ length: 200 }, (_, i) => ({ name: `n${i}` }))],
+  ]);
   assert.ok(fieldsOf(() => parseListQuery({ where: JSON.stringify(wide) })).length >= 1);
 });
 
 test('parseListQuery — when __proto__ appears in where, then it is an unknown attribute, not a prototype', () => {
-  assert.deepEqual(fieldsOf(() => parseListQuery({ where: '{"__proto__":{"x":1}}' })), [
-    'where.__proto__',
-  ]);
+  assert.deepEqual(
+    fieldsOf(() => parseListQuery({ where: '{"__proto__":{"x":1}}' })),
+    ['where.__proto__'],
+  );
 });
 
 test('parseListQuery — when limit is 0, then it is accepted (a count-only page)', () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Release } from '../routes/operations.ts';
+import { ALWAYS_PRESENT } from '../../users/user.ts';
 
 /**
  * The OpenAPI 3.1 document is generated from the route schemas (the same ones that validate and
@@ -22,6 +23,16 @@ export async function openapi(app: FastifyInstance, release: Release): Promise<v
         { name: 'user', description: 'The user directory' },
         { name: 'operations', description: 'Health, readiness, metrics and release' },
       ],
+    },
+    transformObject: (documentObject) => {
+      const doc =
+        'openapiObject' in documentObject
+          ? documentObject.openapiObject
+          : documentObject.swaggerObject;
+      const user = (doc as { components?: { schemas?: Record<string, { required?: string[] }> } })
+        .components?.schemas?.User;
+      if (user) user.required = [...ALWAYS_PRESENT];
+      return doc;
     },
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) =>

@@ -21,6 +21,10 @@ function routeOf(request: FastifyRequest): string {
 export function requestContext(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    request.log.trace(
+      { method: request.method, path: request.url.split('?', 1)[0] },
+      'request received',
+    );
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = routeOf(request);

@@ -36,9 +36,13 @@ export function operationRoutes(
   const Status = Type.Object({ status: Type.String() });
 
   // Liveness does no I/O: a slow store must not get a healthy process restarted.
-  app.get('/healthz', { schema: { tags, summary: 'Liveness', response: { 200: Status } } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    { schema: { tags, summary: 'Liveness', response: { 200: Status } } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
 
   app.get(
     '/readyz',
@@ -50,7 +54,8 @@ export function operationRoutes(
       else if (phase === 'starting') code = 'STARTING';
       else if (!(await pingWithin(deps.store, PING_TIMEOUT_MS))) code = 'STORE_UNAVAILABLE';
       if (code === undefined) return { status: 'ok', store: deps.store.kind };
-      const detail = code === 'STORE_UNAVAILABLE' ? 'The store does not answer.' : `The process is ${phase}.`;
+      const detail =
+        code === 'STORE_UNAVAILABLE' ? 'The store does not answer.' : `The process is ${phase}.`;
       return reply
         .code(503)
         .header('retry-after', RETRY_AFTER_SECONDS)

@@ -1,0 +1,291 @@
+/**
+ * `npm run bench`: load on 127.0.0.1 only, bounded in time. Every figure is a ratio to a bare
+ * node:http server measured in the same run with the same load. Writes bench/README.md.
+ */
+import autocannon from 'autocannon';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const DURATION = Number(process.env.BENCH_DURATION_S ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 10);
+const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ROOT = new URL('..', import.meta.url).pathname;
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+}
+
+function start(args: string[], env: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += String(chunk);
+      const match =
+        /"address":\{[^}]*"port":(\d+)/.exec(buffered) ??
+        /listening at http:\/\/[^"]*:(\d+)/.exec(buffered);
+      if (match && (buffered.includes('"web ready"') || buffered.includes('"msg":"listening"'))) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({ child, port: Number(match[1]) });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`${args.join(' ')} exited ${code}: ${buffered}`)),
+    );
+  });
+}
+
+async function stop(server: Server): Promise<void> {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+}
+
+async function load(url: string, options: Partial<autocannon.Options> = {}) {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    ...options,
+  });
+  const errors = result.errors + result.timeouts + result.non2xx;
+  return { rps: result.requests.average, p99: result.latency.p99, errors };
+}
+
+async function timeToFirstAnswer(
+  args: string[],
+  env: Record<string, string>,
+  path: string,
+): Promise<number> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+      ...env,
+    },
+    stdio: 'ignore',
+  });
+  try {
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        if (res.status === 200) return performance.now() - started;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      if (performance.now() - started > 30_000) throw new Error('no answer within 30 s');
+    }
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function seed(port: number, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/user?name=seed-${i}`, { method: 'POST' });
+    ids.push(((await res.json()) as { id: string }).id);
+  }
+  return ids;
+}
+
+interface Row {
+  store: string;
+  scenario: string;
+  rps: number;
+  ratio: number;
+  p99: number;
+  errors: number;
+}
+
+async function benchStore(
+  store: string,
+  env: Record<string, string>,
+  baseline: number,
+  rows: Row[],
+) {
+  const web = await start(['dist/processes/web.js'], env);
+  const ids = await seed(web.port, 1000);
+  const base = `http://127.0.0.1:${web.port}`;
+  const add = (scenario: string, r: { rps: number; p99: number; errors: number }) =>
+    rows.push({ store, scenario, ...r, ratio: r.rps / baseline });
+  let n = 0;
+  const nextId = () => ids[n++ % ids.length]!;
+  add('GET /user/:id', await load(`${base}/user/${ids[0]}`));
+  add('GET /user?limit=30', await load(`${base}/user?limit=30`));
+  let created = 0;
+  add(
+    'POST /user',
+    await load(`${base}/user`, {
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => ({ ...req, path: `/user?name=load-${created++}` }),
+        },
+      ],
+    }),
+  );
+  add(
+    'PUT /user/:id',
+    await load(`${base}/user`, {
+      requests: [
+        {
+          method: 'PUT',
+          setupRequest: (req) => ({ ...req, path: `/user/${nextId()}?name=upd-${n}` }),
+        },
+      ],
+    }),
+  );
+  const rss = rssMb(web.child.pid!);
+  await stop(web);
+  const cold = median(
+    await Promise.all([0]).then(async () => {
+      const times: number[] = [];
+      for (let i = 0; i < COLD_STARTS; i++)
+        times.push(await timeToFirstAnswer(['dist/processes/web.js'], env, `/user/${ids[0]}`));
+      return times;
+    }),
+  );
+  return { rss, cold };
+}
+
+async function main() {
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const rows: Row[] = [];
+  const bare = await start(['bench/bare-server.ts'], {});
+  const baselineResult = await load(`http://127.0.0.1:${bare.port}/`);
+  const bareRss = rssMb(bare.child.pid!);
+  await stop(bare);
+  const bareColdTimes: number[] = [];
+  for (let i = 0; i < COLD_STARTS; i++)
+    bareColdTimes.push(await timeToFirstAnswer(['bench/bare-server.ts'], {}, '/'));
+  const bareCold = median(bareColdTimes);
+  rows.push({ store: '—', scenario: 'bare node:http, fixed JSON', ...baselineResult, ratio: 1 });
+
+  const extras: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), '12f-bench-'));
+  try {
+    const sqlite = await benchStore(
+      'sqlite',
+      { DATABASE_URL: `sqlite:${join(dir, 'bench.db')}` },
+      baselineResult.rps,
+      rows,
+    );
+    extras.push(
+      `| sqlite | ${sqlite.cold.toFixed(0)} ms | ${(sqlite.cold / bareCold).toFixed(2)} | ${sqlite.rss.toFixed(0)} MB |`,
+    );
+    const admin = new pg.Client({ connectionString: PG_ADMIN });
+    let pgVersion = 'not reachable';
+    try {
+      await admin.connect();
+      pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
+      const db = `bench_${process.pid}`;
+      await admin.query(`CREATE DATABASE ${db}`);
+      try {
+        const url = new URL(PG_ADMIN);
+        url.pathname = `/${db}`;
+        const env = { DATABASE_URL: url.toString() };
+        execFileSync(process.execPath, ['dist/processes/migrate.js'], {
+          cwd: ROOT,
+          env: { ...process.env, ...env },
+          stdio: 'ignore',
+        });
+        const postgres = await benchStore('postgres', env, baselineResult.rps, rows);
+        extras.push(
+          `| postgres | ${postgres.cold.toFixed(0)} ms | ${(postgres.cold / bareCold).toFixed(2)} | ${postgres.rss.toFixed(0)} MB |`,
+        );
+      } finally {
+        await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
+      }
+    } catch (error) {
+      console.error('bench: PostgreSQL skipped:', (error as Error).message);
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+    writeReport({ rows, extras, bareCold, bareRss, pgVersion });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function writeReport(r: {
+  rows: Row[];
+  extras: string[];
+  bareCold: number;
+  bareRss: number;
+  pgVersion: string;
+}) {
+  const pkg = (name: string) =>
+    JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+  const table = r.rows
+    .map(
+      (row) =>
+        `| ${row.store} | ${row.scenario} | ${row.rps.toFixed(0)} | ${row.ratio.toFixed(2)} | ${row.p99} ms | ${row.errors} |`,
+    )
+    .join('\n');
+  const text = `# Benchmarks
+
+Written by \`npm run bench\` on ${new Date().toISOString()}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per
+scenario, 127.0.0.1 only. Every throughput is also given as a ratio to a bare \`node:http\` server answering a fixed
+small JSON record, measured in the same run with the same load. The web process runs the compiled build
+(\`dist/\`) with \`NODE_ENV=production\` and \`LOG_LEVEL=info\` (one log line per request, to a pipe); each store was
+seeded with 1,000 users over HTTP first.
+
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Node.js ${process.version},
+Fastify ${pkg('fastify')}, better-sqlite3 ${pkg('better-sqlite3')} (SQLite, WAL), pg ${pkg('pg')} (PostgreSQL ${r.pgVersion}),
+Kysely ${pkg('kysely')}.
+
+| store | scenario | requests/s | × bare node | p99 | errors |
+|---|---|---|---|---|---|
+${table}
+
+Cold start: process start to the first answered \`GET /user/:id\`, median of ${COLD_STARTS}; bare node:
+${r.bareCold.toFixed(0)} ms to its first answer. RSS after all the load above (bare node after its load:
+${r.bareRss.toFixed(0)} MB).
+
+| store | cold start | × bare node | RSS after load |
+|---|---|---|---|
+${r.extras.join('\n')}
+
+Targets (issue 2): GET by id on SQLite ≥ 0.45 × bare; on PostgreSQL ≥ 0.13 ×; POST on SQLite ≥ 0.12 ×; cold start
+≤ 3.5 × bare; RSS after load ≤ 100 MB. For scale, the tutorial's Sails 0.12 app takes ~670 ms to start and ~116 MB.
+`;
+  writeFileSync(join(ROOT, 'bench', 'README.md'), text);
+  console.log(text);
+}
+
+await main();
