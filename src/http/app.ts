@@ -1,11 +1,24 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { Lifecycle } from './lifecycle.ts';
-import { classify, problem, ProblemError, RETRY_AFTER_SECONDS, PROBLEMS } from './problems.ts';
+import type { FieldError } from '../users/errors.ts';
+import {
+  classify,
+  problem,
+  ProblemError,
+  PROBLEMS,
+  RETRY_AFTER_SECONDS,
+  type ProblemCode,
+} from './problems.ts';
 import { requestContext, requestIdOf } from './plugins/request-context.ts';
 import { metrics } from './plugins/metrics.ts';
 import { openapi } from './plugins/openapi.ts';
@@ -48,7 +61,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   };
-  const app = Fastify(options);
+  let onFrameworkError: NonNullable<FastifyServerOptions['frameworkErrors']> = () => undefined;
+  const app = Fastify({
+    ...options,
+    frameworkErrors: (error, request, reply) => onFrameworkError(error, request, reply),
+  });
 
   app.addSchema(UserSchema);
   app.addSchema(ProblemSchema);
@@ -64,32 +81,51 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.lifecycle.phase === 'draining') reply.header('connection', 'close');
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const { code, detail, errors } = classify(error);
-    const { status } = PROBLEMS[code];
-    if (code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'request failed');
-    else if (status >= 500) request.log.warn({ err: error, code }, 'request refused');
+  const sendProblem = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    found: { code: ProblemCode; detail: string; errors?: FieldError[] | undefined },
+  ) => {
+    const { status } = PROBLEMS[found.code];
     if (status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
-    app.countProblem(code);
+    app.countProblem(found.code);
     const instance = request.url.split('?', 1)[0] ?? '/';
     return reply
       .code(status)
       .type('application/problem+json')
-      .send(problem(code, detail, { instance, requestId: request.id, errors }));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    app.countProblem('ROUTE_NOT_FOUND');
-    const instance = request.url.split('?', 1)[0] ?? '/';
-    return reply
-      .code(404)
-      .type('application/problem+json')
       .send(
-        problem('ROUTE_NOT_FOUND', `No route serves ${request.method} ${instance}.`, {
+        problem(found.code, found.detail, {
           instance,
           requestId: request.id,
+          errors: found.errors,
         }),
       );
+  };
+  onFrameworkError = (error, request, reply) => {
+    // Raised before routing: a malformed URL is a 400; a path segment too long to be any id, a 404.
+    const code =
+      (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'ROUTE_NOT_FOUND'
+        : 'BAD_REQUEST';
+    void sendProblem(request, reply, {
+      code,
+      detail: code === 'ROUTE_NOT_FOUND' ? 'No such resource.' : 'The URL cannot be read.',
+    });
+  };
+
+  app.setErrorHandler((error, request, reply) => {
+    const found = classify(error);
+    if (found.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'request failed');
+    else if (PROBLEMS[found.code].status >= 500)
+      request.log.warn({ err: error, code: found.code }, 'request refused');
+    return sendProblem(request, reply, found);
   });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, {
+      code: 'ROUTE_NOT_FOUND',
+      detail: `No route serves ${request.method} ${request.url.split('?', 1)[0]}.`,
+    }),
+  );
 
   operationRoutes(app, deps);
   await app.register(async (scope) => {
