@@ -7,7 +7,7 @@ import { DomainErrorCode, userNotFound } from '../../src/users/errors.ts';
 test('catalogue — when compared with the README, then every code is documented with its status', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const rows = new Map(
-    [...readme.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]),
+    [...readme.matchAll(/^\| `([A-Z_]+)` +\| (\d{3}) +\|/gm)].map((m) => [m[1], Number(m[2])]),
   );
   assert.deepEqual([...rows.keys()].sort(), Object.keys(PROBLEMS).sort());
   for (const [code, { status }] of Object.entries(PROBLEMS))
