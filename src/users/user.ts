@@ -1,5 +1,3 @@
-import { Type } from 'typebox';
-
 /**
  * A user record as every store returns it and every route prints it. Key order matters: the
  * tutorial (Sails 0.12) prints attributes first, then `createdAt`, `updatedAt`, `id`.
@@ -49,25 +47,33 @@ export function isPrintable(value: string): boolean {
   return printable.test(value);
 }
 
-export const NameSchema = Type.String({
+// Plain JSON Schema objects: Fastify compiles them once; no schema builder is loaded at start.
+export const NameSchema = {
+  type: 'string',
   minLength: 1,
   maxLength: 100,
   pattern: PRINTABLE_PATTERN,
   description: 'Display name, 1–100 characters after trimming.',
   examples: ['bingo'],
-});
-export const EmailSchema = Type.String({
+} as const;
+export const EmailSchema = {
+  type: 'string',
   format: 'email',
   maxLength: 254,
   description: 'E-mail address, unique compared case-insensitively.',
   examples: ['bingo@example.com'],
-});
-export const UserIdSchema = Type.String({
+} as const;
+export const UserIdSchema = {
+  type: 'string',
   pattern: USER_ID_PATTERN,
   description: '24 lowercase hex digits (MongoDB ObjectId form, time-ordered).',
   examples: ['58a41d952f53291200b9e065'],
-});
-const Timestamp = Type.String({ format: 'date-time', examples: ['2017-02-13T06:13:53.791Z'] });
+} as const;
+const Timestamp = {
+  type: 'string',
+  format: 'date-time',
+  examples: ['2017-02-13T06:13:53.791Z'],
+} as const;
 
 /** Present in every record; `email` only when set. */
 export const ALWAYS_PRESENT = ['name', 'createdAt', 'updatedAt', 'id'] as const;
@@ -76,40 +82,36 @@ export const ALWAYS_PRESENT = ['name', 'createdAt', 'updatedAt', 'id'] as const;
  * The record as served. It lists no `required` members on purpose: the serializer emits required
  * members first, which would move `email` behind `id`; the OpenAPI document adds ALWAYS_PRESENT.
  */
-export const UserSchema = Type.Object(
-  {
-    name: Type.Optional(NameSchema),
-    email: Type.Optional(EmailSchema),
-    createdAt: Type.Optional(Timestamp),
-    updatedAt: Type.Optional(Timestamp),
-    id: Type.Optional(UserIdSchema),
+export const UserSchema = {
+  $id: 'User',
+  title: 'User',
+  type: 'object',
+  properties: {
+    name: NameSchema,
+    email: EmailSchema,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    id: UserIdSchema,
   },
-  { $id: 'User', title: 'User' },
-);
+} as const;
 
 /**
  * The body of a create or update after the query string and body were merged. Server-managed
  * fields are accepted (clients echo records back) and dropped; anything else is rejected.
  */
 export function userInputSchema(options: { requireName: boolean }) {
-  const props = {
-    name: NameSchema,
-    email: Type.Union([EmailSchema, Type.Null()]),
-    id: Type.Unknown(),
-    createdAt: Type.Unknown(),
-    updatedAt: Type.Unknown(),
-  };
-  return Type.Object(
-    {
-      ...props,
-      name: options.requireName ? NameSchema : Type.Optional(NameSchema),
-      email: Type.Optional(props.email),
-      id: Type.Optional(props.id),
-      createdAt: Type.Optional(props.createdAt),
-      updatedAt: Type.Optional(props.updatedAt),
+  return {
+    type: 'object',
+    properties: {
+      name: NameSchema,
+      email: { anyOf: [EmailSchema, { type: 'null' }] },
+      id: {},
+      createdAt: {},
+      updatedAt: {},
     },
-    { additionalProperties: false },
-  );
+    required: options.requireName ? ['name'] : [],
+    additionalProperties: false,
+  } as const;
 }
 
 /** Trims the writable string attributes; the rules above hold for the trimmed values. */

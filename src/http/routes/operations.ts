@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import type { UserStore } from '../../users/user-store.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import { problem, RETRY_AFTER_SECONDS, type ProblemCode } from '../problems.ts';
@@ -33,7 +32,7 @@ export function operationRoutes(
   deps: { store: UserStore; lifecycle: Lifecycle; release: Release },
 ): void {
   const tags = ['operations'];
-  const Status = Type.Object({ status: Type.String() });
+  const Status = { type: 'object', properties: { status: { type: 'string' } } } as const;
 
   // Liveness does no I/O: a slow store must not get a healthy process restarted.
   app.get(
