@@ -1,4 +1,5 @@
 import Fastify, {
+  LogController,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -48,10 +49,10 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // Our own hook writes the one line per request; Fastify's pair of lines is off.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestIdOf,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     bodyLimit: deps.http.bodyLimitBytes,
     requestTimeout: deps.http.requestTimeoutMs,
     keepAliveTimeout: deps.http.keepAliveTimeoutMs,
