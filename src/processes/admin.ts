@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { runDoctorHost, type CommandIo } from '../doctor/host/cli.ts';
 
 /**
