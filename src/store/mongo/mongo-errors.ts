@@ -27,7 +27,9 @@ export function isMongoUnavailable(error: unknown): boolean {
       (e) =>
         e instanceof MongoNetworkError || // includes MongoNetworkTimeoutError
         e instanceof MongoServerSelectionError ||
-        (e instanceof MongoServerError && typeof e.code === 'number' && UNAVAILABLE_CODES.has(e.code)),
+        (e instanceof MongoServerError &&
+          typeof e.code === 'number' &&
+          UNAVAILABLE_CODES.has(e.code)),
     )
   );
 }

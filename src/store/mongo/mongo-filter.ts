@@ -39,8 +39,11 @@ export function mongoFilter(condition: Condition | undefined): Document {
       return { $or: condition.conditions.map(mongoFilter) };
     case 'compare': {
       const { field, op, value } = condition;
-      if (value === null && op !== 'eq' && op !== 'ne') throw new Error(`"${op}" cannot compare with null`);
-      return { [PATHS[field]]: { [OPERATORS[op]]: value === null ? null : bsonValue(field, value) } };
+      if (value === null && op !== 'eq' && op !== 'ne')
+        throw new Error(`"${op}" cannot compare with null`);
+      return {
+        [PATHS[field]]: { [OPERATORS[op]]: value === null ? null : bsonValue(field, value) },
+      };
     }
     case 'in': {
       const values = condition.values.map((v) => bsonValue(condition.field, v));

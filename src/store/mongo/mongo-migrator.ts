@@ -51,9 +51,11 @@ export class MongoMigrator {
 
   async status(): Promise<MigrationStatus> {
     const applied = new Set(
-      (await this.collection.find({ appliedAt: { $exists: true } }, { projection: { _id: 1 } }).toArray()).map(
-        (doc) => doc._id,
-      ),
+      (
+        await this.collection
+          .find({ appliedAt: { $exists: true } }, { projection: { _id: 1 } })
+          .toArray()
+      ).map((doc) => doc._id),
     );
     return {
       applied: this.migrations.filter((m) => applied.has(m.name)).map((m) => m.name),
@@ -82,7 +84,10 @@ export class MongoMigrator {
       const now = new Date();
       try {
         await this.collection.updateOne(
-          { _id: LOCK_ID, $or: [{ lockedUntil: { $exists: false } }, { lockedUntil: { $lte: now } }] },
+          {
+            _id: LOCK_ID,
+            $or: [{ lockedUntil: { $exists: false } }, { lockedUntil: { $lte: now } }],
+          },
           { $set: { owner, lockedUntil: new Date(now.getTime() + this.lockTtlMs) } },
           { upsert: true },
         );

@@ -1,5 +1,10 @@
-import { MongoClient, ObjectId, type Collection, type Db, type Document } from 'mongodb';
-import { emailTaken, isDomainError, preconditionFailed, storeUnavailable } from '../../users/errors.ts';
+import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
+import {
+  emailTaken,
+  isDomainError,
+  preconditionFailed,
+  storeUnavailable,
+} from '../../users/errors.ts';
 import { emailKey, isUserId, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type {
@@ -12,6 +17,7 @@ import type {
   UserStore,
 } from '../../users/user-store.ts';
 import { userRecord } from '../user-records.ts';
+import { MongoConnection } from './mongo-connection.ts';
 import { isDuplicateKey, isMongoUnavailable } from './mongo-errors.ts';
 import { mongoFilter, mongoSort } from './mongo-filter.ts';
 import { MongoMigrator } from './mongo-migrator.ts';
@@ -38,43 +44,53 @@ function toUser(doc: UserDocument): User {
 }
 
 /**
- * The UserStore on the official MongoDB driver (database from the URL's path). The client
- * connects on first use, so creating the store never throws nor waits for the server.
+ * The UserStore on the official MongoDB driver (database from the URL's path). Nothing
+ * connects before the first call, so an unreachable server never makes creation throw or wait.
  * Fields are plain (not #private) so Object.create(store) wrappers keep working.
  */
 export class MongoUserStore implements UserStore {
   readonly kind = 'mongo';
   readonly capabilities: StoreCapabilities = { embedded: false };
-  private readonly client: MongoClient;
-  private readonly db: Db;
-  private readonly users: Collection<UserDocument>;
-  private readonly migrator: MongoMigrator;
   private readonly readOptions: { maxTimeMS?: number };
+  // Mutable connection state lives in its own object: Object.create(store) wrappers would
+  // otherwise shadow it with their own copies when a method assigns to `this`.
+  private readonly connection: MongoConnection;
 
   constructor(options: MongoStoreOptions) {
-    this.client = new MongoClient(options.url, {
-      maxPoolSize: options.poolMax,
-      serverSelectionTimeoutMS: options.connectTimeoutMs,
-      connectTimeoutMS: options.connectTimeoutMs,
-      appName: '12factor-app',
-    });
-    this.db = this.client.db();
-    this.users = this.db.collection<UserDocument>(USERS);
-    this.migrator = new MongoMigrator(this.db, mongoMigrations);
-    this.readOptions = options.statementTimeoutMs > 0 ? { maxTimeMS: options.statementTimeoutMs } : {};
+    this.readOptions =
+      options.statementTimeoutMs > 0 ? { maxTimeMS: options.statementTimeoutMs } : {};
+    this.connection = new MongoConnection(options);
+  }
+
+  private database(): Promise<Db> {
+    return this.connection.db();
+  }
+
+  private async users(): Promise<Collection<UserDocument>> {
+    return (await this.database()).collection<UserDocument>(USERS);
+  }
+
+  private async migrator(): Promise<MongoMigrator> {
+    return new MongoMigrator(await this.database(), mongoMigrations);
   }
 
   list(query: ListQuery): Promise<Page> {
     return this.guard(async () => {
+      const users = await this.users();
       const filter = mongoFilter(query.where);
       // limit(0) means "no limit" to MongoDB; ours means "count only".
       const [docs, total] = await Promise.all([
         query.limit === 0
           ? []
-          : this.users
-              .find(filter, { ...this.readOptions, sort: mongoSort(query.sort), skip: query.skip, limit: query.limit })
+          : users
+              .find(filter, {
+                ...this.readOptions,
+                sort: mongoSort(query.sort),
+                skip: query.skip,
+                limit: query.limit,
+              })
               .toArray(),
-        this.users.countDocuments(filter, this.readOptions),
+        users.countDocuments(filter, this.readOptions),
       ]);
       return { users: docs.map(toUser), total };
     });
@@ -83,7 +99,9 @@ export class MongoUserStore implements UserStore {
   get(id: string): Promise<User | undefined> {
     return this.guard(async () => {
       if (!isUserId(id)) return undefined;
-      const doc = await this.users.findOne({ _id: ObjectId.createFromHexString(id) }, this.readOptions);
+      const doc = await (
+        await this.users()
+      ).findOne({ _id: ObjectId.createFromHexString(id) }, this.readOptions);
       return doc ? toUser(doc) : undefined;
     });
   }
@@ -97,7 +115,7 @@ export class MongoUserStore implements UserStore {
         createdAt: new Date(user.createdAt),
         updatedAt: new Date(user.updatedAt),
       };
-      await this.users.insertOne(doc);
+      await (await this.users()).insertOne(doc);
       return toUser(doc);
     });
   }
@@ -119,7 +137,9 @@ export class MongoUserStore implements UserStore {
       }
       const pipeline: Document[] = [{ $set: set }];
       if (changes.email === null) pipeline.push({ $unset: ['email', 'emailKey'] });
-      const doc = await this.users.findOneAndUpdate(this.writeFilter(_id, options.ifUpdatedAt), pipeline, {
+      const doc = await (
+        await this.users()
+      ).findOneAndUpdate(this.writeFilter(_id, options.ifUpdatedAt), pipeline, {
         returnDocument: 'after',
       });
       if (doc) return toUser(doc);
@@ -131,7 +151,9 @@ export class MongoUserStore implements UserStore {
     return this.guard(async () => {
       if (!isUserId(id)) return undefined;
       const _id = ObjectId.createFromHexString(id);
-      const doc = await this.users.findOneAndDelete(this.writeFilter(_id, options.ifUpdatedAt));
+      const doc = await (
+        await this.users()
+      ).findOneAndDelete(this.writeFilter(_id, options.ifUpdatedAt));
       if (doc) return toUser(doc);
       return this.missingOrStale(_id, options.ifUpdatedAt);
     });
@@ -139,20 +161,20 @@ export class MongoUserStore implements UserStore {
 
   ping(): Promise<void> {
     return this.guard(async () => {
-      await this.db.command({ ping: 1 });
+      await (await this.database()).command({ ping: 1 });
     });
   }
 
   migrationStatus(): Promise<MigrationStatus> {
-    return this.guard(() => this.migrator.status());
+    return this.guard(async () => (await this.migrator()).status());
   }
 
   migrate(): Promise<MigrationStatus> {
-    return this.guard(() => this.migrator.migrate());
+    return this.guard(async () => (await this.migrator()).migrate());
   }
 
-  async close(): Promise<void> {
-    await this.client.close();
+  close(): Promise<void> {
+    return this.connection.close();
   }
 
   private writeFilter(_id: ObjectId, ifUpdatedAt: string | undefined): Document {
@@ -164,7 +186,10 @@ export class MongoUserStore implements UserStore {
 
   /** A conditional write matched nothing: either the record is gone or it changed. */
   private async missingOrStale(_id: ObjectId, ifUpdatedAt: string | undefined): Promise<undefined> {
-    if (ifUpdatedAt !== undefined && (await this.users.countDocuments({ _id }, { limit: 1 })) > 0) {
+    if (
+      ifUpdatedAt !== undefined &&
+      (await (await this.users()).countDocuments({ _id }, { limit: 1 })) > 0
+    ) {
       throw preconditionFailed();
     }
     return undefined;

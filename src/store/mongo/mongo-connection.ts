@@ -1,0 +1,55 @@
+import { MongoClient, type Db } from 'mongodb';
+
+export interface MongoConnectionOptions {
+  url: string;
+  poolMax: number;
+  connectTimeoutMs: number;
+}
+
+/**
+ * One MongoClient, connected on first use. A client whose first connect failed stays closed for
+ * good ("Topology is closed"), so it is replaced and the next call tries again; once connected,
+ * the driver's own monitoring reconnects after outages.
+ */
+export class MongoConnection {
+  private readonly options: MongoConnectionOptions;
+  private client: MongoClient;
+  private connecting: Promise<Db> | undefined;
+  private closed = false;
+
+  constructor(options: MongoConnectionOptions) {
+    this.options = options;
+    // Built now so a malformed URL fails at creation, like every other configuration error.
+    this.client = this.newClient();
+  }
+
+  db(): Promise<Db> {
+    if (this.closed) return Promise.reject(new Error('The store is closed.'));
+    this.connecting ??= this.client.connect().then(
+      (client) => client.db(),
+      async (error: unknown) => {
+        const failed = this.client;
+        this.client = this.newClient();
+        this.connecting = undefined;
+        await failed.close().catch(() => undefined);
+        throw error;
+      },
+    );
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.connecting?.catch(() => undefined);
+    await this.client.close();
+  }
+
+  private newClient(): MongoClient {
+    return new MongoClient(this.options.url, {
+      maxPoolSize: this.options.poolMax,
+      serverSelectionTimeoutMS: this.options.connectTimeoutMs,
+      connectTimeoutMS: this.options.connectTimeoutMs,
+      appName: '12factor-app',
+    });
+  }
+}
