@@ -35,7 +35,8 @@ export function createStore(options: StoreOptions): UserStore {
       return new SqlUserStore(
         createSqliteEngine({
           filename: parseSqliteUrl(options.url),
-          busyTimeoutMs: options.statementTimeoutMs > 0 ? options.statementTimeoutMs : SQLITE_UNLIMITED_BUSY_MS,
+          busyTimeoutMs:
+            options.statementTimeoutMs > 0 ? options.statementTimeoutMs : SQLITE_UNLIMITED_BUSY_MS,
         }),
       );
     case 'postgres':

@@ -24,7 +24,8 @@ export function isPostgresUnavailable(error: unknown): boolean {
     isConnectionError(error) ||
     anyCause(error, (e) => {
       const code = errorCode(e);
-      if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_STATES.has(code))) return true;
+      if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_STATES.has(code)))
+        return true;
       const message = errorMessage(e);
       return UNAVAILABLE_MESSAGES.some((text) => message.startsWith(text));
     })
@@ -32,5 +33,7 @@ export function isPostgresUnavailable(error: unknown): boolean {
 }
 
 export function isPostgresUniqueViolation(error: unknown, index: UniqueIndex): boolean {
-  return errorCode(error) === '23505' && (error as { constraint?: unknown }).constraint === index.name;
+  return (
+    errorCode(error) === '23505' && (error as { constraint?: unknown }).constraint === index.name
+  );
 }

@@ -35,7 +35,11 @@ export class SqlMigrator {
         if (error !== undefined) throw error;
       } finally {
         // A connection that cannot run this is broken, and the pool discards broken connections.
-        if (session) await sql.raw(session.after).execute(db).catch(() => undefined);
+        if (session)
+          await sql
+            .raw(session.after)
+            .execute(db)
+            .catch(() => undefined);
       }
     });
     return this.status();

@@ -1,5 +1,10 @@
 import { Kysely, sql, type Transaction } from 'kysely';
-import { emailTaken, isDomainError, preconditionFailed, storeUnavailable } from '../../users/errors.ts';
+import {
+  emailTaken,
+  isDomainError,
+  preconditionFailed,
+  storeUnavailable,
+} from '../../users/errors.ts';
 import { emailKey, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type {
@@ -71,7 +76,9 @@ export class SqlUserStore implements UserStore {
       }
       const [users, count] = await Promise.all([
         query.limit === 0 ? [] : rows.execute(),
-        base.select((eb) => eb.fn.countAll<number | string | bigint>().as('total')).executeTakeFirstOrThrow(),
+        base
+          .select((eb) => eb.fn.countAll<number | string | bigint>().as('total'))
+          .executeTakeFirstOrThrow(),
       ]);
       return { users: users.map(toUser), total: Number(count.total) };
     });
@@ -79,7 +86,11 @@ export class SqlUserStore implements UserStore {
 
   get(id: string): Promise<User | undefined> {
     return this.guard(async () => {
-      const row = await this.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+      const row = await this.db
+        .selectFrom('users')
+        .select(USER_COLUMNS)
+        .where('id', '=', id)
+        .executeTakeFirst();
       return row && toUser(row);
     });
   }
@@ -117,7 +128,10 @@ export class SqlUserStore implements UserStore {
             ...(changes.name === undefined ? {} : { name: changes.name }),
             ...(changes.email === undefined
               ? {}
-              : { email: changes.email, email_key: changes.email === null ? null : emailKey(changes.email) }),
+              : {
+                  email: changes.email,
+                  email_key: changes.email === null ? null : emailKey(changes.email),
+                }),
           })
           .where('id', '=', id)
           .execute();

@@ -31,7 +31,9 @@ export function sqlWhere(eb: Builder, condition: Condition, lower: Lower): Expre
         throw new Error(`"${op}" cannot compare with null`);
       }
       const test = eb(column, OPERATORS[op], value);
-      return op === 'ne' && NULLABLE_FIELDS.has(condition.field) ? eb.or([test, eb(column, 'is', null)]) : test;
+      return op === 'ne' && NULLABLE_FIELDS.has(condition.field)
+        ? eb.or([test, eb(column, 'is', null)])
+        : test;
     }
     case 'in': {
       const column = COLUMNS[condition.field];

@@ -3,11 +3,21 @@ import type { UniqueIndex } from '../sql/sql-engine.ts';
 
 // Primary result codes (better-sqlite3 reports extended ones, e.g. SQLITE_BUSY_SNAPSHOT):
 // the file cannot be opened, is locked past busy_timeout, or the disk is failing or full.
-const UNAVAILABLE = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_PROTOCOL'];
+const UNAVAILABLE = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_PROTOCOL',
+];
 
 export function isSqliteUnavailable(error: unknown): boolean {
   const code = errorCode(error);
-  return typeof code === 'string' && UNAVAILABLE.some((prefix) => code === prefix || code.startsWith(`${prefix}_`));
+  return (
+    typeof code === 'string' &&
+    UNAVAILABLE.some((prefix) => code === prefix || code.startsWith(`${prefix}_`))
+  );
 }
 
 /**

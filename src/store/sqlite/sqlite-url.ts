@@ -8,6 +8,7 @@ export function parseSqliteUrl(url: string): string {
   if (!match) throw new Error('A SQLite URL starts with "sqlite:", e.g. sqlite:./data/app.db');
   let path = (match[1] ?? '').replace(/[?#].*$/, '');
   if (path.startsWith('//')) path = path.slice(2);
-  if (path === '') throw new Error('The SQLite URL names no file: use sqlite:./data/app.db or sqlite::memory:');
+  if (path === '')
+    throw new Error('The SQLite URL names no file: use sqlite:./data/app.db or sqlite::memory:');
   return path;
 }

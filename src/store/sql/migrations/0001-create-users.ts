@@ -24,7 +24,11 @@ export function createUsers(types: SqlColumnTypes): Migration {
         .execute();
       // One index per sort key, each ending with id like every list query's ORDER BY.
       for (const column of ['name', 'created_at', 'updated_at']) {
-        await db.schema.createIndex(`users_${column}_id`).on('users').columns([column, 'id']).execute();
+        await db.schema
+          .createIndex(`users_${column}_id`)
+          .on('users')
+          .columns([column, 'id'])
+          .execute();
       }
     },
     async down(db: Kysely<unknown>) {
