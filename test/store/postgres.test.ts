@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import pg from 'pg';
+import { createStore } from '../../src/store/index.ts';
+import { isDomainError } from '../../src/users/errors.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
+import {
+  adminQuery,
+  createTestDatabase,
+  postgresAvailability,
+  type TestDatabase,
+} from '../support/postgres.ts';
+import { runUserStoreContract } from './contract.ts';
+import { id, newUser, rejectsWith } from './contract-support.ts';
+
+const OPTIONS = { poolMax: 4, connectTimeoutMs: 2000, statementTimeoutMs: 5000 };
+
+const availability = await postgresAvailability();
+
+async function openStore(
+  t: TestContext,
+  onBackgroundError?: (error: unknown) => void,
+): Promise<{ store: UserStore; database: TestDatabase }> {
+  const database = await createTestDatabase();
+  const store = createStore({ url: database.url, ...OPTIONS, onBackgroundError });
+  t.after(async () => {
+    await store.close();
+    await database.drop();
+  });
+  return { store, database };
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+if (availability.reachable) {
+  runUserStoreContract('postgres', async () => {
+    const database = await createTestDatabase();
+    return { store: createStore({ url: database.url, ...OPTIONS }), cleanup: database.drop };
+  });
+
+  test('postgres — when migrated, then text columns use the "C" collation and timestamps keep milliseconds', async (t) => {
+    const { store, database } = await openStore(t);
+    await store.migrate();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client
+      .query(
+        `SELECT column_name, data_type, collation_name, datetime_precision
+         FROM information_schema.columns WHERE table_name = 'users'`,
+      )
+      .finally(() => client.end());
+    const byName = Object.fromEntries(rows.map((row) => [row.column_name, row]));
+    for (const column of ['id', 'name', 'email', 'email_key'])
+      assert.equal(byName[column]?.collation_name, 'C', column);
+    for (const column of ['created_at', 'updated_at']) {
+      assert.equal(byName[column]?.data_type, 'timestamp with time zone');
+      assert.equal(byName[column]?.datetime_precision, 3);
+    }
+  });
+
+  test('postgres — when the server terminates the pooled backends, then the pool reports it and recovers without crashing', async (t) => {
+    const background: unknown[] = [];
+    const { store, database } = await openStore(t, (error) => background.push(error));
+    await store.migrate();
+    await store.create(newUser(1));
+    // Warm several pooled connections so idle ones get terminated too.
+    await Promise.all(Array.from({ length: 4 }, () => store.get(id(1))));
+    const { rowCount } = await adminQuery(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database.name],
+    );
+    assert.ok((rowCount ?? 0) > 0, 'some backends were terminated');
+    // pg_terminate_backend only signals: wait until the backends are gone, as clients of a
+    // restarted server would, or a still-alive backend could die under the "one after" call.
+    const gone = async () =>
+      (await adminQuery('SELECT 1 FROM pg_stat_activity WHERE datname = $1', [database.name]))
+        .rowCount === 0;
+    await waitFor(gone);
+    try {
+      await store.get(id(1));
+    } catch (error) {
+      assert.ok(
+        isDomainError(error, 'STORE_UNAVAILABLE'),
+        `expected STORE_UNAVAILABLE, got ${String(error)}`,
+      );
+    }
+    assert.equal((await store.get(id(1)))?.id, id(1));
+    await store.ping();
+    assert.ok(background.length > 0, 'idle connections reported their loss');
+    for (const error of background) assert.equal((error as { code?: string }).code, '57P01');
+  });
+}
+// Otherwise postgresAvailability registered a failing (CI) or skipped test naming the reason.
+
+test('postgres — when the server refuses connections, then createStore works and ping fails fast with STORE_UNAVAILABLE', async (t) => {
+  const store = createStore({ url: 'postgres://postgres:secret@127.0.0.1:1/x', ...OPTIONS });
+  t.after(() => store.close());
+  const started = performance.now();
+  await rejectsWith(store.ping(), 'STORE_UNAVAILABLE');
+  await rejectsWith(
+    store.list({ where: undefined, sort: [], limit: 1, skip: 0 }),
+    'STORE_UNAVAILABLE',
+  );
+  assert.ok(performance.now() - started < OPTIONS.connectTimeoutMs, 'refused, not timed out');
+});
+
+test('postgres — when the server accepts but never answers, then ping fails with STORE_UNAVAILABLE after connectTimeoutMs', async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => void sockets.add(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  });
+  const { port } = silent.address() as AddressInfo;
+  const store = createStore({
+    url: `postgres://postgres@127.0.0.1:${port}/x`,
+    ...OPTIONS,
+    connectTimeoutMs: 300,
+  });
+  t.after(() => store.close());
+  const started = performance.now();
+  await rejectsWith(store.ping(), 'STORE_UNAVAILABLE');
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed >= 250 && elapsed < 2000, `took ${Math.round(elapsed)} ms`);
+});

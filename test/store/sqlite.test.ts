@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { createStore } from '../../src/store/index.ts';
+import { parseSqliteUrl } from '../../src/store/sqlite/sqlite-url.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
+import { runUserStoreContract } from './contract.ts';
+import { at, id, newUser, rejectsWith } from './contract-support.ts';
+
+const OPTIONS = { poolMax: 1, connectTimeoutMs: 2000, statementTimeoutMs: 5000 };
+
+function tempDir(): { dir: string; cleanup: () => Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 't12f-sqlite-'));
+  return { dir, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const WRITER = fileURLToPath(new URL('./fixtures/sqlite-writer.ts', import.meta.url));
+
+function runWriter(url: string, updates: number): Promise<unknown> {
+  return promisify(execFile)(process.execPath, [WRITER, url, String(updates)], { timeout: 30_000 });
+}
+
+function fileStore(t: TestContext, path: string): UserStore {
+  const store = createStore({ url: `sqlite:${path}`, ...OPTIONS });
+  t.after(() => store.close());
+  return store;
+}
+
+runUserStoreContract('sqlite (file)', async () => {
+  const { dir, cleanup } = tempDir();
+  return { store: createStore({ url: `sqlite:${join(dir, 'app.db')}`, ...OPTIONS }), cleanup };
+});
+
+runUserStoreContract('sqlite (:memory:)', async () => ({
+  store: createStore({ url: 'sqlite::memory:', ...OPTIONS }),
+}));
+
+test('sqlite — when a file store is opened, then the journal is in WAL mode', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, 'app.db');
+  const store = fileStore(t, path);
+  await store.migrate();
+  const db = new Database(path, { readonly: true });
+  t.after(() => db.close());
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+});
+
+test("sqlite — when the file's parent directory is missing, then it is created on first use", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, 'nested', 'deeper', 'app.db');
+  const store = fileStore(t, path);
+  assert.equal(existsSync(join(dir, 'nested')), false, 'creating the store touches nothing');
+  await store.ping();
+  assert.ok(existsSync(path));
+});
+
+test('sqlite — when the file cannot be created, then createStore still works and calls throw STORE_UNAVAILABLE', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  writeFileSync(join(dir, 'a-file'), '');
+  const store = fileStore(t, join(dir, 'a-file', 'app.db'));
+  await rejectsWith(store.ping(), 'STORE_UNAVAILABLE');
+  await rejectsWith(store.migrationStatus(), 'STORE_UNAVAILABLE');
+});
+
+test('sqlite — when two processes migrate one file at once, then both succeed', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const url = `sqlite:${join(dir, 'app.db')}`;
+  await Promise.all([runWriter(url, 0), runWriter(url, 0)]);
+  const store = createStore({ url, ...OPTIONS });
+  t.after(() => store.close());
+  assert.deepEqual((await store.migrationStatus()).pending, []);
+});
+
+test('sqlite — when two processes update one record at once, then every write applies in turn', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const url = `sqlite:${join(dir, 'app.db')}`;
+  const store = createStore({ url, ...OPTIONS });
+  t.after(() => store.close());
+  await store.migrate();
+  await store.create(newUser(1));
+  await Promise.all([runWriter(url, 200), runWriter(url, 200)]);
+  // Enough overlapping read-then-write transactions that a deferred BEGIN fails with
+  // SQLITE_BUSY; all in one millisecond, so each write moved updatedAt on by exactly 1 ms.
+  assert.equal((await store.get(id(1)))?.updatedAt, at(5, 399));
+});
+
+test('sqlite — when parsing sqlite: URLs, then relative, absolute and in-memory forms name the file', () => {
+  assert.equal(parseSqliteUrl('sqlite:./data/app.db'), './data/app.db');
+  assert.equal(parseSqliteUrl('sqlite:data/app.db'), 'data/app.db');
+  assert.equal(parseSqliteUrl('sqlite:/abs/path.db'), '/abs/path.db');
+  assert.equal(parseSqliteUrl('sqlite:///abs/path.db'), '/abs/path.db');
+  assert.equal(parseSqliteUrl('sqlite::memory:'), ':memory:');
+  assert.equal(parseSqliteUrl('SQLITE:./app.db?mode=rwc'), './app.db');
+  assert.throws(() => parseSqliteUrl('sqlite:'), /names no file/);
+  assert.throws(() => parseSqliteUrl('postgres://x'), /starts with "sqlite:"/);
+});
