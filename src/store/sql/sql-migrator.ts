@@ -4,6 +4,15 @@ import type { MigrationStatus } from '../../users/user-store.ts';
 import { sqlMigrations } from './migrations/index.ts';
 import { columnTypes, type SqlEngine } from './sql-engine.ts';
 
+async function endSession(db: Kysely<unknown>, statement: string): Promise<void> {
+  try {
+    await sql.raw(statement).execute(db);
+  } catch {
+    // Only a broken connection fails here, and the pool discards broken connections; the
+    // migration's own outcome is what the caller needs to see.
+  }
+}
+
 /**
  * Kysely's Migrator over our static migration list. It takes a lock (an advisory lock on
  * PostgreSQL, the write lock of `BEGIN IMMEDIATE` on SQLite) and re-reads what is applied
@@ -34,12 +43,7 @@ export class SqlMigrator {
         const { error } = await this.migrator(db).migrateToLatest();
         if (error !== undefined) throw error;
       } finally {
-        // A connection that cannot run this is broken, and the pool discards broken connections.
-        if (session)
-          await sql
-            .raw(session.after)
-            .execute(db)
-            .catch(() => undefined);
+        if (session) await endSession(db, session.after);
       }
     });
     return this.status();

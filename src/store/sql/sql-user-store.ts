@@ -42,7 +42,7 @@ function toUser(row: Row): User {
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
- * the SqlEngine hooks, never in engine tests here. Fields are plain (not #private) so wrappers
+ * the SqlEngine hooks, never in `if (engine === …)` here. Fields are plain (not #private) so wrappers
  * built with Object.create(store), like the instrumented store, keep working.
  */
 export class SqlUserStore implements UserStore {

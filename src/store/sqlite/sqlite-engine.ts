@@ -77,7 +77,11 @@ function open(options: SqliteEngineOptions): Database.Database {
   }
 }
 
-/** SQLite through better-sqlite3. The file opens on first use, so creating it never throws. */
+/**
+ * SQLite through better-sqlite3. The file opens on first use, so creating it never throws.
+ * Open one store per file per process: better-sqlite3 waits for locks synchronously, so a
+ * second connection in the same process would block the event loop its lock holder needs.
+ */
 export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
   return {
     kind: 'sqlite',
