@@ -6,6 +6,7 @@ export interface Config {
   readonly host: string;
   /** The store's URL, from MONGO_URL when set, else DATABASE_URL. */
   readonly storeUrl: string;
+  readonly allowEmbeddedStore: boolean;
   readonly poolMax: number;
   readonly connectTimeoutMs: number;
   readonly statementTimeoutMs: number;
@@ -103,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: get<number>('PORT'),
     host: get<string>('HOST'),
     storeUrl: mongoUrl ?? get<string>('DATABASE_URL'),
+    allowEmbeddedStore: get<boolean>('ALLOW_EMBEDDED_STORE'),
     poolMax: get<number>('DATABASE_POOL_MAX'),
     connectTimeoutMs: get<number>('DATABASE_CONNECT_TIMEOUT_MS'),
     statementTimeoutMs: get<number>('DATABASE_STATEMENT_TIMEOUT_MS'),

@@ -57,6 +57,12 @@ export const VARIABLES = [
     description: "The tutorial's variable for MongoDB; when set it chooses the store.",
   },
   {
+    name: 'ALLOW_EMBEDDED_STORE',
+    type: { kind: 'boolean' },
+    default: 'false',
+    description: 'Permit embedded SQLite when NODE_ENV=production (one web replica only).',
+  },
+  {
     name: 'DATABASE_POOL_MAX',
     type: { kind: 'integer', min: 1, max: 1000 },
     default: '10',

@@ -50,7 +50,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
     loggerInstance: deps.logger,
     // Our own hook writes the one line per request; Fastify's pair of lines is off.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'requestId',
+    }),
     genReqId: requestIdOf,
     requestIdHeader: false,
     bodyLimit: deps.http.bodyLimitBytes,

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { runDoctorHost, type CommandIo } from '../doctor/host/cli.ts';
+import { doctorApp } from '../admin/doctor-app.ts';
+import { readRelease } from './runtime.ts';
 
 /**
  * `npm run admin -- <command> …`: one-off commands. Each returns its exit code; this entry point
@@ -9,6 +11,9 @@ type Command = (argv: string[], io: CommandIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   'doctor host': runDoctorHost,
+  'doctor app': doctorApp(
+    readRelease({ gitCommit: process.env.GIT_COMMIT, buildTime: process.env.BUILD_TIME }),
+  ),
 };
 
 const EX_USAGE = 64;

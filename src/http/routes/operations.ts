@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { UserStore } from '../../users/user-store.ts';
 import type { Lifecycle } from '../lifecycle.ts';
+import { checkStoreReachable } from '../../doctor/app/checks.ts';
 import { problem, RETRY_AFTER_SECONDS, type ProblemCode } from '../problems.ts';
 
 export interface Release {
@@ -11,20 +12,6 @@ export interface Release {
 }
 
 const PING_TIMEOUT_MS = 2000;
-
-async function pingWithin(store: UserStore, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([store.ping().then(() => true), timeout]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Liveness, readiness and the release, as an orchestrator and an operator ask for them. */
 export function operationRoutes(
@@ -48,18 +35,27 @@ export function operationRoutes(
     { schema: { tags, summary: 'Readiness: store reachable and not draining' } },
     async (request, reply) => {
       const phase = deps.lifecycle.phase;
+      // The same check `admin doctor app` runs, so the operator and the orchestrator agree.
+      const check =
+        phase === 'ready'
+          ? await checkStoreReachable(deps.store, {
+              timeoutMs: PING_TIMEOUT_MS,
+              evidence: deps.store.kind,
+            })
+          : undefined;
       let code: ProblemCode | undefined;
       if (phase === 'draining') code = 'DRAINING';
       else if (phase === 'starting') code = 'STARTING';
-      else if (!(await pingWithin(deps.store, PING_TIMEOUT_MS))) code = 'STORE_UNAVAILABLE';
-      if (code === undefined) return { status: 'ok', store: deps.store.kind };
+      else if (check?.status !== 'pass') code = 'STORE_UNAVAILABLE';
+      const checks = check ? [check] : [];
+      if (code === undefined) return { status: 'ok', store: deps.store.kind, checks };
       const detail =
         code === 'STORE_UNAVAILABLE' ? 'The store does not answer.' : `The process is ${phase}.`;
       return reply
         .code(503)
         .header('retry-after', RETRY_AFTER_SECONDS)
         .type('application/problem+json')
-        .send(problem(code, detail, { instance: '/readyz', requestId: request.id }));
+        .send({ ...problem(code, detail, { instance: '/readyz', requestId: request.id }), checks });
     },
   );
 

@@ -1,0 +1,116 @@
+import type { Config } from '../../config/index.ts';
+import type { UserStore } from '../../users/user-store.ts';
+import type { Check } from '../report.ts';
+
+/**
+ * The deployment checks of `doctor app`. The cheap ones (`store.reachable`) are what /readyz
+ * runs on every probe, so an operator's report and the orchestrator's view never disagree.
+ */
+export const APP_CHECK_IDS = [
+  'config.valid',
+  'config.production-store',
+  'store.reachable',
+  'store.schema',
+  'release',
+] as const;
+
+const describe = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+export async function checkStoreReachable(
+  store: UserStore,
+  options: { timeoutMs: number; evidence: string },
+): Promise<Check> {
+  const base = {
+    id: 'store.reachable',
+    title: 'Store reachable',
+    severity: 'required',
+    evidence: [options.evidence],
+  } as const;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+  });
+  try {
+    const started = performance.now();
+    await Promise.race([store.ping(), timeout]);
+    const ms = Math.round(performance.now() - started);
+    return { ...base, status: 'pass', summary: `${store.kind} answered in ${ms} ms` };
+  } catch (error) {
+    const cause = describe((error as { cause?: unknown }).cause ?? error);
+    return {
+      ...base,
+      status: 'fail',
+      summary: `${store.kind} does not answer (${cause})`,
+      hint: 'Check DATABASE_URL / MONGO_URL, that the server runs and that this host may reach it.',
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function checkSchema(store: UserStore, evidence: string): Promise<Check> {
+  const base = {
+    id: 'store.schema',
+    title: 'Migrations current',
+    severity: 'required',
+    evidence: [evidence],
+  } as const;
+  try {
+    const { applied, pending } = await store.migrationStatus();
+    if (pending.length === 0) {
+      return { ...base, status: 'pass', summary: `${applied.length} applied, none pending` };
+    }
+    return {
+      ...base,
+      status: store.capabilities.embedded ? 'warn' : 'fail',
+      summary: `${pending.length} pending: ${pending.join(', ')}`,
+      hint: store.capabilities.embedded
+        ? 'The web process applies them at start on the embedded store; or run `npm run migrate`.'
+        : 'Run the release step: `npm run migrate` (Compose: the release service; Kubernetes: the release Job).',
+    };
+  } catch (error) {
+    return {
+      ...base,
+      status: 'unknown',
+      summary: `cannot read the migration status (${describe(error)})`,
+      hint: 'Make the store reachable first.',
+    };
+  }
+}
+
+export function checkProductionStore(config: Config): Check {
+  const base = {
+    id: 'config.production-store',
+    title: 'Store fit for production',
+    severity: 'required',
+    evidence: ['NODE_ENV', 'DATABASE_URL', 'MONGO_URL', 'ALLOW_EMBEDDED_STORE'],
+  } as const;
+  const embedded = config.storeUrl.startsWith('sqlite:');
+  if (config.nodeEnv !== 'production') {
+    return {
+      ...base,
+      status: 'skip',
+      summary: `NODE_ENV=${config.nodeEnv}`,
+      hint: 'Checked only when NODE_ENV=production.',
+    };
+  }
+  if (!embedded) return { ...base, status: 'pass', summary: 'a networked store' };
+  if (config.allowEmbeddedStore) {
+    return {
+      ...base,
+      status: 'warn',
+      summary: 'embedded SQLite in production, explicitly allowed',
+      hint: 'Run exactly one web replica on a persistent volume; every other process type needs a networked store.',
+    };
+  }
+  return {
+    ...base,
+    status: 'fail',
+    summary: 'embedded SQLite in production',
+    hint: 'Set DATABASE_URL to PostgreSQL or MONGO_URL to MongoDB (or ALLOW_EMBEDDED_STORE=true for a single replica).',
+  };
+}

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAppChecks } from '../../src/doctor/app/index.ts';
+import { createStore, redactUrl } from '../../src/store/index.ts';
+import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
+
+const release = { version: '1.2.3', commit: 'abc', buildTime: '2026-11-25T00:00:00Z' };
+const deps = (env: Record<string, string>) => ({
+  env,
+  release,
+  redact: redactUrl,
+  openStore: (config: { storeUrl: string }) =>
+    createStore({
+      url: config.storeUrl,
+      poolMax: 1,
+      connectTimeoutMs: 500,
+      statementTimeoutMs: 2000,
+    }),
+});
+const statusOf = (report: { checks: { id: string; status: string }[] }) =>
+  Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
+
+test('doctor app — when the config is bad, then config fails, store checks skip, not ready', async () => {
+  const report = await runAppChecks(deps({ PORT: 'x', LOG_LEVEL: 'loud' }));
+  assert.equal(report.verdict, 'not-ready');
+  assert.equal(report.subject, 'app');
+  assert.deepEqual(statusOf(report), {
+    'config.valid': 'fail',
+    'config.production-store': 'skip',
+    'store.reachable': 'skip',
+    'store.schema': 'skip',
+    release: 'info',
+  });
+  assert.match(report.checks[0]!.summary, /PORT.*LOG_LEVEL/);
+});
+
+test('doctor app — when production runs on embedded SQLite, then it fails unless explicitly allowed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), '12f-doctor-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'a.db')}` };
+  const refused = await runAppChecks(deps(env));
+  assert.equal(statusOf(refused)['config.production-store'], 'fail');
+  assert.equal(refused.verdict, 'not-ready');
+  const allowed = await runAppChecks(deps({ ...env, ALLOW_EMBEDDED_STORE: 'true' }));
+  assert.equal(statusOf(allowed)['config.production-store'], 'warn');
+  assert.equal(statusOf(allowed)['store.reachable'], 'pass');
+  assert.equal(allowed.verdict, 'ready-with-warnings');
+});
+
+test('doctor app — when the store is unreachable, then it fails with a redacted URL', async () => {
+  const report = await runAppChecks(deps({ DATABASE_URL: 'postgres://u:hunter2@127.0.0.1:1/db' }));
+  assert.equal(statusOf(report)['store.reachable'], 'fail');
+  assert.equal(statusOf(report)['store.schema'], 'unknown');
+  assert.equal(report.verdict, 'not-ready');
+  assert.doesNotMatch(JSON.stringify(report), /hunter2/);
+  assert.ok(
+    report.checks.filter((c) => c.status !== 'pass').every((c) => c.hint || c.status === 'info'),
+  );
+});
+
+const pg = await postgresAvailability();
+if (pg.reachable) {
+  test('doctor app — when PostgreSQL lacks migrations, then store.schema fails until migrated', async (t) => {
+    const database = await createTestDatabase();
+    t.after(() => database.drop());
+    const before = await runAppChecks(deps({ DATABASE_URL: database.url }));
+    assert.equal(statusOf(before)['store.schema'], 'fail');
+    assert.match(before.checks.find((c) => c.id === 'store.schema')!.hint ?? '', /npm run migrate/);
+    const store = createStore({
+      url: database.url,
+      poolMax: 1,
+      connectTimeoutMs: 1000,
+      statementTimeoutMs: 0,
+    });
+    await store.migrate();
+    await store.close();
+    const after = await runAppChecks(deps({ DATABASE_URL: database.url }));
+    assert.equal(statusOf(after)['store.schema'], 'pass');
+    assert.equal(after.verdict, 'ready');
+  });
+}
