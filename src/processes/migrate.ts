@@ -3,7 +3,7 @@ import { startProcess } from './runtime.ts';
 
 /** `npm run migrate`: applies pending migrations under the store's lock, then exits. */
 const { config, logger } = startProcess('migrate');
-const store = createStore({
+const store = await createStore({
   url: config.storeUrl,
   poolMax: 2,
   connectTimeoutMs: config.connectTimeoutMs,

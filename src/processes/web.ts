@@ -12,11 +12,13 @@ const startedAt = performance.now();
 const { config, logger, release } = startProcess('web');
 const registry = new Registry();
 const store = instrumentStore(
-  createStore({
+  await createStore({
     url: config.storeUrl,
     poolMax: config.poolMax,
     connectTimeoutMs: config.connectTimeoutMs,
     statementTimeoutMs: config.statementTimeoutMs,
+    // E.g. an idle PostgreSQL connection dropped by the server: the pool replaces it.
+    onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
   }),
   registry,
 );

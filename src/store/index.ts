@@ -1,8 +1,4 @@
 import type { UserStore } from '../users/user-store.ts';
-import { MongoUserStore } from './mongo/mongo-user-store.ts';
-import { createPostgresEngine } from './postgres/postgres-engine.ts';
-import { SqlUserStore } from './sql/sql-user-store.ts';
-import { createSqliteEngine } from './sqlite/sqlite-engine.ts';
 import { parseSqliteUrl } from './sqlite/sqlite-url.ts';
 
 export { redactUrl } from './redact-url.ts';
@@ -25,13 +21,18 @@ const SQLITE_UNLIMITED_BUSY_MS = 3_600_000;
 
 /**
  * The UserStore for a URL, chosen by its scheme. Never connects: an unreachable server shows
- * up as STORE_UNAVAILABLE from `ping()` and other calls, which callers retry. Throws only for
- * a URL no adapter accepts.
+ * up as STORE_UNAVAILABLE from `ping()` and other calls, which callers retry. Rejects only for
+ * a URL no adapter accepts. Only the chosen adapter's driver is loaded, which keeps start-up
+ * fast (the MongoDB driver alone costs tens of milliseconds to import).
  */
-export function createStore(options: StoreOptions): UserStore {
+export async function createStore(options: StoreOptions): Promise<UserStore> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(options.url)?.[1]?.toLowerCase();
   switch (scheme) {
-    case 'sqlite':
+    case 'sqlite': {
+      const [{ SqlUserStore }, { createSqliteEngine }] = await Promise.all([
+        import('./sql/sql-user-store.ts'),
+        import('./sqlite/sqlite-engine.ts'),
+      ]);
       return new SqlUserStore(
         createSqliteEngine({
           filename: parseSqliteUrl(options.url),
@@ -39,12 +40,20 @@ export function createStore(options: StoreOptions): UserStore {
             options.statementTimeoutMs > 0 ? options.statementTimeoutMs : SQLITE_UNLIMITED_BUSY_MS,
         }),
       );
+    }
     case 'postgres':
-    case 'postgresql':
+    case 'postgresql': {
+      const [{ SqlUserStore }, { createPostgresEngine }] = await Promise.all([
+        import('./sql/sql-user-store.ts'),
+        import('./postgres/postgres-engine.ts'),
+      ]);
       return new SqlUserStore(createPostgresEngine(options));
+    }
     case 'mongodb':
-    case 'mongodb+srv':
+    case 'mongodb+srv': {
+      const { MongoUserStore } = await import('./mongo/mongo-user-store.ts');
       return new MongoUserStore(options);
+    }
     default:
       // The scheme only: the rest of the URL may hold a password.
       throw new Error(

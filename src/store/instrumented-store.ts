@@ -1,11 +1,18 @@
 import { Histogram, type Registry } from 'prom-client';
-import type { UserStore } from '../users/user-store.ts';
-
-const TIMED = ['list', 'get', 'create', 'update', 'remove', 'ping'] as const;
+import type { ListQuery } from '../users/query.ts';
+import type { UserChanges } from '../users/user.ts';
+import type {
+  MigrationStatus,
+  NewUser,
+  RemoveOptions,
+  UpdateOptions,
+  UserStore,
+} from '../users/user-store.ts';
 
 /**
- * Wraps a store so every call is timed in `store_operation_duration_seconds`, labelled by
- * operation, store kind and outcome. The wrapper is the port itself: callers cannot tell.
+ * A store whose every data call is timed in `store_operation_duration_seconds`, labelled by
+ * operation, store kind and outcome. It implements the port by delegation, so callers cannot
+ * tell it from the store it wraps.
  */
 export function instrumentStore(store: UserStore, registry: Registry): UserStore {
   const histogram = new Histogram({
@@ -15,22 +22,30 @@ export function instrumentStore(store: UserStore, registry: Registry): UserStore
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const wrapped: UserStore = Object.create(store);
-  for (const operation of TIMED) {
-    const original = store[operation].bind(store) as (...args: unknown[]) => Promise<unknown>;
-    Object.defineProperty(wrapped, operation, {
-      value: async (...args: unknown[]) => {
-        const end = histogram.startTimer({ operation, store: store.kind });
-        try {
-          const result = await original(...args);
-          end({ outcome: 'ok' });
-          return result;
-        } catch (error) {
-          end({ outcome: 'error' });
-          throw error;
-        }
-      },
-    });
-  }
-  return wrapped;
+  const timed = async <T>(operation: string, call: () => Promise<T>): Promise<T> => {
+    const end = histogram.startTimer({ operation, store: store.kind });
+    try {
+      const result = await call();
+      end({ outcome: 'ok' });
+      return result;
+    } catch (error) {
+      end({ outcome: 'error' });
+      throw error;
+    }
+  };
+  return {
+    kind: store.kind,
+    capabilities: store.capabilities,
+    list: (query: ListQuery) => timed('list', () => store.list(query)),
+    get: (id: string) => timed('get', () => store.get(id)),
+    create: (user: NewUser) => timed('create', () => store.create(user)),
+    update: (id: string, changes: UserChanges, options: UpdateOptions) =>
+      timed('update', () => store.update(id, changes, options)),
+    remove: (id: string, options?: RemoveOptions) =>
+      timed('remove', () => store.remove(id, options)),
+    ping: () => timed('ping', () => store.ping()),
+    migrationStatus: (): Promise<MigrationStatus> => store.migrationStatus(),
+    migrate: (): Promise<MigrationStatus> => store.migrate(),
+    close: () => store.close(),
+  };
 }

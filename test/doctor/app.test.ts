@@ -69,7 +69,7 @@ if (pg.reachable) {
     const before = await runAppChecks(deps({ DATABASE_URL: database.url }));
     assert.equal(statusOf(before)['store.schema'], 'fail');
     assert.match(before.checks.find((c) => c.id === 'store.schema')!.hint ?? '', /npm run migrate/);
-    const store = createStore({
+    const store = await createStore({
       url: database.url,
       poolMax: 1,
       connectTimeoutMs: 1000,

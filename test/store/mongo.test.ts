@@ -16,14 +16,14 @@ const serverUrl = mongoTestUrl();
 if (serverUrl) {
   runUserStoreContract('mongo', async () => {
     const database = createTestMongoDatabase(serverUrl);
-    return { store: createStore({ url: database.url, ...OPTIONS }), cleanup: database.drop };
+    return { store: await createStore({ url: database.url, ...OPTIONS }), cleanup: database.drop };
   });
 } else {
   skipWithoutMongo();
 }
 
 test('mongo — when no server answers, then createStore works and ping fails with STORE_UNAVAILABLE after connectTimeoutMs', async (t) => {
-  const store = createStore({
+  const store = await createStore({
     url: 'mongodb://user:secret@127.0.0.1:1/x',
     ...OPTIONS,
     connectTimeoutMs: 300,

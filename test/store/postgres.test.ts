@@ -23,7 +23,7 @@ async function openStore(
   onBackgroundError?: (error: unknown) => void,
 ): Promise<{ store: UserStore; database: TestDatabase }> {
   const database = await createTestDatabase();
-  const store = createStore({ url: database.url, ...OPTIONS, onBackgroundError });
+  const store = await createStore({ url: database.url, ...OPTIONS, onBackgroundError });
   t.after(async () => {
     await store.close();
     await database.drop();
@@ -42,7 +42,7 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Pro
 if (availability.reachable) {
   runUserStoreContract('postgres', async () => {
     const database = await createTestDatabase();
-    return { store: createStore({ url: database.url, ...OPTIONS }), cleanup: database.drop };
+    return { store: await createStore({ url: database.url, ...OPTIONS }), cleanup: database.drop };
   });
 
   test('postgres — when migrated, then text columns use the "C" collation and timestamps keep milliseconds', async (t) => {
@@ -100,7 +100,7 @@ if (availability.reachable) {
 // Otherwise postgresAvailability registered a failing (CI) or skipped test naming the reason.
 
 test('postgres — when the server refuses connections, then createStore works and ping fails fast with STORE_UNAVAILABLE', async (t) => {
-  const store = createStore({ url: 'postgres://postgres:secret@127.0.0.1:1/x', ...OPTIONS });
+  const store = await createStore({ url: 'postgres://postgres:secret@127.0.0.1:1/x', ...OPTIONS });
   t.after(() => store.close());
   const started = performance.now();
   await rejectsWith(store.ping(), 'STORE_UNAVAILABLE');
@@ -120,7 +120,7 @@ test('postgres — when the server accepts but never answers, then ping fails wi
     silent.close();
   });
   const { port } = silent.address() as AddressInfo;
-  const store = createStore({
+  const store = await createStore({
     url: `postgres://postgres@127.0.0.1:${port}/x`,
     ...OPTIONS,
     connectTimeoutMs: 300,

@@ -26,26 +26,29 @@ function runWriter(url: string, updates: number): Promise<unknown> {
   return promisify(execFile)(process.execPath, [WRITER, url, String(updates)], { timeout: 30_000 });
 }
 
-function fileStore(t: TestContext, path: string): UserStore {
-  const store = createStore({ url: `sqlite:${path}`, ...OPTIONS });
+async function fileStore(t: TestContext, path: string): Promise<UserStore> {
+  const store = await createStore({ url: `sqlite:${path}`, ...OPTIONS });
   t.after(() => store.close());
   return store;
 }
 
 runUserStoreContract('sqlite (file)', async () => {
   const { dir, cleanup } = tempDir();
-  return { store: createStore({ url: `sqlite:${join(dir, 'app.db')}`, ...OPTIONS }), cleanup };
+  return {
+    store: await createStore({ url: `sqlite:${join(dir, 'app.db')}`, ...OPTIONS }),
+    cleanup,
+  };
 });
 
 runUserStoreContract('sqlite (:memory:)', async () => ({
-  store: createStore({ url: 'sqlite::memory:', ...OPTIONS }),
+  store: await createStore({ url: 'sqlite::memory:', ...OPTIONS }),
 }));
 
 test('sqlite — when a file store is opened, then the journal is in WAL mode', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const path = join(dir, 'app.db');
-  const store = fileStore(t, path);
+  const store = await fileStore(t, path);
   await store.migrate();
   const db = new Database(path, { readonly: true });
   t.after(() => db.close());
@@ -56,7 +59,7 @@ test("sqlite — when the file's parent directory is missing, then it is created
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const path = join(dir, 'nested', 'deeper', 'app.db');
-  const store = fileStore(t, path);
+  const store = await fileStore(t, path);
   assert.equal(existsSync(join(dir, 'nested')), false, 'creating the store touches nothing');
   await store.ping();
   assert.ok(existsSync(path));
@@ -66,7 +69,7 @@ test('sqlite — when the file cannot be created, then createStore still works a
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   writeFileSync(join(dir, 'a-file'), '');
-  const store = fileStore(t, join(dir, 'a-file', 'app.db'));
+  const store = await fileStore(t, join(dir, 'a-file', 'app.db'));
   await rejectsWith(store.ping(), 'STORE_UNAVAILABLE');
   await rejectsWith(store.migrationStatus(), 'STORE_UNAVAILABLE');
 });
@@ -76,7 +79,7 @@ test('sqlite — when two processes migrate one file at once, then both succeed'
   t.after(cleanup);
   const url = `sqlite:${join(dir, 'app.db')}`;
   await Promise.all([runWriter(url, 0), runWriter(url, 0)]);
-  const store = createStore({ url, ...OPTIONS });
+  const store = await createStore({ url, ...OPTIONS });
   t.after(() => store.close());
   assert.deepEqual((await store.migrationStatus()).pending, []);
 });
@@ -85,7 +88,7 @@ test('sqlite — when two processes update one record at once, then every write 
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const url = `sqlite:${join(dir, 'app.db')}`;
-  const store = createStore({ url, ...OPTIONS });
+  const store = await createStore({ url, ...OPTIONS });
   t.after(() => store.close());
   await store.migrate();
   await store.create(newUser(1));

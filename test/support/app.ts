@@ -28,7 +28,7 @@ export async function buildTestApp(
   const logger = createLogger({ level: 'debug', pretty: false, destination });
   const registry = new Registry();
   const store = instrumentStore(
-    createStore({
+    await createStore({
       url: options.url ?? 'sqlite::memory:',
       poolMax: 4,
       connectTimeoutMs: 2000,

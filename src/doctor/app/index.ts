@@ -8,7 +8,7 @@ export { APP_CHECK_IDS, checkStoreReachable } from './checks.ts';
 export interface AppCheckDeps {
   env: Readonly<Record<string, string | undefined>>;
   /** Opens the store the config names; the caller closes nothing, runAppChecks does. */
-  openStore: (config: Config) => UserStore;
+  openStore: (config: Config) => Promise<UserStore>;
   redact: (url: string) => string;
   release: { version: string; commit: string | undefined; buildTime: string | undefined };
 }
@@ -75,7 +75,7 @@ export async function runAppChecks(deps: AppCheckDeps): Promise<Report> {
 
   checks.push(checkProductionStore(config));
   const evidence = deps.redact(config.storeUrl);
-  const store = deps.openStore(config);
+  const store = await deps.openStore(config);
   try {
     const reachable = await checkStoreReachable(store, {
       timeoutMs: config.connectTimeoutMs,
