@@ -54,6 +54,28 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every query afresh; preparing is most of the cost of a point read. The
+ * queries a store issues are few shapes with bound values, so their statements are kept,
+ * except while one is busy (an open iterator), when a fresh one is prepared.
+ */
+function cacheStatements(db: Database.Database): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((source: string) => {
+    const cached = cache.get(source);
+    if (cached && !cached.busy) return cached;
+    const statement = prepare(source);
+    if (!cached) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as Database.Database['prepare'];
+}
+
 function open(options: SqliteEngineOptions): Database.Database {
   const memory = options.filename === ':memory:';
   if (!memory) mkdirSync(dirname(options.filename), { recursive: true });
@@ -70,6 +92,7 @@ function open(options: SqliteEngineOptions): Database.Database {
     db.function('lower', { deterministic: true }, (text: unknown) =>
       typeof text === 'string' ? text.toLowerCase() : text,
     );
+    cacheStatements(db);
     return db;
   } catch (error) {
     db.close();
