@@ -3,6 +3,7 @@ import { VARIABLES, type Variable, type VariableType } from './variables.ts';
 export interface Config {
   readonly nodeEnv: 'development' | 'production' | 'test';
   readonly port: number;
+  readonly webConcurrency: number;
   readonly host: string;
   /** The store's URL, from MONGO_URL when set, else DATABASE_URL. */
   readonly storeUrl: string;
@@ -102,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return Object.freeze({
     nodeEnv: get<Config['nodeEnv']>('NODE_ENV'),
     port: get<number>('PORT'),
+    webConcurrency: get<number>('WEB_CONCURRENCY'),
     host: get<string>('HOST'),
     storeUrl: mongoUrl ?? get<string>('DATABASE_URL'),
     allowEmbeddedStore: get<boolean>('ALLOW_EMBEDDED_STORE'),

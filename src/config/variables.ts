@@ -37,6 +37,12 @@ export const VARIABLES = [
     description: 'TCP port the web process listens on (factor VII; 1337 as in the tutorial).',
   },
   {
+    name: 'WEB_CONCURRENCY',
+    type: { kind: 'integer', min: 1, max: 64 },
+    default: '1',
+    description: 'Web processes sharing PORT on this machine (Heroku’s variable; factor VIII).',
+  },
+  {
     name: 'HOST',
     type: { kind: 'string' },
     default: '0.0.0.0',

@@ -10,6 +10,8 @@ export interface ShutdownOptions {
   /** Budget for every step together; past it the process exits 1. */
   timeoutMs: number;
   steps: ShutdownStep[];
+  /** Signals that start the shutdown; default SIGTERM and SIGINT. */
+  signals?: NodeJS.Signals[];
   exit?: (code: number) => void;
 }
 
@@ -57,7 +59,9 @@ export function installShutdown(options: ShutdownOptions) {
     }
     void begin(signal);
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  for (const signal of signals) process.on(signal, onSignal);
+  // A supervised process leaves the terminal's Ctrl+C to its supervisor, which forwards SIGTERM.
+  if (!signals.includes('SIGINT')) process.on('SIGINT', () => undefined);
   return { begin };
 }

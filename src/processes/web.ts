@@ -1,93 +1,16 @@
-import { Registry } from 'prom-client';
-import { buildApp } from '../http/app.ts';
-import { Lifecycle } from '../http/lifecycle.ts';
-import { createStore, redactUrl } from '../store/index.ts';
-import { instrumentStore } from '../store/instrumented-store.ts';
-import { UserService } from '../users/user-service.ts';
-import { installShutdown } from './shutdown.ts';
-import { startProcess, sleep } from './runtime.ts';
-import { prepareSchema, waitForStore } from './store-startup.ts';
+import cluster from 'node:cluster';
+import { startProcess } from './runtime.ts';
 
-const startedAt = performance.now();
+/**
+ * The `web` process type. With WEB_CONCURRENCY=N > 1 (Heroku's variable) this process becomes
+ * a supervisor of N web processes sharing one port; otherwise it serves by itself. Each side
+ * loads only what it needs: the supervisor never loads Fastify or a store driver.
+ */
 const { config, logger, release } = startProcess('web');
-const registry = new Registry();
-const store = instrumentStore(
-  await createStore({
-    url: config.storeUrl,
-    poolMax: config.poolMax,
-    connectTimeoutMs: config.connectTimeoutMs,
-    statementTimeoutMs: config.statementTimeoutMs,
-    // E.g. an idle PostgreSQL connection dropped by the server: the pool replaces it.
-    onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
-  }),
-  registry,
-);
-const lifecycle = new Lifecycle();
-const app = await buildApp({
-  service: new UserService({ store }),
-  store,
-  lifecycle,
-  logger,
-  registry,
-  release,
-  http: config,
-});
-const startup = new AbortController();
-let servedTraffic = false;
-
-const shutdown = installShutdown({
-  logger,
-  timeoutMs: config.shutdownTimeoutMs,
-  steps: [
-    {
-      name: 'fail readiness',
-      run: () => {
-        servedTraffic = lifecycle.phase === 'ready';
-        startup.abort();
-        lifecycle.drain();
-      },
-    },
-    // Keep serving while load balancers notice /readyz failing (Kubernetes: endpoints update).
-    { name: 'delay', run: () => sleep(servedTraffic ? config.shutdownDelayMs : 0) },
-    { name: 'close server', run: () => app.close() },
-    { name: 'close store', run: () => store.close() },
-  ],
-});
-
-try {
-  await app.listen({ port: config.port, host: config.host });
-} catch (error) {
-  logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot listen');
-  await shutdown.begin('listen failed', 1);
-}
-
-const storeLog = logger.child({ store: store.kind, url: redactUrl(config.storeUrl) });
-const reachable = await waitForStore(store, {
-  logger: storeLog,
-  maxWaitMs: config.startupStoreWaitMs,
-  signal: startup.signal,
-});
-if (!startup.signal.aborted) {
-  if (!reachable) {
-    storeLog.fatal(
-      { waitedMs: config.startupStoreWaitMs },
-      'store unreachable at start; giving up',
-    );
-    await shutdown.begin('store unreachable', 1);
-  }
-  try {
-    await prepareSchema(store, storeLog);
-    lifecycle.ready();
-    storeLog.info(
-      {
-        address: app.server.address(),
-        startupMs: Math.round(performance.now() - startedAt),
-        release,
-      },
-      'web ready',
-    );
-  } catch (error) {
-    storeLog.fatal({ err: error }, 'store schema not usable');
-    await shutdown.begin('schema not usable', 1);
-  }
+if (cluster.isPrimary && config.webConcurrency > 1) {
+  const { superviseWeb } = await import('./web-supervisor.ts');
+  superviseWeb({ config, logger });
+} else {
+  const { serveWeb } = await import('./web-server.ts');
+  await serveWeb({ config, logger, release, clustered: cluster.isWorker });
 }

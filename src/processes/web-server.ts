@@ -1,0 +1,109 @@
+import { Registry } from 'prom-client';
+import type { Config } from '../config/index.ts';
+import { buildApp } from '../http/app.ts';
+import { Lifecycle } from '../http/lifecycle.ts';
+import type { Release } from '../http/routes/operations.ts';
+import type { Logger } from '../log/logger.ts';
+import { createStore, redactUrl } from '../store/index.ts';
+import { instrumentStore } from '../store/instrumented-store.ts';
+import { UserService } from '../users/user-service.ts';
+import { installShutdown } from './shutdown.ts';
+import { sleep } from './runtime.ts';
+import { prepareSchema, waitForStore } from './store-startup.ts';
+
+/**
+ * One web process: listens at once (so /healthz answers), waits for the store with backoff,
+ * prepares the schema, then serves. Under the cluster supervisor it drains on the SIGTERM the
+ * supervisor forwards and ignores the terminal's SIGINT, which the supervisor handles.
+ */
+export async function serveWeb(options: {
+  config: Config;
+  logger: Logger;
+  release: Release;
+  clustered: boolean;
+}): Promise<void> {
+  const startedAt = performance.now();
+  const { config, logger, release } = options;
+  const registry = new Registry();
+  const store = instrumentStore(
+    await createStore({
+      url: config.storeUrl,
+      poolMax: config.poolMax,
+      connectTimeoutMs: config.connectTimeoutMs,
+      statementTimeoutMs: config.statementTimeoutMs,
+      // E.g. an idle PostgreSQL connection dropped by the server: the pool replaces it.
+      onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
+    }),
+    registry,
+  );
+  const lifecycle = new Lifecycle();
+  const app = await buildApp({
+    service: new UserService({ store }),
+    store,
+    lifecycle,
+    logger,
+    registry,
+    release,
+    http: config,
+  });
+  const startup = new AbortController();
+  let servedTraffic = false;
+
+  const shutdown = installShutdown({
+    logger,
+    signals: options.clustered ? ['SIGTERM'] : ['SIGTERM', 'SIGINT'],
+    timeoutMs: config.shutdownTimeoutMs,
+    steps: [
+      {
+        name: 'fail readiness',
+        run: () => {
+          servedTraffic = lifecycle.phase === 'ready';
+          startup.abort();
+          lifecycle.drain();
+        },
+      },
+      // Keep serving while load balancers notice /readyz failing (Kubernetes: endpoints update).
+      { name: 'delay', run: () => sleep(servedTraffic ? config.shutdownDelayMs : 0) },
+      { name: 'close server', run: () => app.close() },
+      { name: 'close store', run: () => store.close() },
+    ],
+  });
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot listen');
+    await shutdown.begin('listen failed', 1);
+  }
+
+  const storeLog = logger.child({ store: store.kind, url: redactUrl(config.storeUrl) });
+  const reachable = await waitForStore(store, {
+    logger: storeLog,
+    maxWaitMs: config.startupStoreWaitMs,
+    signal: startup.signal,
+  });
+  if (!startup.signal.aborted) {
+    if (!reachable) {
+      storeLog.fatal(
+        { waitedMs: config.startupStoreWaitMs },
+        'store unreachable at start; giving up',
+      );
+      await shutdown.begin('store unreachable', 1);
+    }
+    try {
+      await prepareSchema(store, storeLog);
+      lifecycle.ready();
+      storeLog.info(
+        {
+          address: app.server.address(),
+          startupMs: Math.round(performance.now() - startedAt),
+          release,
+        },
+        'web ready',
+      );
+    } catch (error) {
+      storeLog.fatal({ err: error }, 'store schema not usable');
+      await shutdown.begin('schema not usable', 1);
+    }
+  }
+}
