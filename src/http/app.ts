@@ -23,6 +23,7 @@ import {
 import { requestContext, requestIdOf } from './plugins/request-context.ts';
 import { metrics } from './plugins/metrics.ts';
 import { openapi } from './plugins/openapi.ts';
+import { page } from './plugins/page.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
 import { userRoutes } from './routes/users.ts';
 import { operationRoutes, type Release } from './routes/operations.ts';
@@ -132,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   operationRoutes(app, deps);
+  await page(app);
   await app.register(async (scope) => {
     // Until the store is reachable and its schema current, user routes answer 503, not a hang.
     scope.addHook('onRequest', async () => {

@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { ProblemError } from '../problems.ts';
+
+/**
+ * Where `vite build` puts the page. The same from src/http/plugins (tests, type stripping) and
+ * dist/http/plugins (npm start): three levels up is the repository root either way.
+ */
+export const PAGE_ROOT = fileURLToPath(new URL('../../../dist/public/', import.meta.url));
+
+/**
+ * The page loads only its own hashed files and talks only to this origin; nothing inline, no
+ * eval, no framing, and DOM sinks refuse strings (Trusted Types), so injected markup cannot run.
+ */
+export const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
+].join('; ');
+
+const PAGE_HEADERS = {
+  'content-security-policy': PAGE_CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+} as const;
+
+/** Vite names every file under assets/ by its content hash, so a URL never changes meaning. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * The user-management page (issue 8): `/` and its content-hashed assets under `/assets/`.
+ * Without a build (tests that did not run `npm run build`) `/` is a 404 problem saying so.
+ */
+export async function page(app: FastifyInstance, options: { root?: string } = {}): Promise<void> {
+  const root = options.root ?? PAGE_ROOT;
+  const schema = { hide: true };
+  if (!existsSync(join(root, 'index.html'))) {
+    app.get('/', { schema }, async () => {
+      throw new ProblemError(
+        'ROUTE_NOT_FOUND',
+        'The web page is not built on this server; run `npm run build`.',
+      );
+    });
+    return;
+  }
+  const assets = join(root, 'assets');
+  await app.register(async (scope) => {
+    await scope.register(fastifyStatic, {
+      root: assets,
+      prefix: '/assets/',
+      schemaHide: true,
+      index: false,
+      list: false,
+      dotfiles: 'ignore',
+      cacheControl: false,
+      setHeaders: (reply, path) => {
+        reply.header('x-content-type-options', 'nosniff');
+        if (path.startsWith(assets + sep)) reply.header('cache-control', IMMUTABLE);
+      },
+    });
+    // index.html names the current hashes: browsers revalidate it every time (ETag → 304).
+    scope.get('/', { schema }, async (_request, reply) =>
+      reply
+        .headers({ ...PAGE_HEADERS, 'cache-control': 'no-cache' })
+        .sendFile('index.html', root, { cacheControl: false }),
+    );
+  });
+}
