@@ -28,12 +28,13 @@ export function metrics(app: FastifyInstance, registry: Registry): void {
   });
   app.decorate('countProblem', (code: string) => problems.inc({ code }));
 
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     inFlight.inc();
     // 'close' fires for finished and aborted responses alike, so the gauge never drifts.
     reply.raw.once('close', () => inFlight.dec());
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     duration.observe(
       {
         method: request.method,
@@ -42,6 +43,7 @@ export function metrics(app: FastifyInstance, registry: Registry): void {
       },
       reply.elapsedTime / 1000,
     );
+    done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(registry.contentType);
