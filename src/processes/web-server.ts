@@ -93,6 +93,8 @@ export async function serveWeb(options: {
     try {
       await prepareSchema(store, storeLog);
       lifecycle.ready();
+      // Tells the supervisor a rolling restart may retire the child this one replaces.
+      if (options.clustered) process.send?.({ type: 'web-ready' });
       storeLog.info(
         {
           address: app.server.address(),

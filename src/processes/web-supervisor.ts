@@ -19,6 +19,9 @@ export function superviseWeb(options: { config: Config; logger: Logger }): void 
   const { config } = options;
   const log = options.logger.child({ role: 'supervisor' });
   const children = new Set<Worker>();
+  /** Children being replaced by a rolling restart: their exit is expected, not a crash. */
+  const retiring = new Set<Worker>();
+  let rolling = false;
   const crashes: number[] = [];
   let stopping = false;
   let exitCode = 0;
@@ -51,6 +54,11 @@ export function superviseWeb(options: { config: Config; logger: Logger }): void 
 
   cluster.on('exit', (child, code, signal) => {
     children.delete(child);
+    if (retiring.delete(child)) {
+      log.info({ childPid: child.process.pid, code }, 'web child retired');
+      if (stopping && children.size === 0) finish();
+      return;
+    }
     if (stopping) {
       if (code !== 0) exitCode = 1;
       if (children.size === 0) finish();
@@ -76,6 +84,48 @@ export function superviseWeb(options: { config: Config; logger: Logger }): void 
       if (!stopping) fork();
     }, delay);
   });
+
+  const readyOrExit = (child: Worker) =>
+    new Promise<boolean>((resolve) => {
+      child.on('message', (message: { type?: string }) => {
+        if (message?.type === 'web-ready') resolve(true);
+      });
+      child.once('exit', () => resolve(false));
+    });
+  const exitOf = (child: Worker) =>
+    new Promise<void>((resolve) => {
+      if (child.isDead()) resolve();
+      else child.once('exit', () => resolve());
+    });
+
+  /**
+   * SIGHUP: replace the children one at a time, each only once its replacement is ready, so
+   * the port always has a ready process behind it (new code or new config, no dropped request).
+   */
+  const roll = async () => {
+    if (rolling || stopping) return;
+    rolling = true;
+    log.info({ children: children.size }, 'rolling restart started');
+    for (const old of [...children]) {
+      if (stopping) break;
+      const fresh = cluster.fork();
+      children.add(fresh);
+      log.info({ childPid: fresh.process.pid, replaces: old.process.pid }, 'web child started');
+      if (!(await readyOrExit(fresh))) {
+        log.error(
+          { childPid: fresh.process.pid },
+          'replacement never became ready; rolling restart stopped',
+        );
+        break;
+      }
+      retiring.add(old);
+      old.process.kill('SIGTERM');
+      await exitOf(old);
+    }
+    rolling = false;
+    log.info({ children: children.size }, 'rolling restart finished');
+  };
+  process.on('SIGHUP', () => void roll());
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (!stopping) {

@@ -137,3 +137,53 @@ if (pg.reachable) {
     await statelessAcross(database.url, t);
   });
 }
+
+test('web cluster — when SIGHUP arrives under steady load, then children are replaced one by one with no failed request', async (t) => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const web = spawnProcess('src/processes/web.ts', {
+    WEB_CONCURRENCY: '2',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: tempSqlite(t),
+    SHUTDOWN_DELAY_MS: '300',
+  });
+  t.after(() => web.kill());
+  const ready = () => web.lines.filter((l) => l.msg === 'web ready').length;
+  await until(() => ready() === 2, 15_000, 'two web children');
+  const before = new Set(web.lines.filter((l) => l.msg === 'web ready').map((l) => l.pid));
+
+  let stop = false;
+  const outcomes = { ok: 0, failed: [] as string[] };
+  const client = async (c: number) => {
+    for (let i = 0; !stop; i++) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/user?name=c${c}-${i}`, {
+          method: 'POST',
+        });
+        if (res.status === 201) outcomes.ok++;
+        else outcomes.failed.push(`status ${res.status}`);
+      } catch (error) {
+        outcomes.failed.push(String((error as { cause?: unknown }).cause ?? error));
+      }
+    }
+  };
+  const clients = [0, 1, 2, 3].map(client);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  web.child.kill('SIGHUP');
+  await until(
+    () => web.lines.some((l) => l.msg === 'rolling restart finished'),
+    30_000,
+    'the rolling restart',
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  stop = true;
+  await Promise.all(clients);
+
+  const retired = web.lines.filter((l) => l.msg === 'web child retired').map((l) => l.childPid);
+  assert.deepEqual(new Set(retired), before, 'both original children were retired');
+  assert.ok(!web.lines.some((l) => l.msg === 'web child exited; restarting'), 'no crash');
+  assert.deepEqual(outcomes.failed, [], 'no failed request');
+  t.diagnostic(`${outcomes.ok} creates during the rolling restart, 0 failed`);
+  web.child.kill('SIGTERM');
+  assert.equal((await web.exited).code, 0);
+});
