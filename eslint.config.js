@@ -8,14 +8,73 @@ import importX from 'eslint-plugin-import-x';
  * {doctor, store} → users; config and log are leaves anyone may import.
  */
 const layers = [
-  { target: './src/users', from: ['./src/config', './src/log', './src/store', './src/http', './src/processes', './src/admin', './src/events', './src/doctor'], message: 'The domain imports nothing from src/.' },
-  { target: './src/config', from: ['./src/users', './src/log', './src/store', './src/http', './src/processes', './src/admin', './src/events', './src/doctor'], message: 'config is a leaf.' },
-  { target: './src/log', from: ['./src/users', './src/config', './src/store', './src/http', './src/processes', './src/admin', './src/events', './src/doctor'], message: 'log is a leaf.' },
-  { target: './src/store', from: ['./src/http', './src/processes', './src/admin', './src/events', './src/doctor'], message: 'Stores depend on the domain only.' },
-  { target: './src/doctor', from: ['./src/http', './src/processes', './src/admin', './src/events'], message: 'The doctor sits below the entry points.' },
-  { target: './src/http', from: ['./src/processes', './src/admin'], message: 'Nothing imports the composition roots.' },
-  { target: './src/admin', from: ['./src/processes', './src/http'], message: 'Nothing imports the composition roots.' },
-  { target: './src/events', from: ['./src/processes', './src/http', './src/admin'], message: 'Nothing imports the composition roots.' },
+  {
+    target: './src/users',
+    from: [
+      './src/config',
+      './src/log',
+      './src/store',
+      './src/http',
+      './src/processes',
+      './src/admin',
+      './src/events',
+      './src/doctor',
+    ],
+    message: 'The domain imports nothing from src/.',
+  },
+  {
+    target: './src/config',
+    from: [
+      './src/users',
+      './src/log',
+      './src/store',
+      './src/http',
+      './src/processes',
+      './src/admin',
+      './src/events',
+      './src/doctor',
+    ],
+    message: 'config is a leaf.',
+  },
+  {
+    target: './src/log',
+    from: [
+      './src/users',
+      './src/config',
+      './src/store',
+      './src/http',
+      './src/processes',
+      './src/admin',
+      './src/events',
+      './src/doctor',
+    ],
+    message: 'log is a leaf.',
+  },
+  {
+    target: './src/store',
+    from: ['./src/http', './src/processes', './src/admin', './src/events', './src/doctor'],
+    message: 'Stores depend on the domain only.',
+  },
+  {
+    target: './src/doctor',
+    from: ['./src/http', './src/processes', './src/admin', './src/events'],
+    message: 'The doctor sits below the entry points.',
+  },
+  {
+    target: './src/http',
+    from: ['./src/processes', './src/admin'],
+    message: 'Nothing imports the composition roots.',
+  },
+  {
+    target: './src/admin',
+    from: ['./src/processes', './src/http'],
+    message: 'Nothing imports the composition roots.',
+  },
+  {
+    target: './src/events',
+    from: ['./src/processes', './src/http', './src/admin'],
+    message: 'Nothing imports the composition roots.',
+  },
 ];
 
 export default tseslint.config(
