@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { openSite, seriousViolations, type Site } from './support.ts';
 
 // Issue 8, "use it well": accessible, keyboard-only, phone-sized, strict CSP, cached, tokens.
-describe('page quality', () => {
+describe('page quality', { timeout: 60_000 }, () => {
   let site: Site;
 
   before(async () => {

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { openSite, type Site, type WatchedPage } from './support.ts';
 
 // Issue 8: the page drives the real API of a real web process in Debian's Chromium.
-describe('users page', () => {
+describe('users page', { timeout: 60_000 }, () => {
   let site: Site;
   let view: WatchedPage;
   let page: Page;
