@@ -2,9 +2,11 @@ import { Histogram, type Registry } from 'prom-client';
 import type { ListQuery } from '../users/query.ts';
 import type { UserChanges } from '../users/user.ts';
 import type {
+  ImportOptions,
   MigrationStatus,
   NewUser,
   RemoveOptions,
+  StreamOptions,
   UpdateOptions,
   UserStore,
 } from '../users/user-store.ts';
@@ -43,9 +45,15 @@ export function instrumentStore(store: UserStore, registry: Registry): UserStore
       timed('update', () => store.update(id, changes, options)),
     remove: (id: string, options?: RemoveOptions) =>
       timed('remove', () => store.remove(id, options)),
+    // A walk spans many calls; each page is one query, not worth a histogram of its own.
+    stream: (options?: StreamOptions) => store.stream(options),
+    count: () => timed('count', () => store.count()),
+    importMany: (users: readonly NewUser[], options: ImportOptions) =>
+      timed('importMany', () => store.importMany(users, options)),
     ping: () => timed('ping', () => store.ping()),
     migrationStatus: (): Promise<MigrationStatus> => store.migrationStatus(),
     migrate: (): Promise<MigrationStatus> => store.migrate(),
+    rollback: (): Promise<MigrationStatus> => store.rollback(),
     close: () => store.close(),
   };
 }

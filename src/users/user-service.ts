@@ -2,7 +2,14 @@ import { ObjectId } from 'bson';
 import { userNotFound, schemaOutdated } from './errors.ts';
 import { isUserId, type User, type UserChanges, type UserInput } from './user.ts';
 import type { ListQuery } from './query.ts';
-import type { Page, UserStore } from './user-store.ts';
+import type {
+  ImportOptions,
+  ImportResult,
+  NewUser,
+  Page,
+  StreamOptions,
+  UserStore,
+} from './user-store.ts';
 
 export interface UserServiceOptions {
   store: UserStore;
@@ -67,6 +74,23 @@ export class UserService {
       : undefined;
     if (!user) throw userNotFound(id);
     return user;
+  }
+
+  /** Every user in id order, page by page: memory stays flat however many there are. */
+  stream(options?: StreamOptions): AsyncIterable<User> {
+    return this.store.stream(options);
+  }
+
+  count(): Promise<number> {
+    return this.store.count();
+  }
+
+  /**
+   * Complete records moved from another store or a backup: ids and timestamps are kept, one
+   * transaction per call. The caller validates them first (the admin import does, line by line).
+   */
+  importMany(users: readonly NewUser[], options: ImportOptions): Promise<ImportResult> {
+    return this.store.importMany(users, options);
   }
 
   /** Throws SCHEMA_OUTDATED when the store lacks migrations this code needs. */

@@ -32,6 +32,38 @@ export interface MigrationStatus {
   pending: string[];
 }
 
+/** How `stream` reads: in pages of `pageSize` users, each page one query after the last id. */
+export interface StreamOptions {
+  /** Users per query; memory holds about one page. Default 1000. */
+  pageSize?: number;
+}
+
+/**
+ * What `importMany` does with a record whose id already exists with other content:
+ * - `newer` replaces it only when the incoming `updatedAt` is later (the default),
+ * - `skip` never touches it,
+ * - `overwrite` replaces it whatever its `updatedAt`.
+ * A record identical to the stored one is always left alone and counted `unchanged`.
+ */
+export type ImportMode = 'newer' | 'skip' | 'overwrite';
+export const IMPORT_MODES: readonly ImportMode[] = ['newer', 'skip', 'overwrite'];
+
+export interface ImportOptions {
+  mode: ImportMode;
+  /** Do everything but keep nothing: the counts say what the import would do. */
+  dryRun?: boolean;
+}
+
+export interface ImportResult {
+  created: number;
+  /** Existing ids replaced by the incoming record (mode `newer` or `overwrite`). */
+  updated: number;
+  /** Existing ids whose record already equals the incoming one. */
+  unchanged: number;
+  /** Existing ids that differ but were kept (mode `skip`, or `newer` with the stored one as new or newer). */
+  skipped: number;
+}
+
 /** Where stores really differ, the port says so instead of callers testing the engine. */
 export interface StoreCapabilities {
   /** The data lives inside this process (SQLite): migrations run at web start. */
@@ -57,8 +89,28 @@ export interface UserStore {
   remove(id: string, options?: RemoveOptions): Promise<User | undefined>;
   /** Resolves when the store answers a trivial query; throws STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
+  /**
+   * Every user in id order, read page by page with keyset pagination (`id > last`, never
+   * OFFSET), so memory stays flat however many there are. Users written during the walk appear
+   * if their id sorts after the page being read.
+   */
+  stream(options?: StreamOptions): AsyncIterable<User>;
+  /** How many users the store holds. */
+  count(): Promise<number>;
+  /**
+   * Writes complete records (ids and timestamps kept as given) in one transaction: all of the
+   * batch or none of it. Idempotent: importing the same records again changes nothing. An
+   * address another record holds fails the batch with EMAIL_TAKEN; the same id or e-mail twice
+   * in one batch fails it with VALIDATION_FAILED. See ImportMode for existing ids.
+   */
+  importMany(users: readonly NewUser[], options: ImportOptions): Promise<ImportResult>;
   migrationStatus(): Promise<MigrationStatus>;
   /** Applies pending migrations under a lock, so two runs at once are safe. */
   migrate(): Promise<MigrationStatus>;
+  /**
+   * Reverts the last applied migration under the same lock; a no-op when none is applied.
+   * Destructive (reverting the first drops every user): callers must ask for it explicitly.
+   */
+  rollback(): Promise<MigrationStatus>;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { bulkContract } from './contract-bulk.ts';
 import { listContract } from './contract-list.ts';
 import { id, newUser, type Contract, type StoreFactory } from './contract-support.ts';
 import { writeContract } from './contract-writes.ts';
@@ -26,6 +27,7 @@ export function runUserStoreContract(name: string, factory: StoreFactory): void 
   migrationContract(contract);
   writeContract(contract);
   listContract(contract);
+  bulkContract(contract);
 }
 
 function migrationContract({ name, open }: Contract): void {

@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type ClientSession, type Db } from 'mongodb';
 
 export interface MongoConnectionOptions {
   url: string;
@@ -15,6 +15,7 @@ export class MongoConnection {
   private readonly options: MongoConnectionOptions;
   private client: MongoClient;
   private connecting: Promise<Db> | undefined;
+  private transactions: Promise<boolean> | undefined;
   private closed = false;
 
   constructor(options: MongoConnectionOptions) {
@@ -36,6 +37,32 @@ export class MongoConnection {
       },
     );
     return this.connecting;
+  }
+
+  /**
+   * Multi-document transactions exist on replica sets and sharded clusters only; a standalone
+   * server (a common development setup) rejects them.
+   */
+  supportsTransactions(): Promise<boolean> {
+    this.transactions ??= this.db()
+      .then((db) => db.command({ hello: 1 }))
+      .then((hello) => typeof hello.setName === 'string' || hello.msg === 'isdbgrid')
+      .catch((error: unknown) => {
+        this.transactions = undefined;
+        throw error;
+      });
+    return this.transactions;
+  }
+
+  /** Runs `work` in one transaction (retried by the driver on transient errors). */
+  async withTransaction<T>(work: (session: ClientSession) => Promise<T>): Promise<T> {
+    await this.db();
+    const session = this.client.startSession();
+    try {
+      return await session.withTransaction(() => work(session));
+    } finally {
+      await session.endSession();
+    }
   }
 
   async close(): Promise<void> {

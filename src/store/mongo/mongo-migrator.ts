@@ -7,6 +7,8 @@ export interface MongoMigration {
   name: string;
   /** Must be idempotent: a crash between `up` and its record reruns it. */
   up(db: Db): Promise<void>;
+  /** Undoes `up`; idempotent for the same reason. */
+  down(db: Db): Promise<void>;
 }
 
 /** One document per applied migration, plus the lock document. */
@@ -70,6 +72,22 @@ export class MongoMigrator {
       for (const migration of this.migrations.filter((m) => pending.includes(m.name))) {
         await migration.up(this.db);
         await this.collection.insertOne({ _id: migration.name, appliedAt: new Date() });
+      }
+    } finally {
+      await this.collection.deleteOne({ _id: LOCK_ID, owner });
+    }
+    return this.status();
+  }
+
+  /** Reverts the last applied migration; its record goes first, so a crash leaves it pending. */
+  async rollback(): Promise<MigrationStatus> {
+    const owner = await this.lock();
+    try {
+      const last = (await this.status()).applied.at(-1);
+      const migration = this.migrations.find((m) => m.name === last);
+      if (migration) {
+        await this.collection.deleteOne({ _id: migration.name });
+        await migration.down(this.db);
       }
     } finally {
       await this.collection.deleteOne({ _id: LOCK_ID, owner });

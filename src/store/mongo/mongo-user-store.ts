@@ -8,19 +8,23 @@ import {
 import { emailKey, isUserId, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type {
+  ImportOptions,
+  ImportResult,
   MigrationStatus,
   NewUser,
   Page,
   RemoveOptions,
   StoreCapabilities,
+  StreamOptions,
   UpdateOptions,
   UserStore,
 } from '../../users/user-store.ts';
-import { userRecord } from '../user-records.ts';
 import { MongoConnection } from './mongo-connection.ts';
 import { isDuplicateKey, isMongoUnavailable } from './mongo-errors.ts';
 import { mongoFilter, mongoSort } from './mongo-filter.ts';
+import { importMongoBatch } from './mongo-import.ts';
 import { MongoMigrator } from './mongo-migrator.ts';
+import { toDocument, toUser } from './mongo-records.ts';
 import { EMAIL_KEY_INDEX, USERS, type UserDocument } from './mongo-schema.ts';
 import { mongoMigrations } from './migrations/index.ts';
 
@@ -31,16 +35,6 @@ export interface MongoStoreOptions {
   connectTimeoutMs: number;
   /** maxTimeMS for reads; 0 means no limit. */
   statementTimeoutMs: number;
-}
-
-function toUser(doc: UserDocument): User {
-  return userRecord({
-    id: doc._id.toHexString(),
-    name: doc.name,
-    email: doc.email,
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
-  });
 }
 
 /**
@@ -108,13 +102,7 @@ export class MongoUserStore implements UserStore {
 
   create(user: NewUser): Promise<User> {
     return this.guard(async () => {
-      const doc: UserDocument = {
-        _id: ObjectId.createFromHexString(user.id),
-        name: user.name,
-        ...(user.email === undefined ? {} : { email: user.email, emailKey: emailKey(user.email) }),
-        createdAt: new Date(user.createdAt),
-        updatedAt: new Date(user.updatedAt),
-      };
+      const doc = toDocument(user);
       await (await this.users()).insertOne(doc);
       return toUser(doc);
     });
@@ -159,6 +147,35 @@ export class MongoUserStore implements UserStore {
     });
   }
 
+  async *stream(options: StreamOptions = {}): AsyncGenerator<User> {
+    const pageSize = options.pageSize ?? 1000;
+    let after: ObjectId | undefined;
+    for (;;) {
+      const docs = await this.guard(async () =>
+        (await this.users())
+          .find(after === undefined ? {} : { _id: { $gt: after } }, {
+            ...this.readOptions,
+            sort: { _id: 1 },
+            limit: pageSize,
+          })
+          .toArray(),
+      );
+      for (const doc of docs) yield toUser(doc);
+      if (docs.length < pageSize) return;
+      after = docs.at(-1)?._id;
+    }
+  }
+
+  count(): Promise<number> {
+    return this.guard(async () => (await this.users()).countDocuments({}, this.readOptions));
+  }
+
+  importMany(users: readonly NewUser[], options: ImportOptions): Promise<ImportResult> {
+    return this.guard(async () =>
+      importMongoBatch({ connection: this.connection, users: await this.users() }, users, options),
+    );
+  }
+
   ping(): Promise<void> {
     return this.guard(async () => {
       await (await this.database()).command({ ping: 1 });
@@ -171,6 +188,10 @@ export class MongoUserStore implements UserStore {
 
   migrate(): Promise<MigrationStatus> {
     return this.guard(async () => (await this.migrator()).migrate());
+  }
+
+  rollback(): Promise<MigrationStatus> {
+    return this.guard(async () => (await this.migrator()).rollback());
   }
 
   close(): Promise<void> {

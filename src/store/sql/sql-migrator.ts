@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Migrator, type MigrationResultSet } from 'kysely/migration';
 import type { MigrationStatus } from '../../users/user-store.ts';
 import { sqlMigrations } from './migrations/index.ts';
 import { columnTypes, type SqlEngine } from './sql-engine.ts';
@@ -35,12 +35,23 @@ export class SqlMigrator {
     };
   }
 
-  async migrate(): Promise<MigrationStatus> {
+  migrate(): Promise<MigrationStatus> {
+    return this.run((migrator) => migrator.migrateToLatest());
+  }
+
+  /** Kysely's migrateDown: reverts the last applied migration, under the same lock. */
+  rollback(): Promise<MigrationStatus> {
+    return this.run((migrator) => migrator.migrateDown());
+  }
+
+  private async run(
+    step: (migrator: Migrator) => Promise<MigrationResultSet>,
+  ): Promise<MigrationStatus> {
     const session = this.engine.migrationSession;
     await this.db.connection().execute(async (db) => {
       if (session) await sql.raw(session.before).execute(db);
       try {
-        const { error } = await this.migrator(db).migrateToLatest();
+        const { error } = await step(this.migrator(db));
         if (error !== undefined) throw error;
       } finally {
         if (session) await endSession(db, session.after);

@@ -8,16 +8,20 @@ import {
 import { emailKey, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type {
+  ImportOptions,
+  ImportResult,
   MigrationStatus,
   NewUser,
   Page,
   RemoveOptions,
   StoreCapabilities,
+  StreamOptions,
   UpdateOptions,
   UserStore,
 } from '../../users/user-store.ts';
 import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
 import { lowerOf, type SqlEngine } from './sql-engine.ts';
+import { importSqlBatch } from './sql-import.ts';
 import { SqlMigrator } from './sql-migrator.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { sqlOrder, sqlWhere } from './sql-where.ts';
@@ -152,6 +156,35 @@ export class SqlUserStore implements UserStore {
     );
   }
 
+  async *stream(options: StreamOptions = {}): AsyncGenerator<User> {
+    const pageSize = options.pageSize ?? 1000;
+    let after: string | undefined;
+    for (;;) {
+      const rows = await this.guard(() => {
+        let query = this.db.selectFrom('users').select(USER_COLUMNS).orderBy('id').limit(pageSize);
+        if (after !== undefined) query = query.where('id', '>', after);
+        return query.execute();
+      });
+      for (const row of rows) yield toUser(row);
+      if (rows.length < pageSize) return;
+      after = rows.at(-1)?.id;
+    }
+  }
+
+  count(): Promise<number> {
+    return this.guard(async () => {
+      const { total } = await this.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number | string | bigint>().as('total'))
+        .executeTakeFirstOrThrow();
+      return Number(total);
+    });
+  }
+
+  importMany(users: readonly NewUser[], options: ImportOptions): Promise<ImportResult> {
+    return this.guard(() => importSqlBatch(this.db, this.engine, users, options));
+  }
+
   ping(): Promise<void> {
     return this.guard(async () => {
       await sql`select 1`.execute(this.db);
@@ -164,6 +197,10 @@ export class SqlUserStore implements UserStore {
 
   migrate(): Promise<MigrationStatus> {
     return this.guard(() => this.migrator.migrate());
+  }
+
+  rollback(): Promise<MigrationStatus> {
+    return this.guard(() => this.migrator.rollback());
   }
 
   async close(): Promise<void> {

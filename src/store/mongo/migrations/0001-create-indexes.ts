@@ -1,6 +1,9 @@
-import type { Db } from 'mongodb';
+import { MongoServerError, type Db } from 'mongodb';
 import type { MongoMigration } from '../mongo-migrator.ts';
 import { EMAIL_KEY_INDEX, USERS } from '../mongo-schema.ts';
+
+const INDEX_NOT_FOUND = 27;
+const NAMESPACE_NOT_FOUND = 26;
 
 /** createIndexes is idempotent, so a run interrupted before it was recorded can simply rerun. */
 export const createIndexes: MongoMigration = {
@@ -18,5 +21,24 @@ export const createIndexes: MongoMigration = {
       { key: { createdAt: 1, _id: 1 }, name: 'users_created_at_id' },
       { key: { updatedAt: 1, _id: 1 }, name: 'users_updated_at_id' },
     ]);
+  },
+  /** Drops the indexes; the documents stay (MongoDB needs no schema to hold them). */
+  async down(db: Db) {
+    const names = [
+      EMAIL_KEY_INDEX.name,
+      'users_name_id',
+      'users_created_at_id',
+      'users_updated_at_id',
+    ];
+    for (const name of names) {
+      try {
+        await db.collection(USERS).dropIndex(name);
+      } catch (error) {
+        const gone =
+          error instanceof MongoServerError &&
+          (error.code === INDEX_NOT_FOUND || error.code === NAMESPACE_NOT_FOUND);
+        if (!gone) throw error;
+      }
+    }
   },
 };
