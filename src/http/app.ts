@@ -82,8 +82,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metrics(app, deps.registry);
   // While draining, each response closes its connection, so clients move to another instance
   // instead of reusing a socket the server is about to close.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (deps.lifecycle.phase === 'draining') reply.header('connection', 'close');
+    done(null, payload);
   });
 
   const sendProblem = (
@@ -136,10 +137,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await page(app);
   await app.register(async (scope) => {
     // Until the store is reachable and its schema current, user routes answer 503, not a hang.
-    scope.addHook('onRequest', async () => {
-      if (deps.lifecycle.phase === 'starting') {
-        throw new ProblemError('STARTING', 'The service is starting; the store is not ready yet.');
-      }
+    scope.addHook('onRequest', (_request, _reply, done) => {
+      if (deps.lifecycle.phase !== 'starting') return done();
+      done(new ProblemError('STARTING', 'The service is starting; the store is not ready yet.'));
     });
     userRoutes(scope, deps.service);
   });

@@ -1,4 +1,4 @@
-import { Kysely, sql, type Transaction } from 'kysely';
+import { Kysely, sql, type CompiledQuery, type Transaction } from 'kysely';
 import {
   emailTaken,
   isDomainError,
@@ -55,6 +55,7 @@ export class SqlUserStore implements UserStore {
   private readonly engine: SqlEngine;
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
+  private getById: CompiledQuery<Row> | undefined;
 
   constructor(engine: SqlEngine) {
     this.kind = engine.kind;
@@ -90,12 +91,14 @@ export class SqlUserStore implements UserStore {
 
   get(id: string): Promise<User | undefined> {
     return this.guard(async () => {
-      const row = await this.db
+      // The hottest query: built and compiled once, then executed with the id bound.
+      this.getById ??= this.db
         .selectFrom('users')
         .select(USER_COLUMNS)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row && toUser(row);
+        .where('id', '=', '')
+        .compile();
+      const { rows } = await this.db.executeQuery<Row>({ ...this.getById, parameters: [id] });
+      return rows[0] && toUser(rows[0]);
     });
   }
 
