@@ -80,3 +80,15 @@ test('web — when the shutdown overruns its budget, then exit 1; a second signa
   twice.child.kill('SIGINT');
   assert.equal((await twice.exited).code, 130);
 });
+
+test('release — when the store is unreachable, then it exits 1 with a clear line and no password', async () => {
+  const release = spawnProcess('src/processes/migrate.ts', {
+    DATABASE_URL: 'postgres://postgres:hunter2@127.0.0.1:1/nowhere',
+    DATABASE_CONNECT_TIMEOUT_MS: '200',
+  });
+  const { code } = await release.exited;
+  assert.equal(code, 1);
+  const fatal = release.lines.find((l) => l.level === 'fatal');
+  assert.equal(fatal?.msg, 'migration failed');
+  assert.doesNotMatch(JSON.stringify(release.lines), /hunter2/);
+});
