@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
@@ -68,6 +69,9 @@ test('openapi — when fetched, then an OpenAPI 3.1 document with the user route
     assert.ok(doc.paths[path], path);
   assert.ok(doc.components.schemas.User);
   assert.ok(doc.components.schemas.Problem);
+  const result = await new Validator().validate(doc);
+  assert.deepEqual(result.errors ?? [], [], 'a valid OpenAPI 3.1 document');
+  assert.equal(result.valid, true);
   const docs = await t.app.inject({ method: 'GET', url: '/docs' });
   assert.ok([200, 302].includes(docs.statusCode));
 });
