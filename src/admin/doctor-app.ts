@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { CommandIo } from '../doctor/host/cli.ts';
 import { runAppChecks } from '../doctor/app/index.ts';
-import { renderJson, renderText } from '../doctor/render.ts';
-import { EXIT_CODES, exitCodeOf } from '../doctor/report.ts';
+import { printReport } from '../doctor/output.ts';
+import { EXIT_CODES } from '../doctor/report.ts';
 import { createStore, redactUrl } from '../store/index.ts';
 
 export const DOCTOR_APP_USAGE = `Usage: admin doctor app [--json] [--strict] [--no-color]
@@ -55,11 +55,15 @@ export function doctorApp(release: {
           statementTimeoutMs: config.statementTimeoutMs,
         }),
     });
-    if (values.json) io.stdout.write(renderJson(report));
-    else {
-      const noColor = values['no-color'] === true || (io.env.NO_COLOR ?? '') !== '';
-      io.stdout.write(renderText(report, { color: io.isTTY && !noColor, title: 'doctor app' }));
-    }
-    return exitCodeOf(report.verdict, { strict: values.strict === true });
+    return printReport(
+      report,
+      {
+        title: 'doctor app',
+        json: values.json,
+        noColor: values['no-color'],
+        strict: values.strict,
+      },
+      io,
+    );
   };
 }

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { renderJson, renderText } from '../render.ts';
-import { EXIT_CODES, exitCodeOf } from '../report.ts';
+import { printReport } from '../output.ts';
+import { EXIT_CODES } from '../report.ts';
 import { runHostChecks } from './index.ts';
 import { createHostProbe } from './probe.ts';
 
@@ -76,12 +76,9 @@ export async function runDoctorHost(argv: string[], io: CommandIo): Promise<numb
   const report = runHostChecks(createHostProbe({ root, env: io.env }), {
     probe: values.probe === true,
   });
-  if (values.json) {
-    io.stdout.write(renderJson(report));
-  } else {
-    // https://no-color.org: any non-empty NO_COLOR disables colour.
-    const noColor = values['no-color'] === true || (io.env.NO_COLOR ?? '') !== '';
-    io.stdout.write(renderText(report, { color: io.isTTY && !noColor, title: 'doctor host' }));
-  }
-  return exitCodeOf(report.verdict, { strict: values.strict === true });
+  return printReport(
+    report,
+    { title: 'doctor host', json: values.json, noColor: values['no-color'], strict: values.strict },
+    io,
+  );
 }
