@@ -21,6 +21,29 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly gitCommit: string | undefined;
   readonly buildTime: string | undefined;
+  /** Bearer tokens; a `read` token may not write. Empty with no JWT: anonymous (the tutorial). */
+  readonly apiTokens: readonly ApiToken[];
+  readonly jwt: JwtSettings | undefined;
+  readonly readsRequireAuth: boolean;
+  readonly metricsRequireAuth: boolean;
+  readonly allowAnonymousWrites: boolean;
+  /** Per client per window; max 0 is off. */
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly redisUrl: string | undefined;
+  readonly responseTimeoutMs: number;
+  readonly maxEventLoopDelayMs: number;
+  readonly corsOrigins: readonly string[];
+}
+
+export type Scope = 'read' | 'write';
+export interface ApiToken {
+  readonly token: string;
+  readonly scope: Scope;
+}
+export interface JwtSettings {
+  readonly jwksUrl: string;
+  readonly issuer: string;
+  readonly audience: string;
 }
 
 export interface ConfigProblem {
@@ -74,6 +97,45 @@ function parseValue(type: VariableType, raw: string): { value?: Parsed; problem?
   }
 }
 
+const MIN_TOKEN_LENGTH = 16;
+
+/** `API_TOKENS=tokenA,tokenB:read`: a `:read` or `:write` suffix is the scope (write by default). */
+function parseTokens(raw: string | undefined, problems: ConfigProblem[]): readonly ApiToken[] {
+  const tokens: ApiToken[] = [];
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim())) {
+    if (!entry) continue;
+    const colon = entry.lastIndexOf(':');
+    const scope = colon === -1 ? 'write' : entry.slice(colon + 1);
+    const token = colon === -1 ? entry : entry.slice(0, colon);
+    if (scope !== 'read' && scope !== 'write') {
+      problems.push({ variable: 'API_TOKENS', message: 'has a scope other than read or write' });
+    } else if (token.length < MIN_TOKEN_LENGTH) {
+      // The value itself is never echoed: the message may end up in a log.
+      problems.push({
+        variable: 'API_TOKENS',
+        message: `has a token shorter than ${MIN_TOKEN_LENGTH} characters`,
+      });
+    } else tokens.push(Object.freeze({ token, scope }));
+  }
+  return Object.freeze(tokens);
+}
+
+function parseOrigins(raw: string | undefined, problems: ConfigProblem[]): readonly string[] {
+  const origins = (raw ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (URL.parse(origin)?.origin !== origin) {
+      problems.push({
+        variable: 'CORS_ORIGINS',
+        message: `has ${JSON.stringify(origin)}, not an origin like https://app.example.com`,
+      });
+    }
+  }
+  return Object.freeze(origins);
+}
+
 /**
  * Reads the environment once into a frozen Config. An empty variable counts as unset. Throws a
  * ConfigError naming every bad variable, never just the first.
@@ -96,6 +158,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       variable: 'MONGO_URL',
       message: 'and DATABASE_URL are both set and differ; set only one',
     });
+  }
+  const apiTokens = parseTokens(values.get('API_TOKENS') as string | undefined, problems);
+  const corsOrigins = parseOrigins(values.get('CORS_ORIGINS') as string | undefined, problems);
+  const jwksUrl = values.get('JWT_JWKS_URL') as string | undefined;
+  const issuer = values.get('JWT_ISSUER') as string | undefined;
+  const audience = values.get('JWT_AUDIENCE') as string | undefined;
+  // Without both checks, a token minted by the same issuer for another service would pass.
+  if (jwksUrl && (!issuer || !audience)) {
+    problems.push({ variable: 'JWT_JWKS_URL', message: 'needs JWT_ISSUER and JWT_AUDIENCE' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -120,5 +191,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxy: get<boolean>('TRUST_PROXY'),
     gitCommit: get<string | undefined>('GIT_COMMIT'),
     buildTime: get<string | undefined>('BUILD_TIME'),
+    apiTokens,
+    jwt: jwksUrl && issuer && audience ? Object.freeze({ jwksUrl, issuer, audience }) : undefined,
+    readsRequireAuth: get<boolean>('READS_REQUIRE_AUTH'),
+    metricsRequireAuth: get<boolean>('METRICS_REQUIRE_AUTH'),
+    allowAnonymousWrites: get<boolean>('ALLOW_ANONYMOUS_WRITES'),
+    rateLimit: Object.freeze({
+      max: get<number>('RATE_LIMIT_MAX'),
+      windowMs: get<number>('RATE_LIMIT_WINDOW_MS'),
+    }),
+    redisUrl: get<string | undefined>('REDIS_URL'),
+    responseTimeoutMs: get<number>('RESPONSE_TIMEOUT_MS'),
+    maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS'),
+    corsOrigins,
   });
 }

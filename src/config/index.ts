@@ -1,2 +1,10 @@
-export { loadConfig, ConfigError, type Config, type ConfigProblem } from './config.ts';
+export {
+  loadConfig,
+  ConfigError,
+  type ApiToken,
+  type Config,
+  type ConfigProblem,
+  type JwtSettings,
+  type Scope,
+} from './config.ts';
 export { VARIABLES, type Variable } from './variables.ts';

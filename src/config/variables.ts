@@ -135,6 +135,89 @@ export const VARIABLES = [
     description: 'Trust `X-Forwarded-*` headers (set behind a reverse proxy you control).',
   },
   {
+    name: 'API_TOKENS',
+    type: { kind: 'string' },
+    default: undefined,
+    secret: true,
+    description:
+      'Bearer tokens allowed to call the API, comma-separated; `token:read` may only read.',
+  },
+  {
+    name: 'JWT_JWKS_URL',
+    type: { kind: 'url', schemes: ['https', 'http'] },
+    default: undefined,
+    description: 'Accept JWTs signed by a key of this JWKS (needs JWT_ISSUER and JWT_AUDIENCE).',
+  },
+  {
+    name: 'JWT_ISSUER',
+    type: { kind: 'string' },
+    default: undefined,
+    description: 'The `iss` every accepted JWT must carry.',
+  },
+  {
+    name: 'JWT_AUDIENCE',
+    type: { kind: 'string' },
+    default: undefined,
+    description: 'The `aud` every accepted JWT must carry.',
+  },
+  {
+    name: 'READS_REQUIRE_AUTH',
+    type: { kind: 'boolean' },
+    default: 'false',
+    description: 'Reads of /user need a token too (writes always do once auth is configured).',
+  },
+  {
+    name: 'METRICS_REQUIRE_AUTH',
+    type: { kind: 'boolean' },
+    default: 'false',
+    description: '/metrics needs a token with read scope (health, readiness and docs stay open).',
+  },
+  {
+    name: 'ALLOW_ANONYMOUS_WRITES',
+    type: { kind: 'boolean' },
+    default: 'false',
+    description: 'Permit starting with no API_TOKENS or JWT_JWKS_URL when NODE_ENV=production.',
+  },
+  {
+    name: 'RATE_LIMIT_MAX',
+    type: { kind: 'integer', min: 0, max: 10_000_000 },
+    default: '1000',
+    description: 'Requests one client (IP) may make per window; past it 429. 0 turns it off.',
+  },
+  {
+    name: 'RATE_LIMIT_WINDOW_MS',
+    type: ms(1000, 86_400_000),
+    default: '60000',
+    description: 'The rate limit’s window.',
+  },
+  {
+    name: 'REDIS_URL',
+    type: { kind: 'url', schemes: ['redis', 'rediss'] },
+    default: undefined,
+    secret: true,
+    description: 'Share rate-limit counters across processes and machines through this Redis.',
+  },
+  {
+    name: 'RESPONSE_TIMEOUT_MS',
+    type: ms(100, 600_000),
+    default: '15000',
+    description:
+      'Longest time to answer a received request; past it 503 (keep above the statement timeout).',
+  },
+  {
+    name: 'MAX_EVENT_LOOP_DELAY_MS',
+    type: { kind: 'integer', min: 0, max: 60_000 },
+    default: '1000',
+    description: 'Shed load (503) while the event loop lags more than this; 0 turns it off.',
+  },
+  {
+    name: 'CORS_ORIGINS',
+    type: { kind: 'string' },
+    default: undefined,
+    description:
+      'Origins allowed to call the API from a browser, comma-separated; none by default.',
+  },
+  {
     name: 'GIT_COMMIT',
     type: { kind: 'string' },
     default: undefined,

@@ -24,6 +24,9 @@ import { requestContext, requestIdOf } from './plugins/request-context.ts';
 import { metrics } from './plugins/metrics.ts';
 import { openapi } from './plugins/openapi.ts';
 import { page } from './plugins/page.ts';
+import { accessControl, type AccessSettings } from './plugins/auth/index.ts';
+import { limits, type LimitSettings } from './plugins/limits.ts';
+import { browserPolicy } from './plugins/browser-policy.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
 import { userRoutes } from './routes/users.ts';
 import { operationRoutes, type Release } from './routes/operations.ts';
@@ -38,9 +41,14 @@ export interface AppDeps {
   http: {
     bodyLimitBytes: number;
     requestTimeoutMs: number;
+    /** Longest time to answer once received (Fastify's handlerTimeout): then a 503. */
+    responseTimeoutMs: number;
     keepAliveTimeoutMs: number;
     trustProxy: boolean;
+    corsOrigins: readonly string[];
   };
+  access: AccessSettings;
+  limits: LimitSettings;
 }
 
 /**
@@ -59,6 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     bodyLimit: deps.http.bodyLimitBytes,
     requestTimeout: deps.http.requestTimeoutMs,
+    // A slow or black-holed store answers 503 RESPONSE_TIMEOUT, never a socket left hanging.
+    handlerTimeout: deps.http.responseTimeoutMs,
     keepAliveTimeout: deps.http.keepAliveTimeoutMs,
     trustProxy: deps.http.trustProxy,
     // In-flight requests on kept-alive connections finish normally during shutdown.
@@ -79,7 +89,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(formbody);
   await openapi(app, deps.release);
   requestContext(app);
-  metrics(app, deps.registry);
+  // Before every route: both plugins hook the routes registered after them.
+  await limits(app, deps.limits);
+  await browserPolicy(app, deps.http);
+  const access = accessControl(deps.access);
+  metrics(app, deps.registry, { guard: access.metrics });
   // While draining, each response closes its connection, so clients move to another instance
   // instead of reusing a socket the server is about to close.
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -94,6 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ) => {
     const { status } = PROBLEMS[found.code];
     if (status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
+    // A refused credential must not be cached by a shared cache for another client.
+    if (status === 401 || status === 403) reply.header('cache-control', 'no-store');
     app.countProblem(found.code);
     const instance = request.url.split('?', 1)[0] ?? '/';
     return reply
@@ -136,6 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   operationRoutes(app, deps);
   await page(app);
   await app.register(async (scope) => {
+    if (access.users) scope.addHook('onRequest', access.users);
     // Until the store is reachable and its schema current, user routes answer 503, not a hang.
     scope.addHook('onRequest', (_request, _reply, done) => {
       if (deps.lifecycle.phase !== 'starting') return done();

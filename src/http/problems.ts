@@ -18,6 +18,12 @@ export const PROBLEMS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
   REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  FORBIDDEN: { status: 403, title: 'Forbidden' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  OVERLOADED: { status: 503, title: 'Overloaded' },
+  RESPONSE_TIMEOUT: { status: 503, title: 'Response timeout' },
+  AUTH_UNAVAILABLE: { status: 503, title: 'Authentication unavailable' },
   DRAINING: { status: 503, title: 'Shutting down' },
   STARTING: { status: 503, title: 'Starting up' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
@@ -143,6 +149,12 @@ export function classify(error: unknown): {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { code: 'MALFORMED_BODY', detail: e.message ?? 'The request body cannot be read.' };
+  }
+  if (e.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    return { code: 'RESPONSE_TIMEOUT', detail: 'The service took too long to answer.' };
+  }
+  if (e.statusCode === 429) {
+    return { code: 'RATE_LIMITED', detail: 'Too many requests from this client; see Retry-After.' };
   }
   if (e.statusCode === 400 && error instanceof SyntaxError) {
     return { code: 'MALFORMED_BODY', detail: 'The request body is not valid JSON.' };

@@ -16,6 +16,11 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["proxy-authorization"]',
   'headers.authorization',
+  // The parsed config (API_TOKENS) and anything named like a credential, wherever it is logged.
+  'apiTokens',
+  '*.apiTokens',
+  'token',
+  '*.token',
   'password',
   '*.password',
 ];

@@ -10,6 +10,7 @@ import { UserService } from '../users/user-service.ts';
 import { installShutdown } from './shutdown.ts';
 import { sleep } from './runtime.ts';
 import { prepareSchema, waitForStore } from './store-startup.ts';
+import { connectRedis } from './redis.ts';
 
 /**
  * One web process: listens at once (so /healthz answers), waits for the store with backoff,
@@ -37,6 +38,8 @@ export async function serveWeb(options: {
     registry,
   );
   const lifecycle = new Lifecycle();
+  const redis =
+    config.redisUrl && config.rateLimit.max > 0 ? connectRedis(config.redisUrl, logger) : undefined;
   const app = await buildApp({
     service: new UserService({ store }),
     store,
@@ -45,6 +48,12 @@ export async function serveWeb(options: {
     registry,
     release,
     http: config,
+    access: config,
+    limits: {
+      rateLimit: config.rateLimit,
+      redis,
+      maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    },
   });
   const startup = new AbortController();
   let servedTraffic = false;
@@ -66,6 +75,7 @@ export async function serveWeb(options: {
       { name: 'delay', run: () => sleep(servedTraffic ? config.shutdownDelayMs : 0) },
       { name: 'close server', run: () => app.close() },
       { name: 'close store', run: () => store.close() },
+      { name: 'close redis', run: () => void redis?.disconnect() },
     ],
   });
 

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { startProcess } from './runtime.ts';
+import { checkAccessPolicy } from './access-policy.ts';
 
 /**
  * The `web` process type. With WEB_CONCURRENCY=N > 1 (Heroku's variable) this process becomes
@@ -7,7 +8,10 @@ import { startProcess } from './runtime.ts';
  * loads only what it needs: the supervisor never loads Fastify or a store driver.
  */
 const { config, logger, release } = startProcess('web');
-if (cluster.isPrimary && config.webConcurrency > 1) {
+// Checked once, by the first process: children of a supervisor inherit its verdict.
+if (cluster.isPrimary && !checkAccessPolicy(config, logger)) {
+  logger.flush(() => process.exit(1));
+} else if (cluster.isPrimary && config.webConcurrency > 1) {
   const { superviseWeb } = await import('./web-supervisor.ts');
   superviseWeb({ config, logger });
 } else {

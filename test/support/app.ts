@@ -6,6 +6,9 @@ import { createLogger } from '../../src/log/logger.ts';
 import { createStore } from '../../src/store/index.ts';
 import { instrumentStore } from '../../src/store/instrumented-store.ts';
 import { UserService } from '../../src/users/user-service.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
+import type { AccessSettings } from '../../src/http/plugins/auth/index.ts';
+import type { LimitSettings } from '../../src/http/plugins/limits.ts';
 
 export interface TestApp {
   app: Awaited<ReturnType<typeof buildApp>>;
@@ -15,9 +18,19 @@ export interface TestApp {
 }
 
 /** Builds the real app on a real store (in-memory SQLite unless a URL is given), migrated. */
-export async function buildTestApp(
-  options: { url?: string; bodyLimitBytes?: number } = {},
-): Promise<TestApp> {
+export interface TestAppOptions {
+  url?: string;
+  bodyLimitBytes?: number;
+  responseTimeoutMs?: number;
+  corsOrigins?: string[];
+  access?: Partial<AccessSettings>;
+  /** Rate limiting and load shedding are off unless a test turns them on. */
+  limits?: Partial<LimitSettings>;
+  /** Wraps the real store, e.g. to make it slow. */
+  wrapStore?: (store: UserStore) => UserStore;
+}
+
+export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -37,11 +50,12 @@ export async function buildTestApp(
     registry,
   );
   await store.migrate();
+  const served = options.wrapStore ? options.wrapStore(store) : store;
   const lifecycle = new Lifecycle();
   lifecycle.ready();
   const app = await buildApp({
-    service: new UserService({ store }),
-    store,
+    service: new UserService({ store: served }),
+    store: served,
     lifecycle,
     logger,
     registry,
@@ -54,9 +68,19 @@ export async function buildTestApp(
     http: {
       bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
       requestTimeoutMs: 30_000,
+      responseTimeoutMs: options.responseTimeoutMs ?? 15_000,
       keepAliveTimeoutMs: 5_000,
       trustProxy: false,
+      corsOrigins: options.corsOrigins ?? [],
     },
+    access: {
+      apiTokens: [],
+      jwt: undefined,
+      readsRequireAuth: false,
+      metricsRequireAuth: false,
+      ...options.access,
+    },
+    limits: { rateLimit: { max: 0, windowMs: 60_000 }, maxEventLoopDelayMs: 0, ...options.limits },
   });
   await app.ready();
   return {

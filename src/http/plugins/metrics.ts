@@ -1,12 +1,16 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 
 /**
  * Prometheus metrics for the web process: request durations by route and status, requests in
  * flight, process metrics. Routes are labelled by their pattern (`/user/:id`), never the raw
  * URL, so a scan of random paths cannot explode the series count.
  */
-export function metrics(app: FastifyInstance, registry: Registry): void {
+export function metrics(
+  app: FastifyInstance,
+  registry: Registry,
+  options: { guard?: onRequestHookHandler | undefined } = {},
+): void {
   collectDefaultMetrics({ register: registry });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -45,7 +49,9 @@ export function metrics(app: FastifyInstance, registry: Registry): void {
     );
     done();
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  // Open by default like /healthz; METRICS_REQUIRE_AUTH puts it behind a read token.
+  const onRequest = options.guard ? { onRequest: options.guard } : {};
+  app.get('/metrics', { schema: { hide: true }, ...onRequest }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });

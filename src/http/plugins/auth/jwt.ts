@@ -1,0 +1,67 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import type { JwtSettings, Scope } from '../../../config/index.ts';
+import { ProblemError } from '../../problems.ts';
+import type { Verifier } from './principal.ts';
+
+/** Asymmetric only: a JWKS publishes public keys, so an HMAC or `none` token is always forged. */
+const ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'EdDSA',
+];
+/** The scope values this service understands, in `scope` (RFC 8693) or `scp` (Okta, Entra). */
+const SCOPE_VALUES: Record<string, Scope[]> = {
+  'user:read': ['read'],
+  'user:write': ['read', 'write'],
+};
+
+function scopesOf(payload: JWTPayload): Set<Scope> {
+  const raw = payload.scope ?? payload.scp;
+  const values = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(' ') : [];
+  return new Set(values.flatMap((v) => SCOPE_VALUES[String(v)] ?? []));
+}
+
+/** An error that says nothing about the token, only that the keys could not be had. */
+function keysUnavailable(error: unknown): boolean {
+  if (!(error instanceof errors.JOSEError)) return true;
+  return (
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid ||
+    error.code === 'ERR_JOSE_GENERIC'
+  );
+}
+
+/**
+ * JWTs signed by a key in the issuer's JWKS, with `iss`, `aud` and `exp` checked by jose. The key
+ * set is cached and refetched when a token names an unknown `kid` (at most every 30 s).
+ */
+export function jwtVerifier(settings: JwtSettings): Verifier {
+  const keys = createRemoteJWKSet(new URL(settings.jwksUrl), {
+    timeoutDuration: 2000,
+    cooldownDuration: 30_000,
+    cacheMaxAge: 600_000,
+  });
+  return async (credential) => {
+    try {
+      const { payload } = await jwtVerify(credential, keys, {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        algorithms: ALGORITHMS,
+        requiredClaims: ['exp'],
+        clockTolerance: 30,
+      });
+      return { subject: `jwt:${payload.sub ?? 'unnamed'}`, scopes: scopesOf(payload) };
+    } catch (error) {
+      if (keysUnavailable(error)) {
+        throw new ProblemError('AUTH_UNAVAILABLE', 'The token issuer’s keys cannot be fetched.');
+      }
+      return undefined;
+    }
+  };
+}

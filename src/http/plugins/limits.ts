@@ -1,0 +1,59 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
+import type { Redis } from 'ioredis';
+import { ProblemError } from '../problems.ts';
+
+export interface LimitSettings {
+  /** Requests per client (IP, or X-Forwarded-For under TRUST_PROXY) per window; max 0 is off. */
+  rateLimit: { max: number; windowMs: number };
+  /** Shares the counters across processes and machines; in-process counters without it. */
+  redis?: Redis | undefined;
+  /** Redis key prefix; tests use one per run. */
+  namespace?: string;
+  /** Shed load past this event-loop delay; 0 is off. */
+  maxEventLoopDelayMs: number;
+  /** How often the event loop is sampled (default 1000 ms); tests shorten it. */
+  sampleIntervalMs?: number;
+}
+
+/**
+ * Probes and scrapes are never limited or shed: an orchestrator that sees a 429 or 503 on
+ * /healthz would restart a process that is merely busy, making the overload worse.
+ */
+const OPERATIONAL = new Set(['/healthz', '/readyz', '/metrics', '/version']);
+const operational = (request: FastifyRequest) => OPERATIONAL.has(request.routeOptions.url ?? '');
+
+/** Rate limiting (429) and load shedding (503), registered before any route. */
+export async function limits(app: FastifyInstance, settings: LimitSettings): Promise<void> {
+  if (settings.rateLimit.max > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      max: settings.rateLimit.max,
+      timeWindow: settings.rateLimit.windowMs,
+      ...(settings.redis && { redis: settings.redis }),
+      nameSpace: settings.namespace ?? '12factor-app:rate-limit:',
+      // Redis away must not take the API down with it: requests pass unlimited meanwhile.
+      skipOnError: true,
+      // RateLimit-Limit/-Remaining/-Reset (draft-ietf-httpapi-ratelimit-headers) and Retry-After.
+      enableDraftSpec: true,
+      allowList: (request) => operational(request),
+      errorResponseBuilder: (_request, context) =>
+        new ProblemError(
+          'RATE_LIMITED',
+          `Too many requests from this client; retry in ${context.after}.`,
+        ),
+    });
+  }
+  if (settings.maxEventLoopDelayMs > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: settings.maxEventLoopDelayMs,
+      ...(settings.sampleIntervalMs && { sampleInterval: settings.sampleIntervalMs }),
+      pressureHandler: async (request, _reply, type, value) => {
+        if (operational(request)) return;
+        request.log.warn({ type, value }, 'shedding load');
+        throw new ProblemError('OVERLOADED', 'The service is overloaded; retry shortly.');
+      },
+    });
+  }
+}

@@ -1,0 +1,30 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../log/logger.ts';
+import { redactUrl } from '../store/index.ts';
+
+/**
+ * The Redis the rate limiter shares its counters through (REDIS_URL, a backing service). Short
+ * timeouts and no offline queue: while Redis is away a command fails at once and the limiter
+ * lets the request through, instead of every request waiting on a reconnect.
+ */
+export function connectRedis(url: string, logger: Logger): Redis {
+  const log = logger.child({ redis: redactUrl(url) });
+  const redis = new Redis(url, {
+    connectTimeout: 500,
+    commandTimeout: 500,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
+  let up: boolean | undefined;
+  redis.on('ready', () => {
+    up = true;
+    log.info('redis ready');
+  });
+  // ioredis reconnects by itself; one line per outage, not one per retry.
+  redis.on('error', (error) => {
+    if (up === false) return;
+    up = false;
+    log.warn({ err: error }, 'redis unreachable; rate limits are per process until it returns');
+  });
+  return redis;
+}
