@@ -83,3 +83,54 @@ test('README — when compared with the declaration, then its table documents ev
     assert.match(readme, new RegExp(`\\| \`${variable.name}\` +\\|`), `${variable.name} in README`);
   }
 });
+
+test('loadConfig — when API_TOKENS lists tokens, then each gets its scope, write by default', () => {
+  const config = loadConfig({
+    API_TOKENS: ' aaaaaaaaaaaaaaaa , bbbbbbbbbbbbbbbb:read,c:c:cccccccccccc:write ',
+  });
+  assert.deepEqual(config.apiTokens, [
+    { token: 'aaaaaaaaaaaaaaaa', scope: 'write' },
+    { token: 'bbbbbbbbbbbbbbbb', scope: 'read' },
+    { token: 'c:c:cccccccccccc', scope: 'write' },
+  ]);
+  assert.deepEqual(loadConfig({}).apiTokens, []);
+});
+
+test('loadConfig — when a token is short or its scope unknown, then it is refused without echoing the token', () => {
+  assert.throws(
+    () => loadConfig({ API_TOKENS: 'short-secret,eeeeeeeeeeeeeeee:admin' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.problems.length, 2);
+      assert.doesNotMatch(error.message, /short-secret|eeee/);
+      return true;
+    },
+  );
+});
+
+test('loadConfig — when JWT_JWKS_URL is set without issuer and audience, then it is refused', () => {
+  assert.throws(() => loadConfig({ JWT_JWKS_URL: 'https://id.example.com/jwks' }), /JWT_ISSUER/);
+  const config = loadConfig({
+    JWT_JWKS_URL: 'https://id.example.com/jwks',
+    JWT_ISSUER: 'https://id.example.com/',
+    JWT_AUDIENCE: '12factor-app',
+  });
+  assert.equal(config.jwt?.audience, '12factor-app');
+});
+
+test('loadConfig — when CORS_ORIGINS is set, then each entry must be a bare origin', () => {
+  assert.deepEqual(
+    loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins,
+    ['https://a.example.com', 'http://localhost:5173'],
+  );
+  assert.throws(() => loadConfig({ CORS_ORIGINS: '*' }), /CORS_ORIGINS/);
+  assert.throws(() => loadConfig({ CORS_ORIGINS: 'https://a.example.com/path' }), /CORS_ORIGINS/);
+});
+
+test('loadConfig — when the limits are left alone, then rate limiting and load shedding are on', () => {
+  const config = loadConfig({});
+  assert.deepEqual(config.rateLimit, { max: 1000, windowMs: 60000 });
+  assert.equal(config.maxEventLoopDelayMs, 1000);
+  assert.ok(config.responseTimeoutMs > config.statementTimeoutMs, 'the store times out first');
+  assert.throws(() => loadConfig({ REDIS_URL: 'http://cache' }), /REDIS_URL/);
+});

@@ -40,6 +40,8 @@ export function requestContext(app: FastifyInstance): void {
         path: request.url.split('?', 1)[0],
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        // Who wrote, for the audit trail: `token#n` or `jwt:<sub>`, never the credential.
+        ...(request.principal && { principal: request.principal.subject }),
       },
       'request completed',
     );

@@ -1,0 +1,126 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { buildTestApp, type TestAppOptions } from '../support/app.ts';
+import { TEST_REDIS_URL, redisAvailable, redisNamespace } from '../support/redis.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
+
+async function appWith(t: TestContext, options: TestAppOptions) {
+  const app = await buildTestApp(options);
+  t.after(() => app.close());
+  return app;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('rate limit — when a client goes over the limit, then 429 with Retry-After and RateLimit headers, probes exempt, nothing written', async (t) => {
+  const { app } = await appWith(t, { limits: { rateLimit: { max: 3, windowMs: 60_000 } } });
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({ method: 'GET', url: '/user' });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['ratelimit-limit'], '3');
+    assert.equal(res.headers['ratelimit-remaining'], String(2 - i));
+  }
+  const refused = await app.inject({ method: 'POST', url: '/user?name=flood' });
+  assert.equal(refused.statusCode, 429);
+  assert.equal(refused.json().code, 'RATE_LIMITED');
+  assert.equal(refused.headers['content-type'], 'application/problem+json; charset=utf-8');
+  assert.ok(
+    Number(refused.headers['retry-after']) > 0 && Number(refused.headers['retry-after']) <= 60,
+  );
+  assert.equal(refused.headers['ratelimit-remaining'], '0');
+  for (const url of ['/healthz', '/readyz', '/metrics', '/version']) {
+    assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
+  }
+  // Another client has its own budget.
+  const other = await app.inject({ method: 'GET', url: '/user', remoteAddress: '10.0.0.7' });
+  assert.equal(other.statusCode, 200);
+  assert.deepEqual(other.json(), [], 'the refused create stored nothing');
+});
+
+const redisUp = await redisAvailable();
+if (redisUp) {
+  test('rate limit — when two processes share Redis, then a client’s budget is shared between them', async (t) => {
+    const namespace = redisNamespace();
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    t.after(async () => {
+      await namespace.clean(redis);
+      redis.disconnect();
+    });
+    const limits = { rateLimit: { max: 4, windowMs: 60_000 }, redis, namespace: namespace.prefix };
+    const a = await appWith(t, { limits });
+    const b = await appWith(t, { limits });
+    const statuses = [];
+    for (const app of [a, b, a, b, a, b]) {
+      statuses.push((await app.app.inject({ method: 'GET', url: '/user' })).statusCode);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
+    assert.ok((await redis.keys(`${namespace.prefix}*`)).length > 0, 'the counter lives in Redis');
+  });
+}
+
+test('rate limit — when Redis is unreachable, then requests pass rather than fail', async (t) => {
+  const redis = new Redis('redis://127.0.0.1:1', {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  t.after(() => redis.disconnect());
+  const { app } = await appWith(t, { limits: { rateLimit: { max: 1, windowMs: 60_000 }, redis } });
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await app.inject({ method: 'GET', url: '/user' })).statusCode, 200);
+  }
+});
+
+/** The real store, with one operation made slow. */
+function slow(operation: 'get' | 'create', delayMs: number) {
+  return (store: UserStore): UserStore =>
+    new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== operation || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          await sleep(delayMs);
+          return value.apply(target, args);
+        };
+      },
+    });
+}
+
+test('response timeout — when the store is slower than RESPONSE_TIMEOUT_MS, then 503 RESPONSE_TIMEOUT in time, not a hung request', async (t) => {
+  const { app, logs } = await appWith(t, { responseTimeoutMs: 300, wrapStore: slow('get', 1500) });
+  const created = await app.inject({ method: 'POST', url: '/user?name=slow' });
+  assert.equal(created.statusCode, 201);
+  const started = performance.now();
+  const res = await app.inject({ method: 'GET', url: `/user/${created.json().id}` });
+  const elapsed = performance.now() - started;
+  assert.equal(res.statusCode, 503);
+  assert.equal(res.json().code, 'RESPONSE_TIMEOUT');
+  assert.equal(res.headers['retry-after'], '5');
+  assert.ok(elapsed < 1000, `answered after ${Math.round(elapsed)} ms`);
+  assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  await sleep(1300);
+  const complaints = logs.filter((l) => l.level === 'error' && l.msg !== 'request completed');
+  assert.deepEqual(complaints, [], 'the late answer is dropped quietly');
+});
+
+test('load shedding — when the event loop lags, then user routes answer 503 OVERLOADED and probes still 200', async (t) => {
+  const { app } = await appWith(t, {
+    limits: { maxEventLoopDelayMs: 50, sampleIntervalMs: 50 },
+  });
+  await sleep(120);
+  assert.equal((await app.inject({ method: 'GET', url: '/user' })).statusCode, 200);
+  const until = Date.now() + 600;
+  while (Date.now() < until); // a CPU-bound stall, as a runaway request would cause
+  await sleep(1);
+  const shed = await app.inject({ method: 'GET', url: '/user' });
+  assert.equal(shed.statusCode, 503);
+  assert.equal(shed.json().code, 'OVERLOADED');
+  assert.equal(shed.headers['retry-after'], '5');
+  assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+  await sleep(300);
+  assert.equal((await app.inject({ method: 'GET', url: '/user' })).statusCode, 200, 'recovered');
+});
