@@ -144,7 +144,12 @@ test('access — when JWTs are verified against a JWKS, then only a fresh token 
   });
   const sign = (
     claims: Record<string, unknown>,
-    options: { key?: CryptoKey; iss?: string; aud?: string; exp?: string } = {},
+    options: {
+      key?: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+      iss?: string;
+      aud?: string;
+      exp?: string;
+    } = {},
   ) =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })

@@ -15,6 +15,8 @@ export interface RunningProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends SIGKILL if still running; for test clean-up only. */
   kill(): void;
+  /** Everything written to stderr so far. */
+  stderr(): string;
 }
 
 /** Starts a process type of ours (e.g. `src/processes/web.ts`) as its own OS process. */
@@ -53,6 +55,7 @@ export function spawnProcess(entry: string, env: Record<string, string>): Runnin
     child,
     lines,
     exited,
+    stderr: () => stderr,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
