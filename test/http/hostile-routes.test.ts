@@ -18,7 +18,7 @@ function routesOf(tree: string): [Method, string][] {
   const stack: string[] = [];
   const routes: [Method, string][] = [];
   for (const line of tree.split('\n')) {
-    const match = /^((?:│   |    )*)(?:├── |└── )(.+?) \(([A-Z, ]+)\)$/.exec(line);
+    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(.+?) \(([A-Z, ]+)\)$/.exec(line);
     if (!match) continue;
     const depth = match[1]!.length / 4;
     stack.length = depth;
