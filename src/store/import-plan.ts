@@ -1,5 +1,6 @@
 import { validationFailed } from '../users/errors.ts';
 import { emailKey, type User } from '../users/user.ts';
+import { createdEvent, updatedEvent, type UserChange } from '../users/user-events.ts';
 import type { ImportMode, ImportResult, NewUser } from '../users/user-store.ts';
 import { userRecord } from './user-records.ts';
 
@@ -73,6 +74,24 @@ export function planImport(
     }
   }
   return plan;
+}
+
+/**
+ * The events an import records, in its transaction like any other write: an import is a change
+ * happening now, whatever times the records carry, so the events occur now.
+ */
+export function importChanges(
+  plan: ImportPlan,
+  existing: ReadonlyMap<string, User>,
+  now: string,
+): UserChange[] {
+  return [
+    ...plan.replace.flatMap((after) => {
+      const before = existing.get(after.id);
+      return before ? [{ ...updatedEvent(before, after), occurredAt: now }] : [];
+    }),
+    ...plan.create.map((after) => ({ ...createdEvent(after), occurredAt: now })),
+  ];
 }
 
 export function addResults(a: ImportResult, b: ImportResult): ImportResult {

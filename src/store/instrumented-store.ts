@@ -38,6 +38,7 @@ export function instrumentStore(store: UserStore, registry: Registry): UserStore
   return {
     kind: store.kind,
     capabilities: store.capabilities,
+    outbox: store.outbox,
     list: (query: ListQuery) => timed('list', () => store.list(query)),
     get: (id: string) => timed('get', () => store.get(id)),
     create: (user: NewUser) => timed('create', () => store.create(user)),

@@ -70,7 +70,10 @@ export class UserService {
 
   async remove(id: string, options: WriteOptions = {}): Promise<User> {
     const user = isUserId(id)
-      ? await this.store.remove(id, { ifUpdatedAt: options.ifUpdatedAt })
+      ? await this.store.remove(id, {
+          ifUpdatedAt: options.ifUpdatedAt,
+          now: this.now().toISOString(),
+        })
       : undefined;
     if (!user) throw userNotFound(id);
     return user;

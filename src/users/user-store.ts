@@ -1,5 +1,6 @@
 import type { User, UserChanges } from './user.ts';
 import type { ListQuery } from './query.ts';
+import type { Outbox } from './outbox.ts';
 
 /** A new record, complete: the service assigns the id and timestamps, the store keeps them. */
 export interface NewUser {
@@ -25,6 +26,8 @@ export interface UpdateOptions {
 
 export interface RemoveOptions {
   ifUpdatedAt?: string | undefined;
+  /** The time of the deletion, recorded in its `user.deleted` event; the store's clock if unset. */
+  now?: string | undefined;
 }
 
 export interface MigrationStatus {
@@ -74,6 +77,8 @@ export interface StoreCapabilities {
  * The port every backing service implements (SQLite and PostgreSQL through one Kysely store,
  * MongoDB through the official driver). Every adapter passes test/store/contract.ts.
  *
+ * Every create, update and remove records its UserEvent in the same transaction (see `outbox`).
+ *
  * Errors: `create`/`update` throw EMAIL_TAKEN on a duplicate address; conditional writes throw
  * PRECONDITION_FAILED; a store that cannot be reached throws STORE_UNAVAILABLE. Reads of an
  * unknown id return `undefined`.
@@ -82,6 +87,8 @@ export interface UserStore {
   /** `sqlite`, `postgres` or `mongo`: for logs, metrics and /version. */
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
+  /** The events this store's writes recorded, for the worker, the clock and `admin events`. */
+  readonly outbox: Outbox;
   list(query: ListQuery): Promise<Page>;
   get(id: string): Promise<User | undefined>;
   create(user: NewUser): Promise<User>;

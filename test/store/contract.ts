@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bulkContract } from './contract-bulk.ts';
 import { listContract } from './contract-list.ts';
+import { outboxContract } from './contract-outbox.ts';
 import { id, newUser, type Contract, type StoreFactory } from './contract-support.ts';
 import { writeContract } from './contract-writes.ts';
 
@@ -28,6 +29,7 @@ export function runUserStoreContract(name: string, factory: StoreFactory): void 
   writeContract(contract);
   listContract(contract);
   bulkContract(contract);
+  outboxContract(contract);
 }
 
 function migrationContract({ name, open }: Contract): void {

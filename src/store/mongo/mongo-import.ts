@@ -2,8 +2,9 @@ import { ObjectId, type AnyBulkWriteOperation, type ClientSession, type Collecti
 import { emailTaken } from '../../users/errors.ts';
 import { emailKey, type User } from '../../users/user.ts';
 import type { ImportOptions, ImportResult, NewUser } from '../../users/user-store.ts';
-import { planImport, type ImportPlan } from '../import-plan.ts';
+import { importChanges, planImport, type ImportPlan } from '../import-plan.ts';
 import type { MongoConnection } from './mongo-connection.ts';
+import { recordMongoEvents } from './mongo-outbox.ts';
 import { toDocument, toUser } from './mongo-records.ts';
 import type { UserDocument } from './mongo-schema.ts';
 
@@ -85,8 +86,12 @@ export async function importMongoBatch(
   };
   if (await connection.supportsTransactions()) {
     return connection.withTransaction(async (session) => {
-      const { plan, ops } = await prepare(session);
-      if (ops.length > 0) await users.bulkWrite(ops, { ordered: true, session });
+      const { plan, existing, ops } = await prepare(session);
+      if (ops.length > 0) {
+        await users.bulkWrite(ops, { ordered: true, session });
+        const changes = importChanges(plan, existing, new Date().toISOString());
+        await recordMongoEvents(await connection.db(), changes, session);
+      }
       return plan.result;
     });
   }
@@ -98,5 +103,8 @@ export async function importMongoBatch(
     await undo(users, plan, existing);
     throw error;
   }
+  // Without a transaction the events follow the import: a crash in between loses them.
+  const changes = importChanges(plan, existing, new Date().toISOString());
+  await recordMongoEvents(await connection.db(), changes, undefined);
   return plan.result;
 }

@@ -14,3 +14,61 @@ export interface UserDocument {
 }
 
 export const EMAIL_KEY_INDEX = { name: 'users_email_key_unique', field: 'emailKey' } as const;
+
+export const OUTBOX_EVENTS = 'outbox_events';
+export const OUTBOX_DELIVERIES = 'outbox_deliveries';
+export const COUNTERS = 'counters';
+export const CLOCK_TICKS = 'clock_ticks';
+/** The counter document that numbers outbox events. */
+export const EVENT_COUNTER = 'outbox_events';
+
+/** A record as the API prints it, embedded in an event. */
+interface RecordDocument {
+  name: string;
+  email?: string;
+  createdAt: string;
+  updatedAt: string;
+  id: string;
+}
+
+/** One change; `_id` is its sequence, from the `counters` document. */
+export interface EventDocument {
+  _id: number;
+  eventId: string;
+  type: string;
+  userId: string;
+  occurredAt: Date;
+  before: RecordDocument | null;
+  after: RecordDocument | null;
+  fannedOutAt: Date | null;
+}
+
+/** `_id` is `<sequence> <endpoint>`, so fanning out twice upserts the same document. */
+export interface DeliveryDocument {
+  _id: string;
+  endpoint: string;
+  sequence: number;
+  userId: string;
+  status: string;
+  attempts: number;
+  pendingSince: Date;
+  nextAttemptAt: Date;
+  leaseOwner: string | null;
+  leaseUntil: Date | null;
+  lastError: string | null;
+  deliveredAt: Date | null;
+}
+
+export interface CounterDocument {
+  _id: string;
+  value: number;
+}
+
+/** `_id` is `<job> <tick>`: the unique key that lets one clock run a tick. */
+export interface TickDocument {
+  _id: string;
+  job: string;
+  tick: Date;
+  owner: string;
+  claimedAt: Date;
+}

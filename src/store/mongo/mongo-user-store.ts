@@ -1,4 +1,4 @@
-import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
+import { ObjectId, type ClientSession, type Collection, type Db, type Document } from 'mongodb';
 import {
   emailTaken,
   isDomainError,
@@ -7,6 +7,13 @@ import {
 } from '../../users/errors.ts';
 import { emailKey, isUserId, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
+import type { Outbox } from '../../users/outbox.ts';
+import {
+  createdEvent,
+  deletedEvent,
+  updatedEvent,
+  type UserChange,
+} from '../../users/user-events.ts';
 import type {
   ImportOptions,
   ImportResult,
@@ -24,7 +31,9 @@ import { isDuplicateKey, isMongoUnavailable } from './mongo-errors.ts';
 import { mongoFilter, mongoSort } from './mongo-filter.ts';
 import { importMongoBatch } from './mongo-import.ts';
 import { MongoMigrator } from './mongo-migrator.ts';
+import { MongoOutbox, recordMongoEvents } from './mongo-outbox.ts';
 import { toDocument, toUser } from './mongo-records.ts';
+import { nextUpdatedAt, userRecord } from '../user-records.ts';
 import { EMAIL_KEY_INDEX, USERS, type UserDocument } from './mongo-schema.ts';
 import { mongoMigrations } from './migrations/index.ts';
 
@@ -45,6 +54,7 @@ export interface MongoStoreOptions {
 export class MongoUserStore implements UserStore {
   readonly kind = 'mongo';
   readonly capabilities: StoreCapabilities = { embedded: false };
+  readonly outbox: Outbox;
   private readonly readOptions: { maxTimeMS?: number };
   // Mutable connection state lives in its own object: Object.create(store) wrappers would
   // otherwise shadow it with their own copies when a method assigns to `this`.
@@ -54,6 +64,31 @@ export class MongoUserStore implements UserStore {
     this.readOptions =
       options.statementTimeoutMs > 0 ? { maxTimeMS: options.statementTimeoutMs } : {};
     this.connection = new MongoConnection(options);
+    this.outbox = new MongoOutbox(
+      () => this.database(),
+      (operation) => this.guard(operation),
+    );
+  }
+
+  /**
+   * A write and its event: in one transaction where the deployment has them (replica sets,
+   * sharded clusters); on a standalone server the event is written right after the change, so a
+   * crash between the two loses the event (README, "Events on MongoDB").
+   */
+  private async writeWithEvent<T>(
+    work: (session: ClientSession | undefined) => Promise<{ result: T; change?: UserChange }>,
+  ): Promise<T> {
+    const db = await this.database();
+    if (await this.connection.supportsTransactions()) {
+      return this.connection.withTransaction(async (session) => {
+        const { result, change } = await work(session);
+        if (change) await recordMongoEvents(db, [change], session);
+        return result;
+      });
+    }
+    const { result, change } = await work(undefined);
+    if (change) await recordMongoEvents(db, [change], undefined);
+    return result;
   }
 
   private database(): Promise<Db> {
@@ -102,9 +137,13 @@ export class MongoUserStore implements UserStore {
 
   create(user: NewUser): Promise<User> {
     return this.guard(async () => {
-      const doc = toDocument(user);
-      await (await this.users()).insertOne(doc);
-      return toUser(doc);
+      const users = await this.users();
+      return this.writeWithEvent(async (session) => {
+        const doc = toDocument(user);
+        await users.insertOne(doc, { session });
+        const created = toUser(doc);
+        return { result: created, change: createdEvent(created) };
+      });
     });
   }
 
@@ -125,13 +164,25 @@ export class MongoUserStore implements UserStore {
       }
       const pipeline: Document[] = [{ $set: set }];
       if (changes.email === null) pipeline.push({ $unset: ['email', 'emailKey'] });
-      const doc = await (
-        await this.users()
-      ).findOneAndUpdate(this.writeFilter(_id, options.ifUpdatedAt), pipeline, {
-        returnDocument: 'after',
+      const users = await this.users();
+      const updated = await this.writeWithEvent(async (session) => {
+        // The document before; the one after follows from it by the same rule the server applied.
+        const doc = await users.findOneAndUpdate(
+          this.writeFilter(_id, options.ifUpdatedAt),
+          pipeline,
+          { returnDocument: 'before', session },
+        );
+        if (!doc) return { result: undefined };
+        const before = toUser(doc);
+        const after = userRecord({
+          ...before,
+          name: changes.name ?? before.name,
+          email: changes.email === undefined ? before.email : changes.email,
+          updatedAt: nextUpdatedAt(options.now, before.updatedAt),
+        });
+        return { result: after, change: updatedEvent(before, after) };
       });
-      if (doc) return toUser(doc);
-      return this.missingOrStale(_id, options.ifUpdatedAt);
+      return updated ?? this.missingOrStale(_id, options.ifUpdatedAt);
     });
   }
 
@@ -139,11 +190,19 @@ export class MongoUserStore implements UserStore {
     return this.guard(async () => {
       if (!isUserId(id)) return undefined;
       const _id = ObjectId.createFromHexString(id);
-      const doc = await (
-        await this.users()
-      ).findOneAndDelete(this.writeFilter(_id, options.ifUpdatedAt));
-      if (doc) return toUser(doc);
-      return this.missingOrStale(_id, options.ifUpdatedAt);
+      const users = await this.users();
+      const removed = await this.writeWithEvent(async (session) => {
+        const doc = await users.findOneAndDelete(this.writeFilter(_id, options.ifUpdatedAt), {
+          session,
+        });
+        if (!doc) return { result: undefined };
+        const before = toUser(doc);
+        return {
+          result: before,
+          change: deletedEvent(before, options.now ?? new Date().toISOString()),
+        };
+      });
+      return removed ?? this.missingOrStale(_id, options.ifUpdatedAt);
     });
   }
 

@@ -45,7 +45,9 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
       id: sql`char(24) collate "C"`,
       text: sql`text collate "C"`,
       timestamp: sql`timestamptz(3)`,
+      sequence: sql`bigint`,
     },
+    sequenceKey: (column) => column.primaryKey().generatedAlwaysAsIdentity(),
     rowLocks: true,
     // The "C" collation lower-cases ASCII only; ICU's root locale folds like JavaScript's
     // toLowerCase. Needs a server built with ICU (standard in Debian, Ubuntu, the official images).

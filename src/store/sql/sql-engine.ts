@@ -1,10 +1,12 @@
-import { sql, type Dialect, type Expression } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Dialect, type Expression } from 'kysely';
 import type { StoreCapabilities } from '../../users/user-store.ts';
 
 export interface SqlColumnTypes {
   id: Expression<unknown>;
   text: Expression<unknown>;
   timestamp: Expression<unknown>;
+  /** An integer wide enough for any outbox sequence (64 bits). */
+  sequence: Expression<unknown>;
 }
 
 export interface UniqueIndex {
@@ -23,6 +25,11 @@ export interface SqlEngine {
   readonly capabilities: StoreCapabilities;
   /** Column types used by migrations. Changing them later needs a new migration. */
   readonly columnTypes?: Partial<SqlColumnTypes>;
+  /**
+   * Makes a `sequence`-typed column the primary key, assigned by the engine, increasing and
+   * never reused even after the highest rows are deleted (the outbox's event sequence).
+   */
+  readonly sequenceKey?: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
   /** Whether `SELECT … FOR UPDATE` exists; without it, transactions must lock otherwise. */
   readonly rowLocks?: boolean;
   /** Lower-cases text exactly as `String.prototype.toLowerCase` does (full Unicode). */
@@ -38,6 +45,7 @@ const DEFAULT_COLUMN_TYPES: SqlColumnTypes = {
   text: sql`text`,
   // ISO-8601 strings sort and compare correctly as text; engines with a real type override it.
   timestamp: sql`text`,
+  sequence: sql`integer`,
 };
 
 export function columnTypes(engine: SqlEngine): SqlColumnTypes {
@@ -46,4 +54,11 @@ export function columnTypes(engine: SqlEngine): SqlColumnTypes {
 
 export function lowerOf(engine: SqlEngine): (text: Expression<unknown>) => Expression<unknown> {
   return engine.lower ?? ((text) => sql`lower(${text})`);
+}
+
+/** SQLite: `integer primary key autoincrement`, whose AUTOINCREMENT forbids reusing a rowid. */
+export function sequenceKeyOf(
+  engine: SqlEngine,
+): (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
+  return engine.sequenceKey ?? ((column) => column.primaryKey().autoIncrement());
 }

@@ -1,9 +1,10 @@
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { emailKey, type User } from '../../users/user.ts';
 import type { ImportOptions, ImportResult, NewUser } from '../../users/user-store.ts';
-import { planImport } from '../import-plan.ts';
+import { importChanges, planImport } from '../import-plan.ts';
 import { userRecord } from '../user-records.ts';
 import type { SqlEngine } from './sql-engine.ts';
+import { recordEvents } from './sql-outbox.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 
 /**
@@ -27,6 +28,45 @@ const toRow = (user: User) => ({
   updated_at: user.updatedAt,
 });
 
+type Row = ReturnType<typeof toRow>;
+const PLACEHOLDER_ROW: Row = toRow({ id: '', name: '', createdAt: '', updatedAt: '' });
+
+/**
+ * The SQL of the two bulk statements for n rows, compiled by Kysely once per store and n and
+ * then reused with fresh parameters: building a 6,000-value query tree per statement would
+ * cost more time and memory than the database spends running it.
+ */
+const texts = new WeakMap<SqlEngine, Map<string, string>>();
+function statement(engine: SqlEngine, key: string, compile: () => string): string {
+  let cache = texts.get(engine);
+  if (!cache) texts.set(engine, (cache = new Map()));
+  let text = cache.get(key);
+  if (text === undefined) cache.set(key, (text = compile()));
+  return text;
+}
+
+function selectText(db: Kysely<SqlDatabase>, engine: SqlEngine, n: number): string {
+  return statement(engine, `select ${n}`, () => {
+    const ids = Array.from({ length: n }, () => '');
+    let query = db.selectFrom('users').select(USER_COLUMNS).where('id', 'in', ids);
+    // Locked so a concurrent update cannot slip between the comparison and the write.
+    if (engine.rowLocks) query = query.forUpdate();
+    return query.compile().sql;
+  });
+}
+
+function insertText(db: Kysely<SqlDatabase>, engine: SqlEngine, n: number): string {
+  return statement(
+    engine,
+    `insert ${n}`,
+    () =>
+      db
+        .insertInto('users')
+        .values(Array.from({ length: n }, () => PLACEHOLDER_ROW))
+        .compile().sql,
+  );
+}
+
 async function existingUsers(
   trx: Transaction<SqlDatabase>,
   engine: SqlEngine,
@@ -34,10 +74,9 @@ async function existingUsers(
 ): Promise<Map<string, User>> {
   const existing = new Map<string, User>();
   for (const part of chunks(ids, ROWS_PER_STATEMENT)) {
-    let query = trx.selectFrom('users').select(USER_COLUMNS).where('id', 'in', part);
-    // Locked so a concurrent update cannot slip between the comparison and the write.
-    if (engine.rowLocks) query = query.forUpdate();
-    for (const row of await query.execute()) {
+    const text = selectText(trx, engine, part.length);
+    const { rows } = await trx.executeQuery<Omit<Row, 'email_key'>>(CompiledQuery.raw(text, part));
+    for (const row of rows) {
       existing.set(
         row.id,
         userRecord({
@@ -82,8 +121,11 @@ async function writeBatch(
       .execute();
   }
   for (const part of chunks(plan.create, ROWS_PER_STATEMENT)) {
-    await trx.insertInto('users').values(part.map(toRow)).execute();
+    // Parameters row by row in toRow's key order, which is the column order Kysely compiled.
+    const parameters = part.flatMap((user) => Object.values(toRow(user)));
+    await trx.executeQuery(CompiledQuery.raw(insertText(trx, engine, part.length), parameters));
   }
+  await recordEvents(trx, importChanges(plan, existing, new Date().toISOString()));
   return plan.result;
 }
 

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { Migrator, type MigrationResultSet } from 'kysely/migration';
 import type { MigrationStatus } from '../../users/user-store.ts';
 import { sqlMigrations } from './migrations/index.ts';
-import { columnTypes, type SqlEngine } from './sql-engine.ts';
+import { columnTypes, sequenceKeyOf, type SqlEngine } from './sql-engine.ts';
 
 async function endSession(db: Kysely<unknown>, statement: string): Promise<void> {
   try {
@@ -61,6 +61,12 @@ export class SqlMigrator {
   }
 
   private migrator(db: Kysely<unknown>): Migrator {
-    return new Migrator({ db, provider: sqlMigrations(columnTypes(this.engine)) });
+    return new Migrator({
+      db,
+      provider: sqlMigrations({
+        types: columnTypes(this.engine),
+        sequenceKey: sequenceKeyOf(this.engine),
+      }),
+    });
   }
 }

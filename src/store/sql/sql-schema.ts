@@ -14,8 +14,52 @@ export interface UsersTable {
   updated_at: Timestamp;
 }
 
+/** Read back as a number (SQLite) or a string (PostgreSQL bigint): see sequenceOf. */
+type Sequence = ColumnType<number | string, number | undefined, never>;
+
+export interface OutboxEventsTable {
+  sequence: Sequence;
+  id: string;
+  type: string;
+  user_id: string;
+  occurred_at: Timestamp;
+  /** JSON: `{"before": User | null, "after": User | null}`. */
+  payload: string;
+  fanned_out_at: Timestamp | null;
+}
+
+export interface OutboxDeliveriesTable {
+  endpoint: string;
+  event_sequence: ColumnType<number | string, number, number>;
+  /** Copied from the event so the per-user ordering check needs no join. */
+  user_id: string;
+  status: string;
+  attempts: number;
+  pending_since: Timestamp;
+  next_attempt_at: Timestamp;
+  lease_owner: string | null;
+  lease_until: Timestamp | null;
+  last_error: string | null;
+  delivered_at: Timestamp | null;
+}
+
+export interface ClockTicksTable {
+  job: string;
+  tick: Timestamp;
+  owner: string;
+  claimed_at: Timestamp;
+}
+
 export interface SqlDatabase {
   users: UsersTable;
+  outbox_events: OutboxEventsTable;
+  outbox_deliveries: OutboxDeliveriesTable;
+  clock_ticks: ClockTicksTable;
+}
+
+/** PostgreSQL returns bigint as a string, to be safe past 2^53; outbox sequences stay far below. */
+export function sequenceOf(value: number | string | bigint): number {
+  return Number(value);
 }
 
 export const COLUMNS = {

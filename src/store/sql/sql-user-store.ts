@@ -7,6 +7,8 @@ import {
 } from '../../users/errors.ts';
 import { emailKey, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
+import type { Outbox } from '../../users/outbox.ts';
+import { createdEvent, deletedEvent, updatedEvent } from '../../users/user-events.ts';
 import type {
   ImportOptions,
   ImportResult,
@@ -23,6 +25,7 @@ import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
 import { lowerOf, type SqlEngine } from './sql-engine.ts';
 import { importSqlBatch } from './sql-import.ts';
 import { SqlMigrator } from './sql-migrator.ts';
+import { SqlOutbox, recordEvent } from './sql-outbox.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { sqlOrder, sqlWhere } from './sql-where.ts';
 
@@ -52,6 +55,7 @@ function toUser(row: Row): User {
 export class SqlUserStore implements UserStore {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
+  readonly outbox: Outbox;
   private readonly engine: SqlEngine;
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
@@ -63,6 +67,7 @@ export class SqlUserStore implements UserStore {
     this.engine = engine;
     this.db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
     this.migrator = new SqlMigrator(this.db as Kysely<unknown>, engine);
+    this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
   }
 
   list(query: ListQuery): Promise<Page> {
@@ -103,21 +108,24 @@ export class SqlUserStore implements UserStore {
   }
 
   create(user: NewUser): Promise<User> {
-    return this.guard(async () => {
-      const record = userRecord(user);
-      await this.db
-        .insertInto('users')
-        .values({
-          id: record.id,
-          name: record.name,
-          email: record.email ?? null,
-          email_key: record.email === undefined ? null : emailKey(record.email),
-          created_at: record.createdAt,
-          updated_at: record.updatedAt,
-        })
-        .execute();
-      return record;
-    });
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const record = userRecord(user);
+        await trx
+          .insertInto('users')
+          .values({
+            id: record.id,
+            name: record.name,
+            email: record.email ?? null,
+            email_key: record.email === undefined ? null : emailKey(record.email),
+            created_at: record.createdAt,
+            updated_at: record.updatedAt,
+          })
+          .execute();
+        await recordEvent(trx, createdEvent(record));
+        return record;
+      }),
+    );
   }
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
@@ -142,7 +150,14 @@ export class SqlUserStore implements UserStore {
           })
           .where('id', '=', id)
           .execute();
-        return userRecord({ ...current, name: changes.name ?? current.name, email, updatedAt });
+        const after = userRecord({
+          ...current,
+          name: changes.name ?? current.name,
+          email,
+          updatedAt,
+        });
+        await recordEvent(trx, updatedEvent(current, after));
+        return after;
       }),
     );
   }
@@ -154,6 +169,7 @@ export class SqlUserStore implements UserStore {
         if (!current) return undefined;
         if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
         await trx.deleteFrom('users').where('id', '=', id).execute();
+        await recordEvent(trx, deletedEvent(current, options.now ?? new Date().toISOString()));
         return current;
       }),
     );

@@ -1,5 +1,6 @@
 import type { MongoMigration } from '../mongo-migrator.ts';
 import { createIndexes } from './0001-create-indexes.ts';
+import { createOutbox } from './0002-create-outbox.ts';
 
 /** In the order they apply; never rename or edit one that has shipped. */
-export const mongoMigrations: readonly MongoMigration[] = [createIndexes];
+export const mongoMigrations: readonly MongoMigration[] = [createIndexes, createOutbox];

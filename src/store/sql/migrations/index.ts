@@ -1,15 +1,24 @@
+import type { ColumnDefinitionBuilder } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import type { SqlColumnTypes } from '../sql-engine.ts';
 import { createUsers } from './0001-create-users.ts';
+import { createOutbox } from './0002-create-outbox.ts';
+
+/** What migrations need from the engine: its column types and how it numbers rows. */
+export interface SqlSchemaTools {
+  types: SqlColumnTypes;
+  sequenceKey: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+}
 
 /**
  * Every migration, registered by name in a static object rather than found by scanning a
  * folder, so the same code runs from src/ (type stripping) and from a compiled dist/.
  * Names sort in the order they apply; never rename or edit one that has shipped.
  */
-export function sqlMigrations(types: SqlColumnTypes): MigrationProvider {
+export function sqlMigrations(tools: SqlSchemaTools): MigrationProvider {
   const migrations: Record<string, Migration> = {
-    '0001-create-users': createUsers(types),
+    '0001-create-users': createUsers(tools.types),
+    '0002-create-outbox': createOutbox(tools),
   };
   return { getMigrations: async () => migrations };
 }
