@@ -29,6 +29,9 @@ function start(args: string[], env: Record<string, string>): Promise<Server> {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       NODE_ENV: 'production',
+      // Raw throughput from one client address: no token check, no per-IP limit.
+      ALLOW_ANONYMOUS_WRITES: 'true',
+      RATE_LIMIT_MAX: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -89,6 +92,9 @@ async function timeToFirstAnswer(
       PORT: String(port),
       HOST: '127.0.0.1',
       NODE_ENV: 'production',
+      // Raw throughput from one client address: no token check, no per-IP limit.
+      ALLOW_ANONYMOUS_WRITES: 'true',
+      RATE_LIMIT_MAX: '0',
       ...env,
     },
     stdio: 'ignore',

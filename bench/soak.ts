@@ -1,0 +1,154 @@
+/**
+ * `npm run soak`: ten minutes (SOAK_SECONDS) of mixed load on 127.0.0.1 against the compiled web
+ * process on PostgreSQL, with token auth on, the way it would be exposed. Every SAMPLE_SECONDS
+ * it records the process's RSS and the interval's latency percentiles; at the end it prints a
+ * table and the growth from the first sample after warm-up to the last. Not part of CI.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
+const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 60);
+const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 16);
+const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ROOT = new URL('..', import.meta.url).pathname;
+const TOKEN = 'soak-writer-token-0123456789abcdef';
+
+const database = `soak_${process.pid}`;
+const admin = async (sql: string) => {
+  const client = new pg.Client(PG_ADMIN);
+  await client.connect();
+  await client.query(sql);
+  await client.end();
+};
+await admin(`CREATE DATABASE ${database}`);
+const url = new URL(PG_ADMIN);
+url.pathname = `/${database}`;
+const env = {
+  PATH: process.env.PATH ?? '',
+  NODE_ENV: 'production',
+  DATABASE_URL: url.toString(),
+  HOST: '127.0.0.1',
+  PORT: String(20000 + Math.floor(Math.random() * 20000)),
+  API_TOKENS: TOKEN,
+  // One client address sends everything; the limiter would only measure itself.
+  RATE_LIMIT_MAX: '0',
+  LOG_LEVEL: 'info',
+};
+execFileSync(process.execPath, ['dist/processes/migrate.js'], { cwd: ROOT, env, stdio: 'ignore' });
+const web = spawn(process.execPath, ['dist/processes/web.js'], {
+  cwd: ROOT,
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+web.stdout!.resume();
+const base = `http://127.0.0.1:${env.PORT}`;
+for (let ready = false; !ready;) {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  ready = await fetch(`${base}/readyz`).then(
+    (r) => r.ok,
+    () => false,
+  );
+}
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+const json = { ...auth, 'content-type': 'application/json' };
+const ids: string[] = [];
+let latencies: number[] = [];
+let requests = 0;
+const errors: string[] = [];
+let serial = 0;
+
+/** One step of the mix: 45 % read by id, 20 % list, 20 % create, 10 % update, 5 % delete. */
+async function step(): Promise<void> {
+  const dice = Math.random();
+  const id = ids[Math.floor(Math.random() * ids.length)];
+  const n = serial++;
+  let method = 'GET';
+  let path = `/user/${id}`;
+  let body: string | undefined;
+  let expected = [200, 404];
+  if (dice < 0.2 || !id) {
+    method = 'POST';
+    path = '/user';
+    body = JSON.stringify({ name: `soak ${n}`, email: `soak${n}@example.com` });
+    expected = [201];
+  } else if (dice < 0.4) {
+    path = `/user?limit=30&sort=name%20DESC&where=${encodeURIComponent('{"name":{"contains":"9"}}')}`;
+    expected = [200];
+  } else if (dice < 0.5) {
+    method = 'PATCH';
+    body = JSON.stringify({ name: `soak ${n} renamed` });
+  } else if (dice < 0.55) {
+    method = 'DELETE';
+    ids.splice(ids.indexOf(id), 1);
+  }
+  const started = performance.now();
+  const headers = body ? json : auth;
+  const res = await fetch(`${base}${path}`, { method, headers, ...(body && { body }) });
+  const text = await res.text();
+  latencies.push(performance.now() - started);
+  requests++;
+  if (!expected.includes(res.status))
+    errors.push(`${method} ${path} → ${res.status} ${text.slice(0, 120)}`);
+  if (res.status === 201) ids.push((JSON.parse(text) as { id: string }).id);
+}
+
+const rssMb = () =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${web.pid}/status`, 'utf8'))?.[1]) / 1024;
+const pct = (sorted: number[], p: number) => sorted[Math.floor((sorted.length - 1) * p)] ?? 0;
+const samples: {
+  minute: number;
+  rss: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}[] = [];
+const deadline = Date.now() + SECONDS * 1000;
+const sampler = setInterval(() => {
+  const sorted = latencies.sort((a, b) => a - b);
+  samples.push({
+    minute: Math.round(((samples.length + 1) * SAMPLE_SECONDS) / 6) / 10,
+    rss: Math.round(rssMb()),
+    rps: Math.round(requests / SAMPLE_SECONDS),
+    p50: Math.round(pct(sorted, 0.5) * 10) / 10,
+    p99: Math.round(pct(sorted, 0.99) * 10) / 10,
+    errors: errors.length,
+  });
+  console.log(JSON.stringify(samples.at(-1)));
+  latencies = [];
+  requests = 0;
+}, SAMPLE_SECONDS * 1000);
+
+await Promise.all(
+  Array.from({ length: CLIENTS }, async () => {
+    while (Date.now() < deadline) {
+      try {
+        await step();
+      } catch (error) {
+        errors.push(String(error));
+      }
+    }
+  }),
+);
+clearInterval(sampler);
+web.kill('SIGTERM');
+await new Promise((resolve) => web.once('exit', resolve));
+await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+
+const first = samples[1] ?? samples[0]!;
+const last = samples.at(-1)!;
+const growth = (a: number, b: number) =>
+  `${a} → ${b} (${b >= a ? '+' : ''}${Math.round(((b - a) / a) * 100)} %)`;
+console.log(
+  `\n| minute | RSS MB | requests/s | p50 ms | p99 ms | errors so far |\n|---|---|---|---|---|---|`,
+);
+for (const s of samples)
+  console.log(`| ${s.minute} | ${s.rss} | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} |`);
+console.log(
+  `\nRSS after warm-up ${growth(first.rss, last.rss)} MB; p99 ${growth(first.p99, last.p99)} ms; p50 ${growth(first.p50, last.p50)} ms; errors ${errors.length}`,
+);
+for (const error of errors.slice(0, 10)) console.log(`error: ${error}`);
+process.exit(errors.length === 0 ? 0 : 1);
