@@ -1,3 +1,9 @@
+import {
+  parseEventSettings,
+  type ClockSettings,
+  type WebhookSettings,
+  type WorkerSettings,
+} from './events.ts';
 import { VARIABLES, type Variable, type VariableType } from './variables.ts';
 
 export interface Config {
@@ -33,6 +39,10 @@ export interface Config {
   readonly responseTimeoutMs: number;
   readonly maxEventLoopDelayMs: number;
   readonly corsOrigins: readonly string[];
+  /** Where and how the worker delivers user events (issue 4). */
+  readonly webhooks: WebhookSettings;
+  readonly worker: WorkerSettings;
+  readonly clock: ClockSettings;
 }
 
 export type Scope = 'read' | 'write';
@@ -168,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (jwksUrl && (!issuer || !audience)) {
     problems.push({ variable: 'JWT_JWKS_URL', message: 'needs JWT_ISSUER and JWT_AUDIENCE' });
   }
+  const events = parseEventSettings(values, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const get = <T extends Parsed>(name: string) => values.get(name) as T;
@@ -204,5 +215,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     responseTimeoutMs: get<number>('RESPONSE_TIMEOUT_MS'),
     maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS'),
     corsOrigins,
+    ...events,
   });
 }

@@ -7,4 +7,5 @@ export {
   type JwtSettings,
   type Scope,
 } from './config.ts';
+export type { ClockSettings, WebhookSettings, WorkerSettings } from './events.ts';
 export { VARIABLES, type Variable } from './variables.ts';
