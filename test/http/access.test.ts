@@ -188,6 +188,20 @@ test('access — when JWTs are verified against a JWKS, then only a fresh token 
     .sign(new TextEncoder().encode(JSON.stringify(jwk)));
   assert.equal(await post(hmac), 401);
   assert.equal(await post('not.a.jwt'), 401);
+  // A token naming its own key set (jku) must not make the service fetch it (SSRF, API7).
+  let fetchedByAttacker = 0;
+  const attackerJwks = await serveJwks(t, () => {
+    fetchedByAttacker++;
+    return JSON.stringify({ keys: [] });
+  });
+  const jku = await new SignJWT({ scope: 'user:write' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1', jku: attackerJwks })
+    .setIssuer('https://issuer.test')
+    .setAudience('12factor-app')
+    .setExpirationTime('5m')
+    .sign(other.privateKey);
+  assert.equal(await post(jku), 401);
+  assert.equal(fetchedByAttacker, 0);
 
   // Keys already fetched stay usable while the issuer is down.
   keysUp = false;
