@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { WebhookSettings, WorkerSettings } from '../config/index.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Delivery, Outbox } from '../users/outbox.ts';
+import type { DeliveryMetrics } from './outbox-metrics.ts';
+import { nextAttemptAt, type RetryPolicy } from './retry-policy.ts';
+import { endpointLabel, webhookBody } from './webhook-message.ts';
+import { postWebhook, type SendWebhook } from './webhook-sender.ts';
+
+/** Events fanned out per store call: large enough for bursts, small enough for short locks. */
+const FAN_OUT_BATCH = 500;
+const MAX_ERROR_BACKOFF_MS = 5000;
+
+export interface DeliveryWorkerOptions {
+  outbox: Outbox;
+  webhooks: WebhookSettings;
+  worker: WorkerSettings;
+  logger: Logger;
+  metrics: DeliveryMetrics;
+  /** Names this worker's leases; unique per process. */
+  owner?: string;
+  now?: () => Date;
+  send?: SendWebhook;
+  random?: () => number;
+}
+
+/** hostname-pid-random: readable in `admin events list`, unique even across restarts. */
+export function workerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The worker's loop (issue 4): fan new events out to every URL, claim due deliveries per URL
+ * (leased, in per-user order), POST each signed, and record the outcome. Up to
+ * `worker.concurrency` webhooks per URL are in flight; a finished one wakes the loop, so a
+ * user's next event follows at once. `stop()` stops claiming and waits for those in flight.
+ */
+export class DeliveryWorker {
+  readonly owner: string;
+  private readonly options: DeliveryWorkerOptions;
+  private readonly now: () => Date;
+  private readonly send: SendWebhook;
+  private readonly policy: RetryPolicy;
+  private readonly inFlight = new Map<string, Set<Promise<void>>>();
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private storeAnswered = false;
+  private lastTurn = Date.now();
+
+  constructor(options: DeliveryWorkerOptions) {
+    this.options = options;
+    this.owner = options.owner ?? workerId();
+    this.now = options.now ?? (() => new Date());
+    this.send = options.send ?? postWebhook;
+    const { webhooks } = options;
+    this.policy = {
+      maxAttempts: webhooks.maxAttempts,
+      maxAgeMs: webhooks.maxAgeMs,
+      baseMs: webhooks.retryBaseMs,
+      maxMs: webhooks.retryMaxMs,
+    };
+    for (const url of webhooks.urls) this.inFlight.set(url, new Set());
+  }
+
+  /** Ready: the store answered the last turn of the loop. */
+  get ready(): boolean {
+    return this.storeAnswered && !this.stopping;
+  }
+
+  /** Live: the loop turned recently (a hung loop should be restarted by the orchestrator). */
+  live(staleAfterMs: number): boolean {
+    return this.stopping || Date.now() - this.lastTurn < staleAfterMs;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    await Promise.all([...this.inFlight.values()].flatMap((set) => [...set]));
+  }
+
+  private async run(): Promise<void> {
+    const { outbox, webhooks, worker, logger } = this.options;
+    let errorBackoff = 0;
+    while (!this.stopping) {
+      this.lastTurn = Date.now();
+      if (webhooks.urls.length === 0) {
+        await this.idle(worker.pollMs);
+        continue;
+      }
+      try {
+        const fanned = await outbox.fanOut({
+          endpoints: webhooks.urls,
+          now: this.now().toISOString(),
+          limit: FAN_OUT_BATCH,
+        });
+        let claimed = 0;
+        for (const endpoint of webhooks.urls) {
+          if (this.stopping) break;
+          const running = this.inFlight.get(endpoint)!;
+          const free = worker.concurrency - running.size;
+          if (free <= 0) continue;
+          const batch = await outbox.claim({
+            endpoint,
+            owner: this.owner,
+            limit: free,
+            now: this.now().toISOString(),
+            leaseMs: worker.leaseMs,
+          });
+          claimed += batch.length;
+          for (const delivery of batch) this.track(running, this.deliver(delivery));
+        }
+        if (!this.storeAnswered) logger.info({ owner: this.owner }, 'outbox reachable');
+        this.storeAnswered = true;
+        errorBackoff = 0;
+        if (fanned < FAN_OUT_BATCH && claimed === 0) await this.idle(worker.pollMs);
+      } catch (error) {
+        if (this.storeAnswered || errorBackoff === 0)
+          logger.warn({ err: error }, 'outbox unreachable; retrying');
+        this.storeAnswered = false;
+        errorBackoff = Math.min(Math.max(errorBackoff * 2, worker.pollMs), MAX_ERROR_BACKOFF_MS);
+        await this.idle(errorBackoff);
+      }
+    }
+  }
+
+  private track(running: Set<Promise<void>>, work: Promise<void>): void {
+    running.add(work);
+    void work.finally(() => {
+      running.delete(work);
+      this.wake?.();
+    });
+  }
+
+  /** Waits `ms`, or less when a delivery finishes (a slot is free, a user may be unblocked). */
+  private idle(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async deliver(delivery: Delivery): Promise<void> {
+    const { outbox, webhooks, metrics } = this.options;
+    const { endpoint, event } = delivery;
+    const label = endpointLabel(endpoint);
+    const log = this.options.logger.child({
+      eventId: event.id,
+      sequence: event.sequence,
+      endpoint: label,
+      attempt: delivery.attempts,
+    });
+    const started = performance.now();
+    const at = this.now();
+    const result = await this.send({
+      url: endpoint,
+      id: event.id,
+      body: webhookBody(event),
+      secrets: webhooks.secrets,
+      timeoutMs: webhooks.timeoutMs,
+      at,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const key = { endpoint, sequence: event.sequence };
+    const now = this.now();
+    try {
+      if (result.ok) {
+        metrics.attempt(label, 'delivered', seconds);
+        metrics.delivered(label, (now.getTime() - Date.parse(event.occurredAt)) / 1000);
+        const settled = await outbox.complete(key, { owner: this.owner, now: now.toISOString() });
+        if (!settled) log.warn('delivered after the lease ended; another worker may repeat it');
+        else log.debug({ status: result.status, durationMs: seconds * 1000 }, 'webhook delivered');
+        return;
+      }
+      const retryAt = nextAttemptAt(
+        this.policy,
+        {
+          attempts: delivery.attempts,
+          pendingSince: delivery.pendingSince,
+          now,
+          retryAfterMs: result.retryAfterMs,
+        },
+        this.options.random,
+      );
+      metrics.attempt(label, retryAt === undefined ? 'dead' : 'retry', seconds);
+      await outbox.fail(key, { owner: this.owner, error: result.error ?? 'failed', retryAt });
+      if (retryAt === undefined) log.error({ error: result.error }, 'webhook gave up: dead letter');
+      else log.warn({ error: result.error, retryAt }, 'webhook failed; will retry');
+    } catch (error) {
+      // The lease expires and another attempt follows: at least once, never lost.
+      log.error({ err: error }, 'could not record the webhook outcome; it will be retried');
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { webhookHeaders } from './webhook-message.ts';
+
+export interface WebhookRequest {
+  url: string;
+  /** The event id: `webhook-id`. */
+  id: string;
+  body: string;
+  secrets: readonly string[];
+  timeoutMs: number;
+  at: Date;
+}
+
+export interface AttemptResult {
+  /** A 2xx answer: the receiver has the event. */
+  ok: boolean;
+  status?: number | undefined;
+  /** Why the attempt failed, short enough to store. */
+  error?: string | undefined;
+  /** From a `Retry-After` header (429, 503): wait at least this long. */
+  retryAfterMs?: number | undefined;
+}
+
+export type SendWebhook = (request: WebhookRequest) => Promise<AttemptResult>;
+
+const BODY_EXCERPT = 200;
+const MAX_ERROR = 300;
+
+const clipError = (text: string) =>
+  text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR - 1)}…` : text;
+
+function retryAfterMs(header: string | null, now: Date): number | undefined {
+  if (header === null) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
+  const cause =
+    error instanceof Error ? (error.cause as { code?: string; message?: string }) : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return cause ? `${message}: ${cause.code ?? cause.message ?? ''}` : message;
+}
+
+/**
+ * One POST with fetch (undici keeps connections alive per origin). Redirects are not followed:
+ * a moved endpoint is a configuration to fix, and following could send signed events elsewhere.
+ * Never throws; every failure becomes a result the retry policy reads.
+ */
+export const postWebhook: SendWebhook = async (request) => {
+  try {
+    const response = await fetch(request.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': '12factor-app-webhooks',
+        ...webhookHeaders(request),
+      },
+      body: request.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(request.timeoutMs),
+    });
+    if (response.status >= 200 && response.status < 300) {
+      // Read to the end so the connection goes back to the pool.
+      await response.arrayBuffer();
+      return { ok: true, status: response.status };
+    }
+    const text = (await response.text()).slice(0, BODY_EXCERPT).replace(/\s+/g, ' ').trim();
+    return {
+      ok: false,
+      status: response.status,
+      error: clipError(`HTTP ${response.status}${text ? `: ${text}` : ''}`),
+      retryAfterMs: retryAfterMs(response.headers.get('retry-after'), request.at),
+    };
+  } catch (error) {
+    return { ok: false, error: clipError(describe(error)) };
+  }
+};

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+import { Registry } from 'prom-client';
+import { DeliveryWorker } from '../../src/events/delivery-worker.ts';
+import { DeliveryMetrics, OutboxGauges } from '../../src/events/outbox-metrics.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { createStore } from '../../src/store/index.ts';
+import { UserService } from '../../src/users/user-service.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
+import { TEST_WEBHOOK_SECRET, WebhookReceiver, outOfOrder } from '../support/webhook-receiver.ts';
+
+interface Setup {
+  store: UserStore;
+  users: UserService;
+  receiver: WebhookReceiver;
+  registry: Registry;
+  logs: Record<string, unknown>[];
+  worker: (overrides?: { maxAttempts?: number; concurrency?: number }) => DeliveryWorker;
+}
+
+async function setup(t: TestContext): Promise<Setup> {
+  const store = await createStore({
+    url: 'sqlite::memory:',
+    poolMax: 1,
+    connectTimeoutMs: 1000,
+    statementTimeoutMs: 5000,
+  });
+  await store.migrate();
+  const receiver = await new WebhookReceiver().start();
+  const registry = new Registry();
+  const metrics = new DeliveryMetrics(registry);
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    pretty: false,
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line));
+        done();
+      },
+    }),
+  });
+  const workers: DeliveryWorker[] = [];
+  t.after(async () => {
+    receiver.release();
+    await Promise.all(workers.map((w) => w.stop()));
+    await receiver.stop();
+    await store.close();
+  });
+  return {
+    store,
+    users: new UserService({ store }),
+    receiver,
+    registry,
+    logs,
+    worker(overrides = {}) {
+      const worker = new DeliveryWorker({
+        outbox: store.outbox,
+        webhooks: {
+          urls: [receiver.url('/a'), receiver.url('/b')],
+          secrets: [TEST_WEBHOOK_SECRET],
+          timeoutMs: 2000,
+          maxAttempts: overrides.maxAttempts ?? 10,
+          maxAgeMs: 60_000,
+          retryBaseMs: 10,
+          retryMaxMs: 50,
+        },
+        worker: {
+          port: 0,
+          concurrency: overrides.concurrency ?? 4,
+          leaseMs: 5000,
+          pollMs: 20,
+        },
+        logger,
+        metrics,
+      });
+      workers.push(worker);
+      worker.start();
+      return worker;
+    },
+  };
+}
+
+test('delivery worker — when users change, then every URL receives each event once, signed, in order per user', async (t) => {
+  const { users, receiver, worker } = await setup(t);
+  worker();
+  for (let i = 0; i < 10; i++) {
+    const user = await users.create({ name: `user ${i}` });
+    await users.update(user.id, { name: `renamed ${i}` });
+    if (i % 2 === 0) await users.remove(user.id);
+  }
+  await receiver.waitFor(() => receiver.accepted().length === 50, 10_000);
+  for (const path of ['/a', '/b']) {
+    const accepted = receiver.accepted(path);
+    assert.equal(new Set(accepted.map((r) => r.id)).size, 25);
+    assert.deepEqual(outOfOrder(accepted), []);
+  }
+  receiver.verifyAll();
+});
+
+test('delivery worker — when a URL fails for a while, then its events are retried until accepted, and the other URL is not held back', async (t) => {
+  const { users, receiver, worker, store } = await setup(t);
+  let failures = 6;
+  receiver.behaviour = (r) => (r.path === '/a' && failures-- > 0 ? 503 : 200);
+  worker();
+  const user = await users.create({ name: 'retried' });
+  await users.update(user.id, { name: 'twice' });
+  await receiver.waitFor(() => receiver.accepted().length === 4, 10_000);
+  const a = receiver.accepted('/a');
+  assert.deepEqual(
+    a.map((r) => r.type),
+    ['user.created', 'user.updated'],
+  );
+  const [listing] = await store.outbox.list({ limit: 1 });
+  const attempts = Object.fromEntries(
+    listing!.deliveries.map((d) => [d.endpoint.slice(-2), d.attempts]),
+  );
+  assert.deepEqual(attempts, { '/a': 7, '/b': 1 });
+  assert.equal(listing!.deliveries[0]?.status, 'delivered');
+});
+
+test('delivery worker — when a URL keeps failing past the attempt limit, then the event is a dead letter and the user’s next event still goes', async (t) => {
+  const { users, receiver, worker, store, registry } = await setup(t);
+  receiver.behaviour = (r) => (r.path === '/a' && r.type === 'user.created' ? 500 : 204);
+  worker({ maxAttempts: 3 });
+  const user = await users.create({ name: 'doomed' });
+  await users.update(user.id, { name: 'next' });
+  await receiver.waitFor(() => receiver.accepted('/a').length === 1, 10_000);
+  assert.equal(receiver.accepted('/a')[0]?.type, 'user.updated');
+  const dead = await store.outbox.list({ status: 'dead', limit: 10 });
+  assert.equal(dead.length, 1);
+  assert.match(dead[0]?.deliveries[0]?.lastError ?? '', /^HTTP 500/);
+  new OutboxGauges(registry, { source: () => store.outbox.stats() });
+  const text = await registry.metrics();
+  assert.match(text, /outbox_dead_letters 1/);
+  assert.match(
+    text,
+    /webhook_deliveries_total\{endpoint="http:\/\/127\.0\.0\.1:\d+\/a",outcome="dead"\} 1/,
+  );
+  assert.match(
+    text,
+    /webhook_deliveries_total\{endpoint="http:\/\/127\.0\.0\.1:\d+\/a",outcome="retry"\} 2/,
+  );
+});
+
+test('delivery worker — when stopped mid-delivery, then it finishes the webhook in flight and claims nothing more', async (t) => {
+  const { users, receiver, worker, store } = await setup(t);
+  receiver.behaviour = () => 'hold';
+  const running = worker({ concurrency: 1 });
+  await users.create({ name: 'first' });
+  await users.create({ name: 'second' });
+  await receiver.waitFor(() => receiver.receipts.length === 2, 5000);
+  const stopped = running.stop();
+  setTimeout(() => receiver.release(200), 100);
+  await stopped;
+  const settled = (await store.outbox.list({ limit: 10 })).flatMap((l) => l.deliveries);
+  assert.deepEqual(settled.map((d) => d.status).sort(), [
+    'delivered',
+    'delivered',
+    'pending',
+    'pending',
+  ]);
+  assert.equal(receiver.receipts.length, 2, 'nothing claimed after stop');
+});
