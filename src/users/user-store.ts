@@ -55,6 +55,12 @@ export interface ImportOptions {
   mode: ImportMode;
   /** Do everything but keep nothing: the counts say what the import would do. */
   dryRun?: boolean;
+  /**
+   * Record a `user.created`/`user.updated` event per written record, as every write does
+   * (default true). False for a move between stores: those events were published where the
+   * records came from, and subscribers would get every user a second time.
+   */
+  events?: boolean;
 }
 
 export interface ImportResult {

@@ -165,6 +165,21 @@ export function bulkContract({ name, open }: Contract): void {
     });
   });
 
+  test(`${name} — when an import asks for no events, then the users are written and the outbox stays empty`, async (t) => {
+    const store = await open(t);
+    await store.create(newUser(1));
+    const before = (await store.outbox.list({ limit: 100 })).length;
+    const batch = [renamed(newUser(1), 'moved', at(40)), newUser(2), newUser(3)];
+    assert.deepEqual(await store.importMany(batch, { mode: 'newer', events: false }), {
+      created: 2,
+      updated: 1,
+      unchanged: 0,
+      skipped: 0,
+    });
+    assert.equal(await store.count(), 3);
+    assert.equal((await store.outbox.list({ limit: 100 })).length, before);
+  });
+
   test(`${name} — when the last migration is rolled back, then it is pending again and migrate restores a working store`, async (t) => {
     const store = await open(t, { migrate: false });
     const untouched = await store.rollback();

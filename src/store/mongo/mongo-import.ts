@@ -89,6 +89,7 @@ export async function importMongoBatch(
       const { plan, existing, ops } = await prepare(session);
       if (ops.length > 0) {
         await users.bulkWrite(ops, { ordered: true, session });
+        if (options.events === false) return plan.result;
         const changes = importChanges(plan, existing, new Date().toISOString());
         await recordMongoEvents(await connection.db(), changes, session);
       }
@@ -103,6 +104,7 @@ export async function importMongoBatch(
     await undo(users, plan, existing);
     throw error;
   }
+  if (options.events === false) return plan.result;
   // Without a transaction the events follow the import: a crash in between loses them.
   const changes = importChanges(plan, existing, new Date().toISOString());
   await recordMongoEvents(await connection.db(), changes, undefined);

@@ -3,7 +3,7 @@ import { emailKey, type User } from '../../users/user.ts';
 import type { ImportOptions, ImportResult, NewUser } from '../../users/user-store.ts';
 import { importChanges, planImport } from '../import-plan.ts';
 import { userRecord } from '../user-records.ts';
-import type { SqlEngine } from './sql-engine.ts';
+import type { BulkRows, SqlEngine } from './sql-engine.ts';
 import { recordEvents } from './sql-outbox.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 
@@ -67,6 +67,23 @@ function insertText(db: Kysely<SqlDatabase>, engine: SqlEngine, n: number): stri
   );
 }
 
+const COLUMN_TYPES = {
+  id: 'text',
+  name: 'text',
+  email: 'text',
+  email_key: 'text',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+} as const satisfies Record<keyof Row, 'text' | 'timestamptz'>;
+
+function byColumn(rows: readonly Row[]): BulkRows['columns'] {
+  return (Object.keys(COLUMN_TYPES) as (keyof Row)[]).map((name) => ({
+    name,
+    type: COLUMN_TYPES[name],
+    values: rows.map((row) => row[name]),
+  }));
+}
+
 async function existingUsers(
   trx: Transaction<SqlDatabase>,
   engine: SqlEngine,
@@ -121,11 +138,17 @@ async function writeBatch(
       .execute();
   }
   for (const part of chunks(plan.create, ROWS_PER_STATEMENT)) {
+    if (engine.bulkInsert) {
+      await engine.bulkInsert(trx, { table: 'users', columns: byColumn(part.map(toRow)) });
+      continue;
+    }
     // Parameters row by row in toRow's key order, which is the column order Kysely compiled.
     const parameters = part.flatMap((user) => Object.values(toRow(user)));
     await trx.executeQuery(CompiledQuery.raw(insertText(trx, engine, part.length), parameters));
   }
-  await recordEvents(trx, importChanges(plan, existing, new Date().toISOString()));
+  if (options.events !== false) {
+    await recordEvents(trx, importChanges(plan, existing, new Date().toISOString()));
+  }
   return plan.result;
 }
 
