@@ -130,11 +130,17 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * A finished delivery wakes the loop once a quarter of a URL's slots are free: at once when
+   * few webhooks are in flight (a user's next event follows without waiting for the poll), in
+   * batches under load, so each claim takes several deliveries instead of one.
+   */
   private track(running: Set<Promise<void>>, work: Promise<void>): void {
     running.add(work);
     void work.finally(() => {
       running.delete(work);
-      this.wake?.();
+      const { concurrency } = this.options.worker;
+      if (concurrency - running.size >= Math.ceil(concurrency / 4)) this.wake?.();
     });
   }
 

@@ -102,8 +102,16 @@ export class SqlOutbox implements Outbox {
   }
 
   fanOut(options: { endpoints: readonly string[]; now: string; limit: number }): Promise<number> {
-    return this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
+    return this.guard(async () => {
+      // A plain read first: most calls find nothing, and need not take SQLite's write lock.
+      const waiting = await this.db
+        .selectFrom('outbox_events')
+        .select('sequence')
+        .where('fanned_out_at', 'is', null)
+        .limit(1)
+        .executeTakeFirst();
+      if (!waiting) return 0;
+      return this.db.transaction().execute(async (trx) => {
         let query = trx
           .selectFrom('outbox_events')
           .select(['sequence', 'user_id'])
@@ -143,14 +151,25 @@ export class SqlOutbox implements Outbox {
             .execute();
         }
         return events.length;
-      }),
-    );
+      });
+    });
   }
 
   claim(options: ClaimOptions): Promise<Delivery[]> {
     const { endpoint, owner, limit, now } = options;
-    return this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
+    return this.guard(async () => {
+      // As in fanOut: nothing due, no write transaction.
+      const due = await this.db
+        .selectFrom('outbox_deliveries')
+        .select('event_sequence')
+        .where('endpoint', '=', endpoint)
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+        .limit(1)
+        .executeTakeFirst();
+      if (!due) return [];
+      return this.db.transaction().execute(async (trx) => {
         let due = trx
           .selectFrom('outbox_deliveries as d')
           .select('d.event_sequence')
@@ -186,6 +205,10 @@ export class SqlOutbox implements Outbox {
           .orderBy('d.event_sequence')
           .limit(limit);
         if (this.engine.rowLocks) due = due.forUpdate().skipLocked();
+        // Two statements, not UPDATE … IN (subquery): as a subquery the planner may rescan the
+        // locking select once per row, which on a large backlog took seconds.
+        const picked = (await due.execute()).map((row) => sequenceOf(row.event_sequence));
+        if (picked.length === 0) return [];
         const leased = await trx
           .updateTable('outbox_deliveries')
           .set((eb) => ({
@@ -194,7 +217,7 @@ export class SqlOutbox implements Outbox {
             attempts: eb('attempts', '+', 1),
           }))
           .where('endpoint', '=', endpoint)
-          .where('event_sequence', 'in', due)
+          .where('event_sequence', 'in', picked)
           .returningAll()
           .execute();
         if (leased.length === 0) return [];
@@ -214,8 +237,8 @@ export class SqlOutbox implements Outbox {
             return event ? [{ ...toDelivery(row), event }] : [];
           })
           .sort((a, b) => a.event.sequence - b.event.sequence);
-      }),
-    );
+      });
+    });
   }
 
   complete(key: DeliveryKey, options: { owner: string; now: string }): Promise<boolean> {
