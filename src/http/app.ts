@@ -92,11 +92,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // JSON and form bodies only: anything else is a 415, never parsed as a string.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody);
-  await openapi(app, deps.release);
   requestContext(app);
-  // Before every route: both plugins hook the routes registered after them.
+  // Before any route: the rate limiter hooks only the routes registered after it.
   await limits(app, deps.limits);
   await browserPolicy(app, deps.http);
+  await openapi(app, deps.release);
   const access = accessControl(deps.access);
   metrics(app, deps.registry, { guard: access.metrics });
   // While draining, each response closes its connection, so clients move to another instance
