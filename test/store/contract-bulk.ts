@@ -129,6 +129,23 @@ export function bulkContract({ name, open }: Contract): void {
     assert.equal(await store.count(), 2);
   });
 
+  test(`${name} — when an address moves from a replaced user to a new one in one batch, then both are written`, async (t) => {
+    const store = await open(t);
+    await store.create(newUser(1, { name: 'old holder', email: 'moving@example.com' }));
+    const batch = [
+      newUser(2, { name: 'new holder', email: 'Moving@example.com' }),
+      { ...newUser(1, { name: 'old holder', email: 'elsewhere@example.com' }), updatedAt: at(60) },
+    ];
+    assert.deepEqual(await store.importMany(batch, { mode: 'newer' }), {
+      created: 1,
+      updated: 1,
+      unchanged: 0,
+      skipped: 0,
+    });
+    assert.equal((await store.get(id(1)))?.email, 'elsewhere@example.com');
+    assert.equal((await store.get(id(2)))?.email, 'Moving@example.com');
+  });
+
   test(`${name} — when one batch names an id or an address twice, then VALIDATION_FAILED and nothing is written`, async (t) => {
     const store = await open(t);
     await rejectsWith(

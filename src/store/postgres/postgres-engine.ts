@@ -52,14 +52,16 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     // The "C" collation lower-cases ASCII only; ICU's root locale folds like JavaScript's
     // toLowerCase. Needs a server built with ICU (standard in Debian, Ubuntu, the official images).
     lower: (text) => sql`lower(${text} collate "und-x-icu")`,
-    bulkInsert: async (db, { table, columns }) => {
+    bulkInsertNew: async (db, { table, key, columns }) => {
       const names = sql.join(columns.map((column) => sql.ref(column.name)));
       const arrays = sql.join(
         columns.map((column) => sql`${column.values}::${sql.raw(column.type)}[]`),
       );
-      await sql`insert into ${sql.table(table)} (${names}) select * from unnest(${arrays})`.execute(
+      const { rows } = await sql<Record<string, unknown>>`insert into ${sql.table(table)} (${names})
+        select * from unnest(${arrays}) on conflict do nothing returning ${sql.ref(key)}`.execute(
         db,
       );
+      return rows.map((row) => row[key]);
     },
     // Migrations may build indexes for longer than a request may take.
     migrationSession: { before: 'set statement_timeout = 0', after: 'reset statement_timeout' },

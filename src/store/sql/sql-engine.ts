@@ -19,6 +19,8 @@ export interface SqlColumnTypes {
 /** Rows for one multi-row INSERT, column by column. */
 export interface BulkRows {
   table: string;
+  /** The column whose values the insert answers for the rows it wrote. */
+  key: string;
   /** Each column's name, its element type for an array cast, and its values, one per row. */
   columns: readonly { name: string; type: 'text' | 'timestamptz'; values: readonly unknown[] }[];
 }
@@ -49,11 +51,12 @@ export interface SqlEngine {
   /** Lower-cases text exactly as `String.prototype.toLowerCase` does (full Unicode). */
   readonly lower?: (text: Expression<unknown>) => Expression<unknown>;
   /**
-   * Inserts many rows in one statement. Without it, a multi-row VALUES list (one placeholder
-   * per value); PostgreSQL passes one array per column to `unnest` instead: a handful of
+   * Inserts the rows that collide with no unique index (`ON CONFLICT DO NOTHING`) in one
+   * statement and answers their `key` values. Without it, a multi-row VALUES list (one
+   * placeholder per value); PostgreSQL passes one array per column to `unnest` instead: six
    * parameters whatever the row count, several times faster to parse and plan.
    */
-  readonly bulkInsert?: (db: Kysely<SqlDatabase>, rows: BulkRows) => Promise<void>;
+  readonly bulkInsertNew?: (db: Kysely<SqlDatabase>, rows: BulkRows) => Promise<unknown[]>;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -55,18 +55,6 @@ function selectText(db: Kysely<SqlDatabase>, engine: SqlEngine, n: number): stri
   });
 }
 
-function insertText(db: Kysely<SqlDatabase>, engine: SqlEngine, n: number): string {
-  return statement(
-    engine,
-    `insert ${n}`,
-    () =>
-      db
-        .insertInto('users')
-        .values(Array.from({ length: n }, () => PLACEHOLDER_ROW))
-        .compile().sql,
-  );
-}
-
 const COLUMN_TYPES = {
   id: 'text',
   name: 'text',
@@ -82,6 +70,68 @@ function byColumn(rows: readonly Row[]): BulkRows['columns'] {
     type: COLUMN_TYPES[name],
     values: rows.map((row) => row[name]),
   }));
+}
+
+function insertNewText(db: Kysely<SqlDatabase>, engine: SqlEngine, n: number): string {
+  return statement(
+    engine,
+    `insert ${n}`,
+    () =>
+      db
+        .insertInto('users')
+        .values(Array.from({ length: n }, () => PLACEHOLDER_ROW))
+        .onConflict((oc) => oc.doNothing())
+        .returning('id')
+        .compile().sql,
+  );
+}
+
+/**
+ * Inserts the rows that collide with no unique index (id or address) and answers the ids it
+ * inserted: a fresh import costs one statement per 1,000 users, no lookup first.
+ */
+async function insertNew(
+  trx: Transaction<SqlDatabase>,
+  engine: SqlEngine,
+  rows: readonly Row[],
+): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+    if (engine.bulkInsertNew) {
+      const ids = await engine.bulkInsertNew(trx, {
+        table: 'users',
+        key: 'id',
+        columns: byColumn(part),
+      });
+      for (const id of ids) inserted.add(String(id));
+      continue;
+    }
+    // Parameters row by row in toRow's key order, which is the column order Kysely compiled.
+    const text = insertNewText(trx, engine, part.length);
+    const parameters = part.flatMap((row) => Object.values(row));
+    const result = await trx.executeQuery<{ id: string }>(CompiledQuery.raw(text, parameters));
+    for (const { id } of result.rows) inserted.add(id);
+  }
+  return inserted;
+}
+
+/** Writes whole records, inserting or replacing by id. */
+async function upsert(trx: Transaction<SqlDatabase>, users: readonly User[]): Promise<void> {
+  for (const part of chunks(users, ROWS_PER_STATEMENT)) {
+    await trx
+      .insertInto('users')
+      .values(part.map(toRow))
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet((eb) => ({
+          name: eb.ref('excluded.name'),
+          email: eb.ref('excluded.email'),
+          email_key: eb.ref('excluded.email_key'),
+          created_at: eb.ref('excluded.created_at'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
 }
 
 async function existingUsers(
@@ -109,47 +159,35 @@ async function existingUsers(
   return existing;
 }
 
+/**
+ * New records go in first, without a lookup; only those that collided (their id exists, or
+ * their address is held) are read, locked and planned. Replacements are then written before
+ * the remaining new records, so an address moving from a replaced record to a new one is free
+ * by then; an address still held fails the batch with EMAIL_TAKEN.
+ */
 async function writeBatch(
   trx: Transaction<SqlDatabase>,
   engine: SqlEngine,
   users: readonly NewUser[],
   options: ImportOptions,
 ): Promise<ImportResult> {
+  planImport(users, new Map(), options.mode); // rejects a batch naming an id or address twice
+  const records = users.map(userRecord);
+  const inserted = await insertNew(trx, engine, records.map(toRow));
+  const collided = users.filter((user) => !inserted.has(user.id));
   const existing = await existingUsers(
     trx,
     engine,
-    users.map((u) => u.id),
+    collided.map((user) => user.id),
   );
-  const plan = planImport(users, existing, options.mode);
-  // Replacements first: an address moving from a replaced record to a new one is then free.
-  for (const part of chunks(plan.replace, ROWS_PER_STATEMENT)) {
-    await trx
-      .insertInto('users')
-      .values(part.map(toRow))
-      .onConflict((oc) =>
-        oc.column('id').doUpdateSet((eb) => ({
-          name: eb.ref('excluded.name'),
-          email: eb.ref('excluded.email'),
-          email_key: eb.ref('excluded.email_key'),
-          created_at: eb.ref('excluded.created_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-  }
-  for (const part of chunks(plan.create, ROWS_PER_STATEMENT)) {
-    if (engine.bulkInsert) {
-      await engine.bulkInsert(trx, { table: 'users', columns: byColumn(part.map(toRow)) });
-      continue;
-    }
-    // Parameters row by row in toRow's key order, which is the column order Kysely compiled.
-    const parameters = part.flatMap((user) => Object.values(toRow(user)));
-    await trx.executeQuery(CompiledQuery.raw(insertText(trx, engine, part.length), parameters));
-  }
+  const plan = planImport(collided, existing, options.mode);
+  await upsert(trx, [...plan.replace, ...plan.create]);
   if (options.events !== false) {
-    await recordEvents(trx, importChanges(plan, existing, new Date().toISOString()));
+    const created = records.filter((record) => inserted.has(record.id));
+    const all = { ...plan, create: [...created, ...plan.create] };
+    await recordEvents(trx, importChanges(all, existing, new Date().toISOString()));
   }
-  return plan.result;
+  return { ...plan.result, created: plan.result.created + inserted.size };
 }
 
 class DryRunRollback extends Error {
