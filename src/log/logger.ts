@@ -8,6 +8,11 @@ export interface LoggerSettings {
   pretty: boolean;
   /** Where JSON lines go; stdout unless a test captures them. Never a file (factor XI). */
   destination?: NodeJS.WritableStream;
+  /**
+   * `stderr` for admin commands, whose stdout carries data (an export) or their result; lines
+   * are then written at once, so they interleave sensibly with progress on the same stream.
+   */
+  stream?: 'stdout' | 'stderr';
 }
 
 /** Header and field paths that may carry credentials: never written to the stream. */
@@ -33,12 +38,15 @@ export function createLogger(settings: LoggerSettings): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
   };
+  const fd = settings.stream === 'stderr' ? 2 : 1;
   if (settings.pretty) {
     return pino({
       ...options,
-      transport: { target: 'pino-pretty', options: { colorize: true, destination: 1 } },
+      transport: { target: 'pino-pretty', options: { colorize: true, destination: fd } },
     });
   }
+  if (fd === 2)
+    return pino(options, settings.destination ?? pino.destination({ dest: 2, sync: true }));
   // Lines are written in batches of 4 KiB or every 250 ms, whichever comes first: one write
   // per request line costs a fifth of a point read's CPU. pino flushes what is left on exit.
   return pino(

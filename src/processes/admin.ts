@@ -1,26 +1,75 @@
 #!/usr/bin/env node
-import { runDoctorHost, type CommandIo } from '../doctor/host/cli.ts';
+import {
+  runAdminCommand,
+  type AdminCommand,
+  type AdminContext,
+  type AdminIo,
+} from '../admin/command.ts';
+import { consoleCommand } from '../admin/console.ts';
 import { doctorApp } from '../admin/doctor-app.ts';
+import { exportCommand } from '../admin/export.ts';
+import { importCommand } from '../admin/import.ts';
+import { migrateCommand } from '../admin/migrate.ts';
+import { seedCommand } from '../admin/seed.ts';
+import { loadConfig } from '../config/index.ts';
+import { runDoctorHost } from '../doctor/host/cli.ts';
+import { createLogger } from '../log/logger.ts';
+import { createStore } from '../store/index.ts';
+import { UserService } from '../users/user-service.ts';
 import { readRelease } from './runtime.ts';
 
 /**
  * `npm run admin -- <command> …`: one-off commands. Each returns its exit code; this entry point
  * is the only place that turns it into process.exitCode.
  */
-type Command = (argv: string[], io: CommandIo) => Promise<number>;
+type Command = (argv: string[], io: AdminIo) => Promise<number>;
+
+/**
+ * The context every data command shares, built here once, as the web process builds its own:
+ * the same config, store factory and UserService. Logs go to stderr: stdout is the command's.
+ * Creating the store connects nothing; the command's first call does.
+ */
+async function openContext(io: AdminIo): Promise<AdminContext> {
+  const config = loadConfig(io.env);
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: io.stderr.isTTY === true && !io.env.NO_COLOR,
+    stream: 'stderr',
+  }).child({ process: 'admin' });
+  const store = await createStore({
+    url: config.storeUrl,
+    poolMax: config.poolMax,
+    connectTimeoutMs: config.connectTimeoutMs,
+    statementTimeoutMs: config.statementTimeoutMs,
+    onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
+  });
+  return { config, logger, store, users: new UserService({ store }), io };
+}
+
+const withContext =
+  <Options>(command: AdminCommand<Options>): Command =>
+  (argv, io) =>
+    runAdminCommand(command, argv, io, openContext);
 
 const COMMANDS: Record<string, Command> = {
   'doctor host': runDoctorHost,
   'doctor app': doctorApp(
     readRelease({ gitCommit: process.env.GIT_COMMIT, buildTime: process.env.BUILD_TIME }),
   ),
+  migrate: withContext(migrateCommand),
+  seed: withContext(seedCommand),
+  export: withContext(exportCommand),
+  import: withContext(importCommand),
+  console: withContext(consoleCommand),
 };
 
 const EX_USAGE = 64;
 const EX_SOFTWARE = 70;
 
 const usage = () =>
-  `Usage: admin <command> [options]\n\nCommands:\n${Object.keys(COMMANDS)
+  `Usage: admin <command> [options]    (admin <command> --help for its options)\n\nCommands:\n${Object.keys(
+    COMMANDS,
+  )
     .map((name) => `  ${name}`)
     .join('\n')}\n`;
 
@@ -33,7 +82,8 @@ function resolveCommand(argv: string[]): { command: Command; rest: string[] } | 
   return undefined;
 }
 
-const io: CommandIo = {
+const io: AdminIo = {
+  stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

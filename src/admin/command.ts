@@ -1,0 +1,148 @@
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { ConfigError, type Config } from '../config/index.ts';
+import type { CommandIo } from '../doctor/host/cli.ts';
+import type { Logger } from '../log/logger.ts';
+import { isDomainError } from '../users/errors.ts';
+import type { UserService } from '../users/user-service.ts';
+import type { UserStore } from '../users/user-store.ts';
+
+/** sysexits(3) codes, the convention of one-off Unix commands; the README lists them. */
+export const EXIT = {
+  ok: 0,
+  /** The command ran and failed, or refused (e.g. seed into a non-empty store). */
+  failure: 1,
+  usage: 64,
+  /** Bad input data: invalid import lines, an address another user holds. */
+  dataError: 65,
+  /** The store cannot be reached. */
+  unavailable: 69,
+  /** A bug: logged with its stack. */
+  software: 70,
+  /** Bad environment variables. */
+  config: 78,
+} as const;
+
+/** The process's streams as the admin commands use them; tests pass their own. */
+export interface AdminIo extends CommandIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** What every data command runs with: the web process's config, store and service. */
+export interface AdminContext {
+  config: Config;
+  /** On stderr: stdout carries the command's output. */
+  logger: Logger;
+  store: UserStore;
+  users: UserService;
+  io: AdminIo;
+}
+
+/** Thrown by `parse` for anything wrong on the command line: usage and exit 64. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * One admin command: parse its arguments without touching anything, then run with the shared
+ * context. Destructive work needs an explicit flag, which `parse` enforces.
+ */
+export interface AdminCommand<Options> {
+  name: string;
+  usage: string;
+  /** Whether the schema must be current first (the embedded store migrates, as the web does). */
+  needsSchema: boolean;
+  parse(argv: string[]): Options;
+  run(context: AdminContext, options: Options): Promise<number>;
+}
+
+/** node:util parseArgs, strict, no positionals; its errors become UsageErrors. */
+export function parseOptions<T extends ParseArgsOptionsConfig>(argv: string[], options: T) {
+  try {
+    return parseArgs({
+      args: argv,
+      options,
+      strict: true,
+      allowPositionals: false,
+      allowNegative: true,
+    }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** A whole number from an option, within bounds; undefined keeps the default. */
+export function integerOption(
+  name: string,
+  raw: string | undefined,
+  bounds: { min: number; max: number; default: number },
+): number {
+  if (raw === undefined) return bounds.default;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= bounds.min && value <= bounds.max)) {
+    throw new UsageError(`--${name} must be a whole number from ${bounds.min} to ${bounds.max}`);
+  }
+  return value;
+}
+
+/** The exit code for a failure, and what to tell the operator about it. */
+export function describeFailure(error: unknown): { code: number; message: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ConfigError) return { code: EXIT.config, message };
+  if (isDomainError(error, 'STORE_UNAVAILABLE')) {
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    return { code: EXIT.unavailable, message: `${message}${cause}` };
+  }
+  if (isDomainError(error, 'EMAIL_TAKEN') || isDomainError(error, 'VALIDATION_FAILED')) {
+    return { code: EXIT.dataError, message };
+  }
+  if (isDomainError(error)) return { code: EXIT.failure, message };
+  return { code: EXIT.software, message };
+}
+
+async function ensureSchema({ store, users }: AdminContext): Promise<void> {
+  if (store.capabilities.embedded) await store.migrate();
+  else await users.assertSchemaCurrent();
+}
+
+/**
+ * Runs a command the way the admin entry does: `--help`, usage errors (64) before anything is
+ * opened, then the context, the schema check, the command, and the store closed whatever
+ * happens. Every failure ends as a one-line message on stderr and a non-zero exit code.
+ */
+export async function runAdminCommand<Options>(
+  command: AdminCommand<Options>,
+  argv: string[],
+  io: AdminIo,
+  openContext: (io: AdminIo) => Promise<AdminContext>,
+): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(command.usage);
+    return EXIT.ok;
+  }
+  let options: Options;
+  try {
+    options = command.parse(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`admin ${command.name}: ${error.message}\n\n${command.usage}`);
+    return EXIT.usage;
+  }
+  let context: AdminContext | undefined;
+  try {
+    context = await openContext(io);
+    if (command.needsSchema) await ensureSchema(context);
+    return await command.run(context, options);
+  } catch (error) {
+    const { code, message } = describeFailure(error);
+    if (code === EXIT.software) context?.logger.error({ err: error }, 'admin command failed');
+    io.stderr.write(`admin ${command.name}: ${message}\n`);
+    return code;
+  } finally {
+    await context?.store.close();
+  }
+}

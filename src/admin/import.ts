@@ -1,0 +1,187 @@
+import { addResults } from '../store/import-plan.ts';
+import { IMPORT_MODES, type ImportMode, type NewUser } from '../users/user-store.ts';
+import {
+  EXIT,
+  UsageError,
+  describeFailure,
+  integerOption,
+  parseOptions,
+  type AdminCommand,
+  type AdminContext,
+} from './command.ts';
+import { checkFile, linesOf, spool, type CheckResult } from './import-file.ts';
+import { Progress, costOf, formatCount } from './progress.ts';
+import { createLineParser } from './user-lines.ts';
+
+const USAGE = `Usage: admin import [--in FILE] [--dry-run] [--mode newer|skip|overwrite] [--batch-size N]
+                    [--no-events]
+
+Reads NDJSON (one user per line, as \`admin export\` writes it) from stdin or --in FILE and
+writes it with its ids and timestamps. Every line is checked first (the API's rules, ids,
+timestamps, no id or address twice); if any line is bad, they are listed by number and
+NOTHING is imported. Then users are written in batches, each in one transaction: a batch that
+fails is rolled back whole, the import stops, and batches before it stay written. Running the
+same import again changes nothing, so rerun it once the cause is fixed.
+
+  --in FILE        read FILE instead of stdin
+  --dry-run        check and plan every batch, then roll it back: reports what would change
+  --mode MODE      an id that exists with other content: newer (default) replaces it when
+                   the line's updatedAt is later; skip keeps it; overwrite replaces it
+  --batch-size N   users per transaction (default 2000, at most 10,000)
+  --no-events      record no user.created/user.updated events (a move between stores: they
+                   were published where the users came from); by default every written
+                   user records one, as any write does
+
+Exit codes: 0 done, 64 usage, 65 bad lines or an address another user holds, 69 store
+unreachable, 78 bad config.
+`;
+
+const OPTIONS = {
+  in: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  mode: { type: 'string' },
+  'batch-size': { type: 'string' },
+  events: { type: 'boolean', default: true },
+} as const;
+
+interface ImportOptions {
+  in: string | undefined;
+  dryRun: boolean;
+  mode: ImportMode;
+  batchSize: number;
+  events: boolean;
+}
+
+const MAX_REPORTED = 100;
+
+function reportBadLines({ io }: AdminContext, check: CheckResult, records: number): number {
+  for (const { line, errors } of check.bad) {
+    io.stderr.write(`line ${line}: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}\n`);
+  }
+  const more = check.badCount - check.bad.length;
+  if (more > 0) io.stderr.write(`… and ${formatCount(more)} more bad lines\n`);
+  io.stderr.write(
+    `admin import: ${formatCount(check.badCount)} of ${formatCount(records + check.badCount)} lines are invalid; nothing was imported\n`,
+  );
+  return EXIT.dataError;
+}
+
+async function* batchesOf(
+  path: string,
+  size: number,
+): AsyncGenerator<{ users: NewUser[]; first: number; last: number }> {
+  const parse = createLineParser();
+  let users: NewUser[] = [];
+  let first = 0;
+  let last = 0;
+  for await (const { number, text } of linesOf(path)) {
+    const parsed = parse(text);
+    // Checked already; a file changed since then fails the same way as a bad line.
+    if (!('user' in parsed)) throw new UsageError(`line ${number} changed since it was checked`);
+    if (users.length === 0) first = number;
+    users.push(parsed.user);
+    last = number;
+    if (users.length === size) {
+      yield { users, first, last };
+      users = [];
+    }
+  }
+  if (users.length > 0) yield { users, first, last };
+}
+
+async function importFile(
+  context: AdminContext,
+  options: ImportOptions,
+  path: string,
+): Promise<number> {
+  const { users, logger, io } = context;
+  const log = logger.child({ command: 'import', dryRun: options.dryRun, mode: options.mode });
+  const checking = new Progress({ label: 'check', stream: io.stderr, logger: log });
+  const check = await checkFile(path, {
+    maxReported: MAX_REPORTED,
+    onLine: () => checking.advance(1),
+  });
+  checking.finish();
+  if (check.badCount > 0) return reportBadLines(context, check, check.records);
+  log.info({ records: check.records }, 'every line valid; importing');
+
+  const progress = new Progress({
+    label: 'import',
+    total: check.records,
+    stream: io.stderr,
+    logger: log,
+  });
+  let result = { created: 0, updated: 0, unchanged: 0, skipped: 0 };
+  try {
+    for await (const batch of batchesOf(path, options.batchSize)) {
+      try {
+        const done = await users.importMany(batch.users, {
+          mode: options.mode,
+          dryRun: options.dryRun,
+          events: options.events,
+        });
+        result = addResults(result, done);
+      } catch (error) {
+        progress.finish();
+        const { code, message } = describeFailure(error);
+        log.error({ err: error, lines: [batch.first, batch.last] }, 'batch rolled back');
+        io.stderr.write(
+          `admin import: lines ${batch.first}–${batch.last} failed and were rolled back: ${message}\n` +
+            `admin import: ${formatCount(progress.count)} users in earlier batches stay ${options.dryRun ? 'unwritten (dry run)' : 'written'}; ` +
+            'fix the cause and run the same import again (it changes nothing already done)\n',
+        );
+        return code;
+      }
+      progress.advance(batch.users.length);
+    }
+  } finally {
+    progress.finish();
+  }
+  log.info({ ...result, durationMs: Math.round(progress.elapsedMs()) }, 'imported');
+  io.stdout.write(
+    `import${options.dryRun ? ' (dry run, nothing written)' : ''}: ${formatCount(check.records)} users read; ` +
+      `${formatCount(result.created)} created, ${formatCount(result.updated)} updated, ` +
+      `${formatCount(result.unchanged)} unchanged, ${formatCount(result.skipped)} skipped (mode ${options.mode}) ${costOf(progress)}\n`,
+  );
+  return EXIT.ok;
+}
+
+async function importUsers(context: AdminContext, options: ImportOptions): Promise<number> {
+  if (options.in !== undefined) return importFile(context, options, options.in);
+  if (context.io.stdin.isTTY) {
+    context.io.stderr.write('admin import: no input: pipe NDJSON into stdin or give --in FILE\n');
+    return EXIT.usage;
+  }
+  const spooled = await spool(context.io.stdin);
+  try {
+    return await importFile(context, options, spooled.path);
+  } finally {
+    await spooled.remove();
+  }
+}
+
+/** `admin import`: users from an export, with their ids and timestamps. */
+export const importCommand: AdminCommand<ImportOptions> = {
+  name: 'import',
+  usage: USAGE,
+  needsSchema: true,
+  parse(argv) {
+    const values = parseOptions(argv, OPTIONS);
+    const mode = values.mode ?? 'newer';
+    if (!(IMPORT_MODES as readonly string[]).includes(mode)) {
+      throw new UsageError(`--mode must be one of ${IMPORT_MODES.join(', ')}`);
+    }
+    return {
+      in: values.in,
+      dryRun: values['dry-run'] === true,
+      mode: mode as ImportMode,
+      batchSize: integerOption('batch-size', values['batch-size'], {
+        min: 1,
+        max: 10_000,
+        default: 2000,
+      }),
+      events: values.events !== false,
+    };
+  },
+  run: importUsers,
+};
