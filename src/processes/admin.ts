@@ -7,6 +7,7 @@ import {
 } from '../admin/command.ts';
 import { consoleCommand } from '../admin/console.ts';
 import { doctorApp } from '../admin/doctor-app.ts';
+import { eventsCommand } from '../admin/events.ts';
 import { exportCommand } from '../admin/export.ts';
 import { importCommand } from '../admin/import.ts';
 import { migrateCommand } from '../admin/migrate.ts';
@@ -61,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   export: withContext(exportCommand),
   import: withContext(importCommand),
   console: withContext(consoleCommand),
+  events: withContext(eventsCommand),
 };
 
 const EX_USAGE = 64;
