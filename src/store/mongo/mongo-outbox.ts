@@ -149,10 +149,10 @@ export class MongoOutbox implements Outbox {
           await deliveries.bulkWrite(upserts, { ordered: false });
         } catch (error) {
           // Two workers upserting one delivery at once: one insert wins, the other collides.
+          // writeErrors is one error or several (OneOrMore in the driver's types).
           const onlyDuplicates =
             error instanceof MongoBulkWriteError &&
-            error.writeErrors instanceof Array &&
-            error.writeErrors.every((e) => e.code === 11000);
+            [error.writeErrors].flat().every((e) => e.code === 11000);
           if (!onlyDuplicates) throw error;
         }
       }
