@@ -1,16 +1,8 @@
-import {
-  MongoBulkWriteError,
-  type ClientSession,
-  type Collection,
-  type Db,
-  type Document,
-  type Filter,
-} from 'mongodb';
+import { MongoBulkWriteError, type ClientSession, type Db, type Filter } from 'mongodb';
 import type {
   ClaimOptions,
   Delivery,
   DeliveryKey,
-  DeliveryStatus,
   EventFilter,
   EventListing,
   FailOptions,
@@ -20,9 +12,18 @@ import type {
   RedeliverOptions,
   TickClaim,
 } from '../../users/outbox.ts';
-import type { UserChange, UserEvent } from '../../users/user-events.ts';
-import { addMs, clipError, newEventId, userEvent } from '../user-event-records.ts';
-import { isDuplicateKey } from './mongo-errors.ts';
+import type { UserChange } from '../../users/user-events.ts';
+import { addMs, clipError, newEventId } from '../user-event-records.ts';
+import {
+  claimTick,
+  listEvents,
+  outboxStats,
+  purgeSettled,
+  redeliverDead,
+  toDelivery,
+  toEvent,
+  type OutboxCollections,
+} from './mongo-outbox-upkeep.ts';
 import {
   CLOCK_TICKS,
   COUNTERS,
@@ -71,26 +72,6 @@ export async function recordMongoEvents(
     { session, ordered: true },
   );
 }
-
-const toEvent = (doc: EventDocument): UserEvent =>
-  userEvent({
-    id: doc.eventId,
-    sequence: doc._id,
-    type: doc.type,
-    occurredAt: doc.occurredAt,
-    userId: doc.userId,
-    payload: { before: doc.before, after: doc.after } as Pick<UserEvent, 'before' | 'after'>,
-  });
-
-const toDelivery = (doc: DeliveryDocument): Omit<Delivery, 'event'> => ({
-  endpoint: doc.endpoint,
-  status: doc.status as DeliveryStatus,
-  attempts: doc.attempts,
-  pendingSince: doc.pendingSince.toISOString(),
-  nextAttemptAt: doc.nextAttemptAt.toISOString(),
-  lastError: doc.lastError ?? undefined,
-  deliveredAt: doc.deliveredAt?.toISOString(),
-});
 
 const deliveryId = (endpoint: string, sequence: number) => `${sequence} ${endpoint}`;
 const leaseFree = (now: Date): Filter<DeliveryDocument> => ({
@@ -237,146 +218,23 @@ export class MongoOutbox implements Outbox {
   }
 
   list(filter: EventFilter): Promise<EventListing[]> {
-    return this.guard(async () => {
-      const { events } = await this.collections();
-      const match: Filter<EventDocument> = {};
-      if (filter.type !== undefined) match.type = filter.type;
-      if (filter.userId !== undefined) match.userId = filter.userId;
-      if (filter.afterSequence !== undefined) match._id = { $gt: filter.afterSequence };
-      const wanted: Document = {};
-      if (filter.status !== undefined) wanted.status = filter.status;
-      if (filter.endpoint !== undefined) wanted.endpoint = filter.endpoint;
-      const pipeline: Document[] = [
-        { $match: match },
-        { $sort: { _id: 1 } },
-        {
-          $lookup: {
-            from: OUTBOX_DELIVERIES,
-            localField: '_id',
-            foreignField: 'sequence',
-            as: 'deliveries',
-          },
-        },
-        ...(Object.keys(wanted).length > 0
-          ? [{ $match: { deliveries: { $elemMatch: wanted } } }]
-          : []),
-        { $limit: filter.limit },
-      ];
-      const docs = await events
-        .aggregate<EventDocument & { deliveries: DeliveryDocument[] }>(pipeline)
-        .toArray();
-      return docs.map((doc) => ({
-        event: toEvent(doc),
-        deliveries: doc.deliveries
-          .filter((d) => filter.endpoint === undefined || d.endpoint === filter.endpoint)
-          .sort((a, b) => a.endpoint.localeCompare(b.endpoint))
-          .map(toDelivery),
-      }));
-    });
+    return this.guard(async () => listEvents(await this.collections(), filter));
   }
 
   redeliver(options: RedeliverOptions): Promise<number> {
-    return this.guard(async () => {
-      const { deliveries } = await this.collections();
-      const filter: Filter<DeliveryDocument> = { status: 'dead' };
-      if (options.endpoint !== undefined) filter.endpoint = options.endpoint;
-      if (options.sequence !== undefined) filter.sequence = options.sequence;
-      const now = new Date(options.now);
-      const result = await deliveries.updateMany(filter, {
-        $set: {
-          status: 'pending',
-          attempts: 0,
-          pendingSince: now,
-          nextAttemptAt: now,
-          leaseOwner: null,
-          leaseUntil: null,
-        },
-      });
-      return result.modifiedCount;
-    });
+    return this.guard(async () => redeliverDead(await this.collections(), options));
   }
 
   purge(options: PurgeOptions): Promise<number> {
-    return this.guard(async () => {
-      const { events, deliveries, ticks } = await this.collections();
-      const before = new Date(options.before);
-      let purged = 0;
-      let after = -1;
-      for (;;) {
-        const filter: Filter<EventDocument> = { _id: { $gt: after }, occurredAt: { $lt: before } };
-        if (options.endpoints.length > 0) filter.fannedOutAt = { $ne: null };
-        const batch = (
-          await events
-            .find(filter, { sort: { _id: 1 }, limit: options.batchSize })
-            .project<{ _id: number }>({ _id: 1 })
-            .toArray()
-        ).map((doc) => doc._id);
-        if (batch.length === 0) break;
-        after = batch.at(-1) ?? after;
-        const kept = new Set(
-          options.endpoints.length === 0
-            ? []
-            : await deliveries.distinct('sequence', {
-                sequence: { $in: batch },
-                status: { $in: ['pending', 'dead'] },
-                endpoint: { $in: [...options.endpoints] },
-              }),
-        );
-        const doomed = batch.filter((sequence) => !kept.has(sequence));
-        if (doomed.length > 0) {
-          // Deliveries first: a crash in between leaves settled events, which the next run takes.
-          await deliveries.deleteMany({ sequence: { $in: doomed } });
-          purged += (await events.deleteMany({ _id: { $in: doomed } })).deletedCount;
-        }
-        if (batch.length < options.batchSize) break;
-      }
-      await ticks.deleteMany({ tick: { $lt: before } });
-      return purged;
-    });
+    return this.guard(async () => purgeSettled(await this.collections(), options));
   }
 
   stats(): Promise<OutboxStats> {
-    return this.guard(async () => {
-      const { events, deliveries } = await this.collections();
-      const [unfanned, pending, dead, oldestUnfanned, firstPending] = await Promise.all([
-        events.countDocuments({ fannedOutAt: null }),
-        deliveries.countDocuments({ status: 'pending' }),
-        deliveries.countDocuments({ status: 'dead' }),
-        events.findOne({ fannedOutAt: null }, { sort: { _id: 1 } }),
-        deliveries.findOne({ status: 'pending' }, { sort: { sequence: 1 } }),
-      ]);
-      const oldestPending = firstPending
-        ? await events.findOne({ _id: firstPending.sequence })
-        : null;
-      const times = [oldestUnfanned, oldestPending].flatMap((doc) =>
-        doc ? [doc.occurredAt.toISOString()] : [],
-      );
-      return {
-        unfannedEvents: unfanned,
-        pendingDeliveries: pending,
-        deadLetters: dead,
-        oldestWaitingAt: times.sort()[0],
-      };
-    });
+    return this.guard(async () => outboxStats(await this.collections()));
   }
 
   claimTick(claim: TickClaim): Promise<boolean> {
-    return this.guard(async () => {
-      const { ticks } = await this.collections();
-      try {
-        await ticks.insertOne({
-          _id: `${claim.job} ${claim.tick}`,
-          job: claim.job,
-          tick: new Date(claim.tick),
-          owner: claim.owner,
-          claimedAt: new Date(claim.now),
-        });
-        return true;
-      } catch (error) {
-        if (isDuplicateKey(error)) return false;
-        throw error;
-      }
-    });
+    return this.guard(async () => claimTick(await this.collections(), claim));
   }
 
   private settle(
@@ -394,11 +252,7 @@ export class MongoOutbox implements Outbox {
     });
   }
 
-  private async collections(): Promise<{
-    events: Collection<EventDocument>;
-    deliveries: Collection<DeliveryDocument>;
-    ticks: Collection<TickDocument>;
-  }> {
+  private async collections(): Promise<OutboxCollections> {
     const db = await this.database();
     return {
       events: db.collection<EventDocument>(OUTBOX_EVENTS),

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type {
   ClaimOptions,
   Delivery,
@@ -13,77 +13,21 @@ import type {
   RedeliverOptions,
   TickClaim,
 } from '../../users/outbox.ts';
-import type { UserChange, UserEvent } from '../../users/user-events.ts';
-import { toIso } from '../user-records.ts';
-import { addMs, clipError, eventPayload, newEventId, userEvent } from '../user-event-records.ts';
+import { addMs, clipError } from '../user-event-records.ts';
 import type { SqlEngine } from './sql-engine.ts';
+import { ONE, ROWS_PER_STATEMENT, chunks, toDelivery, toEvent } from './sql-outbox-rows.ts';
 import {
-  sequenceOf,
-  type OutboxDeliveriesTable,
-  type OutboxEventsTable,
-  type SqlDatabase,
-} from './sql-schema.ts';
+  claimTick,
+  listEvents,
+  outboxStats,
+  purgeSettled,
+  redeliverDead,
+} from './sql-outbox-upkeep.ts';
+import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
+
+export { recordEvent, recordEvents } from './sql-outbox-rows.ts';
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
-type Db = Kysely<SqlDatabase> | Transaction<SqlDatabase>;
-
-/** Rows per statement: six parameters each keeps every statement under SQLite's 32,766. */
-const ROWS_PER_STATEMENT = 1000;
-const ONE = sql<number>`1`;
-
-const chunks = <T>(items: readonly T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
-    items.slice(i * size, (i + 1) * size),
-  );
-
-const eventRow = (change: UserChange) => ({
-  id: newEventId(),
-  type: change.type,
-  user_id: change.userId,
-  occurred_at: change.occurredAt,
-  payload: eventPayload(change),
-  fanned_out_at: null,
-});
-
-/** Writes a change's event; called inside the transaction that makes the change. */
-export async function recordEvent(
-  trx: Transaction<SqlDatabase>,
-  change: UserChange,
-): Promise<void> {
-  await trx.insertInto('outbox_events').values(eventRow(change)).execute();
-}
-
-/** Many events in few statements, for importMany; in the import's transaction. */
-export async function recordEvents(
-  trx: Transaction<SqlDatabase>,
-  changes: readonly UserChange[],
-): Promise<void> {
-  for (const part of chunks(changes, ROWS_PER_STATEMENT))
-    await trx.insertInto('outbox_events').values(part.map(eventRow)).execute();
-}
-
-const toEvent = (row: Selectable<OutboxEventsTable>): UserEvent =>
-  userEvent({
-    id: row.id,
-    sequence: sequenceOf(row.sequence),
-    type: row.type,
-    occurredAt: row.occurred_at,
-    userId: row.user_id,
-    payload: row.payload,
-  });
-
-const optionalIso = (value: string | Date | null) => (value === null ? undefined : toIso(value));
-
-const toDelivery = (row: Selectable<OutboxDeliveriesTable>): Omit<Delivery, 'event'> => ({
-  endpoint: row.endpoint,
-  status: row.status as DeliveryStatus,
-  attempts: row.attempts,
-  pendingSince: toIso(row.pending_since),
-  nextAttemptAt: toIso(row.next_attempt_at),
-  lastError: row.last_error ?? undefined,
-  deliveredAt: optionalIso(row.delivered_at),
-});
-
 /**
  * The Outbox on the shared Kysely store. Claims are one atomic statement: an UPDATE of the rows
  * a subquery picks, `FOR UPDATE SKIP LOCKED` where the engine has row locks (PostgreSQL), so
@@ -261,162 +205,23 @@ export class SqlOutbox implements Outbox {
   }
 
   list(filter: EventFilter): Promise<EventListing[]> {
-    return this.guard(async () => {
-      let query = this.db.selectFrom('outbox_events as e').selectAll('e');
-      if (filter.type !== undefined) query = query.where('e.type', '=', filter.type);
-      if (filter.userId !== undefined) query = query.where('e.user_id', '=', filter.userId);
-      if (filter.afterSequence !== undefined)
-        query = query.where('e.sequence', '>', filter.afterSequence);
-      if (filter.status !== undefined || filter.endpoint !== undefined) {
-        query = query.where(({ exists, selectFrom }) => {
-          let deliveries = selectFrom('outbox_deliveries as d')
-            .select(ONE.as('one'))
-            .whereRef('d.event_sequence', '=', 'e.sequence');
-          if (filter.status !== undefined)
-            deliveries = deliveries.where('d.status', '=', filter.status);
-          if (filter.endpoint !== undefined)
-            deliveries = deliveries.where('d.endpoint', '=', filter.endpoint);
-          return exists(deliveries);
-        });
-      }
-      const events = await query.orderBy('e.sequence').limit(filter.limit).execute();
-      if (events.length === 0) return [];
-      let deliveries = this.db
-        .selectFrom('outbox_deliveries')
-        .selectAll()
-        .where(
-          'event_sequence',
-          'in',
-          events.map((row) => sequenceOf(row.sequence)),
-        );
-      if (filter.endpoint !== undefined)
-        deliveries = deliveries.where('endpoint', '=', filter.endpoint);
-      const rows = await deliveries.orderBy('endpoint').execute();
-      return events.map((row) => {
-        const sequence = sequenceOf(row.sequence);
-        return {
-          event: toEvent(row),
-          deliveries: rows.filter((d) => sequenceOf(d.event_sequence) === sequence).map(toDelivery),
-        };
-      });
-    });
+    return this.guard(() => listEvents(this.db, filter));
   }
 
   redeliver(options: RedeliverOptions): Promise<number> {
-    return this.guard(async () => {
-      let query = this.db
-        .updateTable('outbox_deliveries')
-        .set({
-          status: 'pending',
-          attempts: 0,
-          pending_since: options.now,
-          next_attempt_at: options.now,
-          lease_owner: null,
-          lease_until: null,
-        })
-        .where('status', '=', 'dead');
-      if (options.endpoint !== undefined) query = query.where('endpoint', '=', options.endpoint);
-      if (options.sequence !== undefined)
-        query = query.where('event_sequence', '=', options.sequence);
-      const result = await query.executeTakeFirst();
-      return Number(result.numUpdatedRows);
-    });
+    return this.guard(() => redeliverDead(this.db, options));
   }
 
   purge(options: PurgeOptions): Promise<number> {
-    return this.guard(async () => {
-      let purged = 0;
-      for (;;) {
-        let doomed = this.db
-          .selectFrom('outbox_events as e')
-          .select('e.sequence')
-          .where('e.occurred_at', '<', options.before)
-          .orderBy('e.sequence')
-          .limit(options.batchSize);
-        if (options.endpoints.length > 0) {
-          doomed = doomed
-            .where('e.fanned_out_at', 'is not', null)
-            .where(({ not, exists, selectFrom }) =>
-              not(
-                exists(
-                  selectFrom('outbox_deliveries as d')
-                    .select(ONE.as('one'))
-                    .whereRef('d.event_sequence', '=', 'e.sequence')
-                    .where('d.status', 'in', ['pending', 'dead'])
-                    .where('d.endpoint', 'in', [...options.endpoints]),
-                ),
-              ),
-            );
-        }
-        const result = await this.db
-          .deleteFrom('outbox_events')
-          .where('sequence', 'in', doomed)
-          .executeTakeFirst();
-        const deleted = Number(result.numDeletedRows);
-        purged += deleted;
-        if (deleted < options.batchSize) break;
-      }
-      await this.db.deleteFrom('clock_ticks').where('tick', '<', options.before).execute();
-      return purged;
-    });
+    return this.guard(() => purgeSettled(this.db, options));
   }
 
   stats(): Promise<OutboxStats> {
-    return this.guard(async () => {
-      const count = (db: Db, status: DeliveryStatus) =>
-        db
-          .selectFrom('outbox_deliveries')
-          .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-          .where('status', '=', status)
-          .executeTakeFirstOrThrow();
-      const [unfanned, pending, dead, oldestUnfanned, oldestPending] = await Promise.all([
-        this.db
-          .selectFrom('outbox_events')
-          .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-          .where('fanned_out_at', 'is', null)
-          .executeTakeFirstOrThrow(),
-        count(this.db, 'pending'),
-        count(this.db, 'dead'),
-        this.db
-          .selectFrom('outbox_events')
-          .select('occurred_at')
-          .where('fanned_out_at', 'is', null)
-          .orderBy('sequence')
-          .limit(1)
-          .executeTakeFirst(),
-        // Sequences follow time closely enough: the lowest pending one is the oldest waiting.
-        this.db
-          .selectFrom('outbox_events')
-          .select('occurred_at')
-          .where('sequence', '=', (eb) =>
-            eb
-              .selectFrom('outbox_deliveries')
-              .select((inner) => inner.fn.min('event_sequence').as('first'))
-              .where('status', '=', 'pending'),
-          )
-          .executeTakeFirst(),
-      ]);
-      const times = [oldestUnfanned, oldestPending].flatMap((row) =>
-        row ? [toIso(row.occurred_at)] : [],
-      );
-      return {
-        unfannedEvents: Number(unfanned.n),
-        pendingDeliveries: Number(pending.n),
-        deadLetters: Number(dead.n),
-        oldestWaitingAt: times.sort()[0],
-      };
-    });
+    return this.guard(() => outboxStats(this.db));
   }
 
   claimTick(claim: TickClaim): Promise<boolean> {
-    return this.guard(async () => {
-      const result = await this.db
-        .insertInto('clock_ticks')
-        .values({ job: claim.job, tick: claim.tick, owner: claim.owner, claimed_at: claim.now })
-        .onConflict((oc) => oc.columns(['job', 'tick']).doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
-    });
+    return this.guard(() => claimTick(this.db, claim));
   }
 
   /** Ends an attempt, only if `owner` still holds the lease: a late worker changes nothing. */

@@ -1,0 +1,68 @@
+import { sql, type Selectable, type Transaction } from 'kysely';
+import type { Delivery, DeliveryStatus } from '../../users/outbox.ts';
+import type { UserChange, UserEvent } from '../../users/user-events.ts';
+import { toIso } from '../user-records.ts';
+import { eventPayload, newEventId, userEvent } from '../user-event-records.ts';
+import {
+  sequenceOf,
+  type OutboxDeliveriesTable,
+  type OutboxEventsTable,
+  type SqlDatabase,
+} from './sql-schema.ts';
+
+/** Rows per statement: six parameters each keeps every statement under SQLite's 32,766. */
+export const ROWS_PER_STATEMENT = 1000;
+export const ONE = sql<number>`1`;
+
+export const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
+    items.slice(i * size, (i + 1) * size),
+  );
+
+const eventRow = (change: UserChange) => ({
+  id: newEventId(),
+  type: change.type,
+  user_id: change.userId,
+  occurred_at: change.occurredAt,
+  payload: eventPayload(change),
+  fanned_out_at: null,
+});
+
+/** Writes a change's event; called inside the transaction that makes the change. */
+export async function recordEvent(
+  trx: Transaction<SqlDatabase>,
+  change: UserChange,
+): Promise<void> {
+  await trx.insertInto('outbox_events').values(eventRow(change)).execute();
+}
+
+/** Many events in few statements, for importMany; in the import's transaction. */
+export async function recordEvents(
+  trx: Transaction<SqlDatabase>,
+  changes: readonly UserChange[],
+): Promise<void> {
+  for (const part of chunks(changes, ROWS_PER_STATEMENT))
+    await trx.insertInto('outbox_events').values(part.map(eventRow)).execute();
+}
+
+export const toEvent = (row: Selectable<OutboxEventsTable>): UserEvent =>
+  userEvent({
+    id: row.id,
+    sequence: sequenceOf(row.sequence),
+    type: row.type,
+    occurredAt: row.occurred_at,
+    userId: row.user_id,
+    payload: row.payload,
+  });
+
+const optionalIso = (value: string | Date | null) => (value === null ? undefined : toIso(value));
+
+export const toDelivery = (row: Selectable<OutboxDeliveriesTable>): Omit<Delivery, 'event'> => ({
+  endpoint: row.endpoint,
+  status: row.status as DeliveryStatus,
+  attempts: row.attempts,
+  pendingSince: toIso(row.pending_since),
+  nextAttemptAt: toIso(row.next_attempt_at),
+  lastError: row.last_error ?? undefined,
+  deliveredAt: optionalIso(row.delivered_at),
+});
