@@ -39,8 +39,9 @@ const shutdown = installShutdown({
   logger,
   timeoutMs: config.shutdownTimeoutMs,
   steps: [
-    { name: 'stop claiming', run: () => startup.abort() },
-    { name: 'finish deliveries', run: () => worker.stop() },
+    // Not ready at once, then no new claim; the webhooks in flight finish within their timeout.
+    { name: 'abort start-up', run: () => startup.abort() },
+    { name: 'stop claiming, finish deliveries', run: () => worker.stop() },
     { name: 'close ops server', run: () => ops?.close() },
     { name: 'close store', run: () => store.close() },
   ],
