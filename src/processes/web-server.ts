@@ -12,6 +12,8 @@ import { sleep } from './runtime.ts';
 import { prepareSchema, waitForStore } from './store-startup.ts';
 import { connectRedis } from './redis.ts';
 
+const HANDOFF_SETTLE_MS = 250;
+
 /**
  * One web process: listens at once (so /healthz answers), waits for the store with backoff,
  * prepares the schema, then serves. Under the cluster supervisor it drains on the SIGTERM the
@@ -74,6 +76,13 @@ export async function serveWeb(options: {
       // Keep serving while load balancers notice /readyz failing (Kubernetes: endpoints update).
       { name: 'delay', run: () => sleep(servedTraffic ? config.shutdownDelayMs : 0) },
       { name: 'close server', run: () => app.close() },
+      // Under the cluster supervisor a connection may be on its way to this process over IPC
+      // when the supervisor learns the server closed; staying up a moment lets this process
+      // refuse it so the supervisor routes it elsewhere, instead of exiting with it in flight
+      // (the round-robin scheduler would lose it and the client would hang).
+      ...(options.clustered
+        ? [{ name: 'settle hand-offs', run: () => sleep(HANDOFF_SETTLE_MS) }]
+        : []),
       { name: 'close store', run: () => store.close() },
       { name: 'close redis', run: () => void redis?.disconnect() },
     ],

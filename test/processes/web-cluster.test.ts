@@ -42,8 +42,10 @@ test('web cluster — when a child is SIGKILLed mid-stream, then it is replaced 
   const writer = async (w: number) => {
     for (let i = 0; i < 200; i++) {
       try {
+        // Bounded: a connection lost with the killed child must count as failed, not stall.
         const res = await fetch(`http://127.0.0.1:${port}/user?name=w${w}-${i}`, {
           method: 'POST',
+          signal: AbortSignal.timeout(15_000),
         });
         if (res.status === 201) acknowledged.push(((await res.json()) as { id: string }).id);
         else failed++;
@@ -158,8 +160,10 @@ test('web cluster — when SIGHUP arrives under steady load, then children are r
     for (let i = 0; !stop; i++) {
       try {
         const started = performance.now();
+        // Bounded: a request lost in a hand-off must fail the test, not stall it.
         const res = await fetch(`http://127.0.0.1:${port}/user?name=c${c}-${i}`, {
           method: 'POST',
+          signal: AbortSignal.timeout(15_000),
         });
         await res.arrayBuffer();
         outcomes.latencies.push(performance.now() - started);
