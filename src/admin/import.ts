@@ -1,4 +1,5 @@
 import { addResults } from '../store/import-plan.ts';
+import { validationFailed } from '../users/errors.ts';
 import { IMPORT_MODES, type ImportMode, type NewUser } from '../users/user-store.ts';
 import {
   EXIT,
@@ -32,8 +33,8 @@ same import again changes nothing, so rerun it once the cause is fixed.
                    were published where the users came from); by default every written
                    user records one, as any write does
 
-Exit codes: 0 done, 64 usage, 65 bad lines or an address another user holds, 69 store
-unreachable, 78 bad config.
+Exit codes: 0 done, 1 the input cannot be read, 64 usage, 65 bad lines or an address another
+user holds, 69 store unreachable, 78 bad config.
 `;
 
 const OPTIONS = {
@@ -76,8 +77,12 @@ async function* batchesOf(
   let last = 0;
   for await (const { number, text } of linesOf(path)) {
     const parsed = parse(text);
-    // Checked already; a file changed since then fails the same way as a bad line.
-    if (!('user' in parsed)) throw new UsageError(`line ${number} changed since it was checked`);
+    // Checked already; a file changed since then is bad data, like a bad line.
+    if (!('user' in parsed)) {
+      throw validationFailed([
+        { field: `line ${number}`, message: 'changed since it was checked' },
+      ]);
+    }
     if (users.length === 0) first = number;
     users.push(parsed.user);
     last = number;
@@ -146,7 +151,10 @@ async function importFile(
   return EXIT.ok;
 }
 
-async function importUsers(context: AdminContext, options: ImportOptions): Promise<number> {
+const isSystemError = (error: unknown) =>
+  error instanceof Error && typeof (error as { syscall?: unknown }).syscall === 'string';
+
+async function importInput(context: AdminContext, options: ImportOptions): Promise<number> {
   if (options.in !== undefined) return importFile(context, options, options.in);
   if (context.io.stdin.isTTY) {
     context.io.stderr.write('admin import: no input: pipe NDJSON into stdin or give --in FILE\n');
@@ -157,6 +165,18 @@ async function importUsers(context: AdminContext, options: ImportOptions): Promi
     return await importFile(context, options, spooled.path);
   } finally {
     await spooled.remove();
+  }
+}
+
+/** An unreadable --in, or no room to copy stdin: exit 1 naming it, not a bug's 70. */
+async function importUsers(context: AdminContext, options: ImportOptions): Promise<number> {
+  try {
+    return await importInput(context, options);
+  } catch (error) {
+    if (!isSystemError(error)) throw error;
+    const input = options.in ?? 'stdin';
+    context.io.stderr.write(`admin import: cannot read ${input}: ${(error as Error).message}\n`);
+    return EXIT.failure;
   }
 }
 

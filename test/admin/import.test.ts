@@ -180,3 +180,11 @@ test('unit — when import options are wrong, then parse reports a usage error',
     events: false,
   });
 });
+
+test('unit — when --in names a missing file, then exit 1 naming it', async (t) => {
+  const out = captureIo();
+  const context = await openTestContext(t, 'sqlite::memory:', out.io);
+  const file = join(tempDir(t), 'missing.ndjson');
+  assert.equal(await importCommand.run(context, importCommand.parse(['--in', file])), EXIT.failure);
+  assert.match(out.stderr(), /^admin import: cannot read .*missing\.ndjson: ENOENT/);
+});
