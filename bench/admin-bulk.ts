@@ -20,17 +20,17 @@ const END = '<!-- /admin-bulk -->';
 
 interface Step {
   store: string;
-  step: string;
+  command: string;
+  note: string;
   seconds: number;
   rssMb: number;
   load: number;
   summary: string;
 }
 
-async function admin(
-  env: Record<string, string>,
-  args: string[],
-): Promise<Omit<Step, 'store' | 'step'>> {
+type Measure = Omit<Step, 'store' | 'command' | 'note'>;
+
+async function admin(env: Record<string, string>, args: string[]): Promise<Measure> {
   const load = loadavg()[0] ?? 0;
   const started = performance.now();
   const child = spawn('npm', ['run', '--silent', 'admin', '--', ...args], {
@@ -74,56 +74,34 @@ async function withPostgres<T>(run: (url: string) => Promise<T>): Promise<T> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), '12f-bench-admin-'));
+  const file = join(dir, 'users.ndjson');
+  const again = join(dir, 'again.ndjson');
   const steps: Step[] = [];
-  const record = (store: string, step: string, result: Omit<Step, 'store' | 'step'>) =>
-    steps.push({ store, step, ...result });
+  const step = async (store: string, env: Record<string, string>, args: string[], note = '') => {
+    const command = args.map((arg) => (arg === file || arg === again ? 'FILE' : arg)).join(' ');
+    steps.push({ store, command, note, ...(await admin(env, args)) });
+  };
   try {
     const source = { DATABASE_URL: `sqlite:${join(dir, 'source.db')}` };
-    const file = join(dir, 'users.ndjson');
-    record(
-      'sqlite',
-      `seed --count ${USERS} --no-events (setup)`,
-      await admin(source, ['seed', '--count', String(USERS), '--no-events']),
-    );
-    record('sqlite', 'export --out FILE', await admin(source, ['export', '--out', file]));
+    await step('sqlite', source, ['seed', '--count', String(USERS), '--no-events'], 'setup');
+    await step('sqlite', source, ['export', '--out', file]);
     const copy = { DATABASE_URL: `sqlite:${join(dir, 'copy.db')}` };
-    record(
-      'sqlite',
-      'import --in FILE (events recorded, the default)',
-      await admin(copy, ['import', '--in', file]),
-    );
-    record(
-      'sqlite',
-      'import --in FILE again (idempotent: nothing changes)',
-      await admin(copy, ['import', '--in', file]),
-    );
+    await step('sqlite', copy, ['import', '--in', file], 'records events (the default)');
+    await step('sqlite', copy, ['import', '--in', file], 'again: nothing changes');
 
     await withPostgres(async (url) => {
       const env = { DATABASE_URL: url };
       await admin(env, ['migrate']);
-      record(
-        'postgres',
-        'import --in FILE --no-events (a move)',
-        await admin(env, ['import', '--in', file, '--no-events']),
-      );
-      const again = join(dir, 'again.ndjson');
-      record('postgres', 'export --out FILE', await admin(env, ['export', '--out', again]));
+      await step('postgres', env, ['import', '--in', file, '--no-events'], 'a move');
+      await step('postgres', env, ['export', '--out', again]);
       if (!readFileSync(again).equals(readFileSync(file)))
         throw new Error('the PostgreSQL export differs from the SQLite export');
-      record(
-        'postgres',
-        'import --in FILE again (idempotent: nothing changes)',
-        await admin(env, ['import', '--in', file]),
-      );
+      await step('postgres', env, ['import', '--in', file], 'again: nothing changes');
     });
     await withPostgres(async (url) => {
       const env = { DATABASE_URL: url };
       await admin(env, ['migrate']);
-      record(
-        'postgres',
-        'import --in FILE (events recorded, the default)',
-        await admin(env, ['import', '--in', file]),
-      );
+      await step('postgres', env, ['import', '--in', file], 'records events (the default)');
     });
     await writeSection(steps);
   } finally {
@@ -135,13 +113,11 @@ async function writeSection(steps: Step[]): Promise<void> {
   const rows = steps
     .map(
       (s) =>
-        `| ${s.store} | \`${s.step}\` | ${s.seconds.toFixed(1)} s | ${s.rssMb} MB | ${s.load.toFixed(1)} |`,
+        `| ${s.store} | \`${s.command}\` | ${s.note} | ${s.seconds.toFixed(1)} s | ${s.rssMb} MB | ${s.load.toFixed(1)} |`,
     )
     .join('\n');
   const peak = Math.max(...steps.map((s) => s.rssMb));
-  const pgImport = steps.find(
-    (s) => s.store === 'postgres' && s.step.startsWith('import --in FILE (events'),
-  );
+  const pgImport = steps.find((s) => s.store === 'postgres' && s.note.startsWith('records events'));
   const section = `${START}
 ## Admin export and import: ${USERS.toLocaleString('en-US')} users
 
@@ -155,8 +131,8 @@ compared byte for byte with the SQLite export: identical.
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, shared with other work: the
 last column is the 1-minute load average when the step started (${cpus().length} means both cores busy).
 
-| store | command | time | peak RSS | load |
-|---|---|---|---|---|
+| store | command | | time | peak RSS | load |
+|---|---|---|---|---|---|
 ${rows}
 
 Targets (issue 3): peak RSS under 200 MB — highest here ${peak} MB; importing ${USERS.toLocaleString('en-US')} users into
