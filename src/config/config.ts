@@ -39,6 +39,8 @@ export interface Config {
   readonly responseTimeoutMs: number;
   readonly maxEventLoopDelayMs: number;
   readonly corsOrigins: readonly string[];
+  /** How long an Idempotency-Key on POST /user is remembered (issue 7). */
+  readonly idempotencyTtlMs: number;
   /** Where and how the worker delivers user events (issue 4). */
   readonly webhooks: WebhookSettings;
   readonly worker: WorkerSettings;
@@ -215,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     responseTimeoutMs: get<number>('RESPONSE_TIMEOUT_MS'),
     maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS'),
     corsOrigins,
+    idempotencyTtlMs: get<number>('IDEMPOTENCY_TTL_MS'),
     ...events,
   });
 }

@@ -218,6 +218,13 @@ export const VARIABLES = [
       'Origins allowed to call the API from a browser, comma-separated; none by default.',
   },
   {
+    name: 'IDEMPOTENCY_TTL_MS',
+    type: ms(60_000, 2_592_000_000),
+    default: '86400000',
+    description:
+      'How long an `Idempotency-Key` on `POST /user` is remembered; a retry within it replays.',
+  },
+  {
     name: 'WEBHOOK_URLS',
     type: { kind: 'string' },
     default: undefined,

@@ -1,5 +1,6 @@
 import type { ClockSettings } from '../config/index.ts';
 import type { Outbox } from '../users/outbox.ts';
+import type { PurgeKeysOptions } from '../users/user-store.ts';
 import type { ScheduledJob } from './clock.ts';
 import { lagSeconds, type OutboxGauges } from './outbox-metrics.ts';
 
@@ -16,6 +17,8 @@ export function outboxJobs(options: {
   /** The endpoints in use (WEBHOOK_URLS): events still owed to one of them are kept. */
   endpoints: readonly string[];
   gauges: OutboxGauges;
+  /** The store's expired Idempotency-Keys go with the same purge (issue 7). */
+  purgeIdempotencyKeys?: (options: PurgeKeysOptions) => Promise<number>;
   now?: () => Date;
 }): ScheduledJob[] {
   const now = options.now ?? (() => new Date());
@@ -25,13 +28,18 @@ export function outboxJobs(options: {
       name: 'purge',
       cron: clock.purgeCron,
       async run() {
-        const before = new Date(now().getTime() - clock.retentionMs).toISOString();
+        const at = now();
+        const before = new Date(at.getTime() - clock.retentionMs).toISOString();
         const purged = await outbox.purge({
           before,
           endpoints: options.endpoints,
           batchSize: PURGE_BATCH,
         });
-        return { purged, before };
+        const expiredKeys = await options.purgeIdempotencyKeys?.({
+          now: at.toISOString(),
+          batchSize: PURGE_BATCH,
+        });
+        return { purged, before, ...(expiredKeys !== undefined && { expiredKeys }) };
       },
     },
     {

@@ -11,6 +11,7 @@ export const PROBLEMS = {
   [DomainErrorCode.PRECONDITION_FAILED]: { status: 412, title: 'Precondition failed' },
   [DomainErrorCode.STORE_UNAVAILABLE]: { status: 503, title: 'Store unavailable' },
   [DomainErrorCode.SCHEMA_OUTDATED]: { status: 503, title: 'Schema outdated' },
+  [DomainErrorCode.IDEMPOTENCY_KEY_REUSED]: { status: 422, title: 'Idempotency key reused' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
   MALFORMED_BODY: { status: 400, title: 'Malformed request body' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },

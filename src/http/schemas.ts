@@ -62,3 +62,18 @@ export const UpdateBodySchema = userInputSchema({ requireName: false });
 
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [status, problemRef]));
+
+/** `Idempotency-Key` (issue 7): 1–255 printable ASCII characters, as Stripe and the IETF draft use. */
+export const CreateHeadersSchema = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x20-\\x7E]+$',
+      description:
+        'Makes a retried create safe: the same key with the same attributes replays the first answer (201, `Idempotent-Replayed: true`) instead of creating again; with other attributes it is a 422. Remembered for IDEMPOTENCY_TTL_MS (24 h), per bearer token.',
+    },
+  },
+} as const;

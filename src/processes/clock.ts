@@ -32,6 +32,7 @@ const clock = new Clock({
     clock: config.clock,
     endpoints: config.webhooks.urls,
     gauges: new OutboxGauges(registry),
+    purgeIdempotencyKeys: (options) => store.purgeIdempotencyKeys(options),
   }),
   logger,
   registry,

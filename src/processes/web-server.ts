@@ -43,7 +43,7 @@ export async function serveWeb(options: {
   const redis =
     config.redisUrl && config.rateLimit.max > 0 ? connectRedis(config.redisUrl, logger) : undefined;
   const app = await buildApp({
-    service: new UserService({ store }),
+    service: new UserService({ store, idempotencyTtlMs: config.idempotencyTtlMs }),
     store,
     lifecycle,
     logger,

@@ -2,9 +2,11 @@ import { Histogram, type Registry } from 'prom-client';
 import type { ListQuery } from '../users/query.ts';
 import type { UserChanges } from '../users/user.ts';
 import type {
+  IdempotencyKey,
   ImportOptions,
   MigrationStatus,
   NewUser,
+  PurgeKeysOptions,
   RemoveOptions,
   StreamOptions,
   UpdateOptions,
@@ -42,6 +44,10 @@ export function instrumentStore(store: UserStore, registry: Registry): UserStore
     list: (query: ListQuery) => timed('list', () => store.list(query)),
     get: (id: string) => timed('get', () => store.get(id)),
     create: (user: NewUser) => timed('create', () => store.create(user)),
+    createOnce: (user: NewUser, idempotency: IdempotencyKey) =>
+      timed('createOnce', () => store.createOnce(user, idempotency)),
+    purgeIdempotencyKeys: (options: PurgeKeysOptions) =>
+      timed('purgeIdempotencyKeys', () => store.purgeIdempotencyKeys(options)),
     update: (id: string, changes: UserChanges, options: UpdateOptions) =>
       timed('update', () => store.update(id, changes, options)),
     remove: (id: string, options?: RemoveOptions) =>

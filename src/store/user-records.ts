@@ -1,5 +1,8 @@
 import type { User } from '../users/user.ts';
 
+/** What a keyed create did (UserStore.createOnce): created the user, or found its key live. */
+export type KeyedCreate = { created: User } | { replay: { userId: string; record: User } };
+
 /** A record with the key order Sails prints (attributes, createdAt, updatedAt, id). */
 export function userRecord(parts: {
   id: string;

@@ -9,6 +9,7 @@ export const DomainErrorCode = {
   PRECONDITION_FAILED: 'PRECONDITION_FAILED',
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
   SCHEMA_OUTDATED: 'SCHEMA_OUTDATED',
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
 } as const;
 export type DomainErrorCode = (typeof DomainErrorCode)[keyof typeof DomainErrorCode];
 
@@ -65,4 +66,10 @@ export const schemaOutdated = (pending: string[]) =>
   new DomainError(
     DomainErrorCode.SCHEMA_OUTDATED,
     `The store's schema is older than this code; pending migrations: ${pending.join(', ')}. Run \`npm run migrate\`.`,
+  );
+
+export const idempotencyKeyReused = () =>
+  new DomainError(
+    DomainErrorCode.IDEMPOTENCY_KEY_REUSED,
+    'This Idempotency-Key was already used for a different request; send a new key for a new user.',
   );

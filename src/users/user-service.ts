@@ -3,6 +3,8 @@ import { userNotFound, schemaOutdated } from './errors.ts';
 import { isUserId, type User, type UserChanges, type UserInput } from './user.ts';
 import type { ListQuery } from './query.ts';
 import type {
+  CreateResult,
+  IdempotencyKey,
   ImportOptions,
   ImportResult,
   NewUser,
@@ -16,7 +18,14 @@ export interface UserServiceOptions {
   /** Injected so tests can pin time. */
   now?: () => Date;
   newId?: () => string;
+  /** How long an Idempotency-Key is remembered (IDEMPOTENCY_TTL_MS); 24 h by default. */
+  idempotencyTtlMs?: number;
 }
+
+/** A create request's Idempotency-Key, as the caller's layer identified it. */
+export type CreateKey = Pick<IdempotencyKey, 'scope' | 'key' | 'fingerprint'>;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface WriteOptions {
   /** Apply only if the record's `updatedAt` is still this (optimistic concurrency). */
@@ -28,11 +37,13 @@ export class UserService {
   private readonly store: UserStore;
   private readonly now: () => Date;
   private readonly newId: () => string;
+  private readonly idempotencyTtlMs: number;
 
   constructor(options: UserServiceOptions) {
     this.store = options.store;
     this.now = options.now ?? (() => new Date());
     this.newId = options.newId ?? (() => new ObjectId().toHexString());
+    this.idempotencyTtlMs = options.idempotencyTtlMs ?? DAY_MS;
   }
 
   list(query: ListQuery): Promise<Page> {
@@ -47,13 +58,20 @@ export class UserService {
   }
 
   create(input: UserInput): Promise<User> {
-    const now = this.now().toISOString();
-    return this.store.create({
-      id: this.newId(),
-      name: input.name,
-      email: input.email ?? undefined,
-      createdAt: now,
-      updatedAt: now,
+    return this.store.create(this.newUser(input, this.now()));
+  }
+
+  /**
+   * A create that a retry under the same key cannot repeat (issue 7): the first call creates,
+   * later ones within IDEMPOTENCY_TTL_MS replay that user (`replayed: true`); the same key with
+   * another fingerprint throws IDEMPOTENCY_KEY_REUSED.
+   */
+  createOnce(input: UserInput, key: CreateKey): Promise<CreateResult> {
+    const now = this.now();
+    return this.store.createOnce(this.newUser(input, now), {
+      ...key,
+      now: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.idempotencyTtlMs).toISOString(),
     });
   }
 
@@ -94,6 +112,17 @@ export class UserService {
    */
   importMany(users: readonly NewUser[], options: ImportOptions): Promise<ImportResult> {
     return this.store.importMany(users, options);
+  }
+
+  private newUser(input: UserInput, at: Date): NewUser {
+    const now = at.toISOString();
+    return {
+      id: this.newId(),
+      name: input.name,
+      email: input.email ?? undefined,
+      createdAt: now,
+      updatedAt: now,
+    };
   }
 
   /** Throws SCHEMA_OUTDATED when the store lacks migrations this code needs. */

@@ -73,6 +73,35 @@ export interface ImportResult {
   skipped: number;
 }
 
+/**
+ * An `Idempotency-Key` as the store keeps it (issue 7): the first create under a key records it
+ * with the created user, in the same transaction; a later create under the same key replays.
+ */
+export interface IdempotencyKey {
+  /** Whose key it is (the caller's principal; empty for anonymous callers): scopes never collide. */
+  scope: string;
+  key: string;
+  /** Digest of the request the key was first used for; another request under it is refused. */
+  fingerprint: string;
+  /** The time of this request: a stored key with `expiresAt` at or before it is ignored. */
+  now: string;
+  /** When a key recorded by this call expires. */
+  expiresAt: string;
+}
+
+export interface CreateResult {
+  user: User;
+  /** True when the key was already recorded: no user was created by this call. */
+  replayed: boolean;
+}
+
+export interface PurgeKeysOptions {
+  /** Keys that expired at or before this instant go. */
+  now: string;
+  /** Rows per statement, so a large purge never holds locks for long. */
+  batchSize: number;
+}
+
 /** Where stores really differ, the port says so instead of callers testing the engine. */
 export interface StoreCapabilities {
   /** The data lives inside this process (SQLite): migrations run at web start. */
@@ -98,6 +127,16 @@ export interface UserStore {
   list(query: ListQuery): Promise<Page>;
   get(id: string): Promise<User | undefined>;
   create(user: NewUser): Promise<User>;
+  /**
+   * `create` at most once per unexpired (scope, key): the key and the user are written in one
+   * transaction, so of concurrent calls under one key exactly one creates and the others replay.
+   * A replay answers the user as stored now, or as first created if it was since removed, with
+   * `replayed: true`. A key recorded with another fingerprint throws IDEMPOTENCY_KEY_REUSED. A
+   * failed create (EMAIL_TAKEN) records no key, so a retry runs again.
+   */
+  createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult>;
+  /** Deletes expired idempotency keys, in batches; returns how many. */
+  purgeIdempotencyKeys(options: PurgeKeysOptions): Promise<number>;
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined>;
   remove(id: string, options?: RemoveOptions): Promise<User | undefined>;
   /** Resolves when the store answers a trivial query; throws STORE_UNAVAILABLE otherwise. */

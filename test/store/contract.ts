@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bulkContract } from './contract-bulk.ts';
+import { idempotencyContract } from './contract-idempotency.ts';
 import { listContract } from './contract-list.ts';
 import { outboxContract } from './contract-outbox.ts';
 import { id, newUser, type Contract, type StoreFactory } from './contract-support.ts';
@@ -27,6 +28,7 @@ export function runUserStoreContract(name: string, factory: StoreFactory): void 
   };
   migrationContract(contract);
   writeContract(contract);
+  idempotencyContract(contract);
   listContract(contract);
   bulkContract(contract);
   outboxContract(contract);

@@ -4,9 +4,11 @@ import { parseListQuery } from '../../users/query.ts';
 import { preconditionFailed, validationFailed } from '../../users/errors.ts';
 import type { UserService } from '../../users/user-service.ts';
 import { etagOf, ifMatchHolds, ifNoneMatchHolds } from '../etag.ts';
+import { createKeyOf } from '../idempotency.ts';
 import { listLinks } from '../links.ts';
 import {
   CreateBodySchema,
+  CreateHeadersSchema,
   IdParamsSchema,
   ListQuerySchema,
   UpdateBodySchema,
@@ -92,12 +94,17 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
       summary: 'Create a user',
       description: 'Attributes from the query string, a JSON body or a form body.',
       body: CreateBodySchema,
-      response: { 201: userRef, ...errorResponses(400, 409, 413, 415, 503) },
+      headers: CreateHeadersSchema,
+      response: { 201: userRef, ...errorResponses(400, 409, 413, 415, 422, 503) },
     },
     preValidation: mergeParameters,
     handler: async (request, reply) => {
       const input = pickChanges(request.body as Record<string, unknown>) as UserInput;
-      const user = await service.create(input);
+      const key = createKeyOf(request, input);
+      const { user, replayed } = key
+        ? await service.createOnce(input, key)
+        : { user: await service.create(input), replayed: false };
+      if (replayed) reply.header('idempotent-replayed', 'true');
       reply.code(201).header('location', `/user/${user.id}`);
       return sendRecord(reply, user);
     },

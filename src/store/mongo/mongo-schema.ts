@@ -72,3 +72,16 @@ export interface TickDocument {
   owner: string;
   claimedAt: Date;
 }
+
+export const IDEMPOTENCY_KEYS = 'idempotency_keys';
+
+/** One `Idempotency-Key` (issue 7); a TTL index on `expiresAt` deletes it once expired. */
+export interface IdempotencyKeyDocument {
+  _id: { scope: string; key: string };
+  fingerprint: string;
+  userId: string;
+  /** The record as first created, replayed if the user is removed before the key expires. */
+  record: RecordDocument;
+  createdAt: Date;
+  expiresAt: Date;
+}

@@ -15,11 +15,14 @@ import {
   type UserChange,
 } from '../../users/user-events.ts';
 import type {
+  CreateResult,
+  IdempotencyKey,
   ImportOptions,
   ImportResult,
   MigrationStatus,
   NewUser,
   Page,
+  PurgeKeysOptions,
   RemoveOptions,
   StoreCapabilities,
   StreamOptions,
@@ -29,6 +32,11 @@ import type {
 import { MongoConnection } from './mongo-connection.ts';
 import { isDuplicateKey, isMongoUnavailable } from './mongo-errors.ts';
 import { mongoFilter, mongoSort } from './mongo-filter.ts';
+import {
+  createKeyedMongo,
+  purgeExpiredMongoKeys,
+  type KeyedWriteContext,
+} from './mongo-idempotency.ts';
 import { importMongoBatch } from './mongo-import.ts';
 import { MongoMigrator } from './mongo-migrator.ts';
 import { MongoOutbox, recordMongoEvents } from './mongo-outbox.ts';
@@ -145,6 +153,24 @@ export class MongoUserStore implements UserStore {
         return { result: created, change: createdEvent(created) };
       });
     });
+  }
+
+  createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult> {
+    return this.guard(async () => {
+      const context = {
+        db: await this.database(),
+        users: await this.users(),
+        write: (work: Parameters<KeyedWriteContext['write']>[0]) => this.writeWithEvent(work),
+      };
+      const outcome = await createKeyedMongo(context, user, idempotency);
+      if ('created' in outcome) return { user: outcome.created, replayed: false };
+      const { userId, record } = outcome.replay;
+      return { user: (await this.get(userId)) ?? record, replayed: true };
+    });
+  }
+
+  purgeIdempotencyKeys(options: PurgeKeysOptions): Promise<number> {
+    return this.guard(async () => purgeExpiredMongoKeys(await this.database(), options));
   }
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {

@@ -50,11 +50,23 @@ export interface ClockTicksTable {
   claimed_at: Timestamp;
 }
 
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  user_id: string;
+  /** JSON: the User as first created. */
+  record: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface SqlDatabase {
   users: UsersTable;
   outbox_events: OutboxEventsTable;
   outbox_deliveries: OutboxDeliveriesTable;
   clock_ticks: ClockTicksTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 /** PostgreSQL returns bigint as a string, to be safe past 2^53; outbox sequences stay far below. */

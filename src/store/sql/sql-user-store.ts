@@ -8,13 +8,16 @@ import {
 import { emailKey, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
-import { createdEvent, deletedEvent, updatedEvent } from '../../users/user-events.ts';
+import { deletedEvent, updatedEvent } from '../../users/user-events.ts';
 import type {
+  CreateResult,
+  IdempotencyKey,
   ImportOptions,
   ImportResult,
   MigrationStatus,
   NewUser,
   Page,
+  PurgeKeysOptions,
   RemoveOptions,
   StoreCapabilities,
   StreamOptions,
@@ -23,6 +26,7 @@ import type {
 } from '../../users/user-store.ts';
 import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
 import { lowerOf, type SqlEngine } from './sql-engine.ts';
+import { createKeyed, insertUser, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
 import { SqlMigrator } from './sql-migrator.ts';
 import { SqlOutbox, recordEvent } from './sql-outbox.ts';
@@ -111,21 +115,23 @@ export class SqlUserStore implements UserStore {
     return this.guard(() =>
       this.db.transaction().execute(async (trx) => {
         const record = userRecord(user);
-        await trx
-          .insertInto('users')
-          .values({
-            id: record.id,
-            name: record.name,
-            email: record.email ?? null,
-            email_key: record.email === undefined ? null : emailKey(record.email),
-            created_at: record.createdAt,
-            updated_at: record.updatedAt,
-          })
-          .execute();
-        await recordEvent(trx, createdEvent(record));
+        await insertUser(trx, record);
         return record;
       }),
     );
+  }
+
+  createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult> {
+    return this.guard(async () => {
+      const outcome = await createKeyed(this.db, user, idempotency);
+      if ('created' in outcome) return { user: outcome.created, replayed: false };
+      const { userId, record } = outcome.replay;
+      return { user: (await this.get(userId)) ?? record, replayed: true };
+    });
+  }
+
+  purgeIdempotencyKeys(options: PurgeKeysOptions): Promise<number> {
+    return this.guard(() => purgeExpiredKeys(this.db, options));
   }
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {

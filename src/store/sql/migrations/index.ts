@@ -3,6 +3,7 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import type { SqlColumnTypes } from '../sql-engine.ts';
 import { createUsers } from './0001-create-users.ts';
 import { createOutbox } from './0002-create-outbox.ts';
+import { createIdempotencyKeys } from './0003-create-idempotency-keys.ts';
 
 /** What migrations need from the engine: its column types and how it numbers rows. */
 export interface SqlSchemaTools {
@@ -19,6 +20,7 @@ export function sqlMigrations(tools: SqlSchemaTools): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-create-users': createUsers(tools.types),
     '0002-create-outbox': createOutbox(tools),
+    '0003-create-idempotency-keys': createIdempotencyKeys(tools.types),
   };
   return { getMigrations: async () => migrations };
 }
