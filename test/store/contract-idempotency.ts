@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IdempotencyKey } from '../../src/users/user-store.ts';
-import { at, id, newUser, rejectsWith, type Contract } from './contract-support.ts';
+import { id, newUser, rejectsWith, type Contract } from './contract-support.ts';
+
+/**
+ * Key times lie in the future: MongoDB's TTL monitor deletes keys whose `expiresAt` has passed
+ * in real time, which would race a test using the record dates of `at`.
+ */
+const later = (second: number) => new Date(Date.UTC(2100, 0, 1, 0, 0, second)).toISOString();
 
 /** A key used at second 10, live until second 100, unless the test says otherwise. */
 const keyed = (fields: Partial<IdempotencyKey> = {}): IdempotencyKey => ({
   scope: 'token#1',
   key: 'create-bingo',
   fingerprint: 'fp-1',
-  now: at(10),
-  expiresAt: at(100),
+  now: later(10),
+  expiresAt: later(100),
   ...fields,
 });
 
@@ -20,7 +26,7 @@ export function idempotencyContract({ name, open }: Contract): void {
     assert.deepEqual(first, { user: await store.get(id(1)), replayed: false });
     const second = await store.createOnce(
       newUser(2, { email: 'b@example.com' }),
-      keyed({ now: at(20) }),
+      keyed({ now: later(20) }),
     );
     assert.deepEqual(second, { user: first.user, replayed: true });
     assert.deepEqual(Object.keys(second.user), ['name', 'email', 'createdAt', 'updatedAt', 'id']);
@@ -44,11 +50,17 @@ export function idempotencyContract({ name, open }: Contract): void {
 
   test(`${name} — when a key has expired, then createOnce creates a new user under it`, async (t) => {
     const store = await open(t);
-    await store.createOnce(newUser(1), keyed({ expiresAt: at(15) }));
-    const again = await store.createOnce(newUser(2), keyed({ now: at(15), fingerprint: 'fp-2' }));
+    await store.createOnce(newUser(1), keyed({ expiresAt: later(15) }));
+    const again = await store.createOnce(
+      newUser(2),
+      keyed({ now: later(15), fingerprint: 'fp-2' }),
+    );
     assert.deepEqual(again, { user: await store.get(id(2)), replayed: false });
     // The key now belongs to the second create.
-    const replay = await store.createOnce(newUser(3), keyed({ now: at(16), fingerprint: 'fp-2' }));
+    const replay = await store.createOnce(
+      newUser(3),
+      keyed({ now: later(16), fingerprint: 'fp-2' }),
+    );
     assert.equal(replay.user.id, id(2));
     assert.equal(await store.count(), 2);
   });
@@ -77,7 +89,7 @@ export function idempotencyContract({ name, open }: Contract): void {
   test(`${name} — when the user was removed, then a replay answers the record as first created`, async (t) => {
     const store = await open(t);
     const { user } = await store.createOnce(newUser(1, { name: 'bingo' }), keyed());
-    await store.update(id(1), { name: 'renamed' }, { now: at(12) });
+    await store.update(id(1), { name: 'renamed' }, { now: later(12) });
     assert.equal((await store.createOnce(newUser(2), keyed())).user.name, 'renamed');
     await store.remove(id(1));
     assert.deepEqual(await store.createOnce(newUser(3), keyed()), { user, replayed: true });
@@ -98,15 +110,15 @@ export function idempotencyContract({ name, open }: Contract): void {
 
   test(`${name} — when expired keys are purged, then only they go and live keys still replay`, async (t) => {
     const store = await open(t);
-    await store.createOnce(newUser(1), keyed({ key: 'old', expiresAt: at(20) }));
-    await store.createOnce(newUser(2), keyed({ key: 'also-old', expiresAt: at(30) }));
-    await store.createOnce(newUser(3), keyed({ key: 'live', expiresAt: at(90) }));
-    assert.equal(await store.purgeIdempotencyKeys({ now: at(30), batchSize: 1 }), 2);
-    assert.equal(await store.purgeIdempotencyKeys({ now: at(30), batchSize: 1 }), 0);
-    const live = await store.createOnce(newUser(4), keyed({ key: 'live', now: at(40) }));
+    await store.createOnce(newUser(1), keyed({ key: 'old', expiresAt: later(20) }));
+    await store.createOnce(newUser(2), keyed({ key: 'also-old', expiresAt: later(30) }));
+    await store.createOnce(newUser(3), keyed({ key: 'live', expiresAt: later(90) }));
+    assert.equal(await store.purgeIdempotencyKeys({ now: later(30), batchSize: 1 }), 2);
+    assert.equal(await store.purgeIdempotencyKeys({ now: later(30), batchSize: 1 }), 0);
+    const live = await store.createOnce(newUser(4), keyed({ key: 'live', now: later(40) }));
     assert.deepEqual([live.user.id, live.replayed], [id(3), true]);
     // A purged key is free again.
-    const old = await store.createOnce(newUser(5), keyed({ key: 'old', now: at(40) }));
+    const old = await store.createOnce(newUser(5), keyed({ key: 'old', now: later(40) }));
     assert.deepEqual([old.user.id, old.replayed], [id(5), false]);
   });
 }
