@@ -102,7 +102,9 @@ async function timeToFirstAnswer(
   try {
     for (;;) {
       try {
-        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+          signal: AbortSignal.timeout(2000),
+        });
         if (res.status === 200) return performance.now() - started;
       } catch {
         // not listening yet
@@ -123,7 +125,10 @@ const median = (values: number[]) =>
 async function seed(port: number, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const res = await fetch(`http://127.0.0.1:${port}/user?name=seed-${i}`, { method: 'POST' });
+    const res = await fetch(`http://127.0.0.1:${port}/user?name=seed-${i}`, {
+      method: 'POST',
+      signal: AbortSignal.timeout(10_000),
+    });
     ids.push(((await res.json()) as { id: string }).id);
   }
   return ids;
