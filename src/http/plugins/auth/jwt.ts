@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { JwtSettings, Scope } from '../../../config/index.ts';
 import { ProblemError } from '../../problems.ts';
 import type { Verifier } from './principal.ts';
@@ -27,8 +27,10 @@ function scopesOf(payload: JWTPayload): Set<Scope> {
   return new Set(values.flatMap((v) => SCOPE_VALUES[String(v)] ?? []));
 }
 
+type Jose = typeof import('jose');
+
 /** An error that says nothing about the token, only that the keys could not be had. */
-function keysUnavailable(error: unknown): boolean {
+function keysUnavailable({ errors }: Jose, error: unknown): boolean {
   if (!(error instanceof errors.JOSEError)) return true;
   return (
     error instanceof errors.JWKSTimeout ||
@@ -42,14 +44,19 @@ function keysUnavailable(error: unknown): boolean {
  * set is cached and refetched when a token names an unknown `kid` (at most every 30 s).
  */
 export function jwtVerifier(settings: JwtSettings): Verifier {
-  const keys = createRemoteJWKSet(new URL(settings.jwksUrl), {
-    timeoutDuration: 2000,
-    cooldownDuration: 30_000,
-    cacheMaxAge: 600_000,
-  });
+  // jose is loaded only where JWTs are configured: it costs every other start ~20 ms.
+  const ready = import('jose').then((jose) => ({
+    jose,
+    keys: jose.createRemoteJWKSet(new URL(settings.jwksUrl), {
+      timeoutDuration: 2000,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+    }),
+  }));
   return async (credential) => {
+    const { jose, keys } = await ready;
     try {
-      const { payload } = await jwtVerify(credential, keys, {
+      const { payload } = await jose.jwtVerify(credential, keys, {
         issuer: settings.issuer,
         audience: settings.audience,
         algorithms: ALGORITHMS,
@@ -58,7 +65,7 @@ export function jwtVerifier(settings: JwtSettings): Verifier {
       });
       return { subject: `jwt:${payload.sub ?? 'unnamed'}`, scopes: scopesOf(payload) };
     } catch (error) {
-      if (keysUnavailable(error)) {
+      if (keysUnavailable(jose, error)) {
         throw new ProblemError('AUTH_UNAVAILABLE', 'The token issuer’s keys cannot be fetched.');
       }
       return undefined;
