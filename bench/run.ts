@@ -4,7 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -295,7 +295,13 @@ ${r.extras.join('\n')}
 Targets (issue 2): GET by id on SQLite ≥ 0.45 × bare; on PostgreSQL ≥ 0.13 ×; POST on SQLite ≥ 0.12 ×; cold start
 ≤ 3.5 × bare; RSS after load ≤ 100 MB. For scale, the tutorial's Sails 0.12 app takes ~670 ms to start and ~116 MB.
 `;
-  writeFileSync(join(ROOT, 'bench', 'README.md'), text);
+  // Other benches own marked sections of this file (npm run bench:admin): keep them.
+  const path = join(ROOT, 'bench', 'README.md');
+  const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const kept = /<!-- admin-bulk[\s\S]*?<!-- \/admin-bulk -->/.exec(previous)?.[0];
+  const events =
+    'Webhook delivery throughput and lag: [events.md](events.md) (`npm run bench:events`).\n';
+  writeFileSync(path, `${text}\n${events}${kept ? `\n${kept}\n` : ''}`);
   console.log(text);
 }
 
