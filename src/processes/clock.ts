@@ -3,11 +3,11 @@ import { Clock } from '../events/clock.ts';
 import { workerId } from '../events/delivery-worker.ts';
 import { outboxJobs } from '../events/outbox-jobs.ts';
 import { OutboxGauges } from '../events/outbox-metrics.ts';
-import { createStore, redactUrl } from '../store/index.ts';
+import { createStore } from '../store/index.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
 import { startProcess } from './runtime.ts';
 import { installShutdown } from './shutdown.ts';
-import { prepareSchema, waitForStore } from './store-startup.ts';
+import { connectStore } from './store-startup.ts';
 
 /**
  * The `clock` process type (issue 4): runs the outbox's schedules (purge, report). Run one; a
@@ -72,36 +72,24 @@ try {
   await shutdown.begin('listen failed', 1);
 }
 
-const storeLog = logger.child({ store: store.kind, url: redactUrl(config.storeUrl) });
-const reachable = await waitForStore(store, {
-  logger: storeLog,
+const storeLog = await connectStore(store, {
+  logger,
+  storeUrl: config.storeUrl,
   maxWaitMs: config.startupStoreWaitMs,
   signal: startup.signal,
+  shutdown,
 });
-if (!startup.signal.aborted) {
-  if (!reachable) {
-    storeLog.fatal(
-      { waitedMs: config.startupStoreWaitMs },
-      'store unreachable at start; giving up',
-    );
-    await shutdown.begin('store unreachable', 1);
-  }
-  try {
-    await prepareSchema(store, storeLog);
-    clock.start();
-    ready = true;
-    storeLog.info(
-      {
-        owner,
-        schedules: { purge: config.clock.purgeCron, report: config.clock.reportCron },
-        retentionMs: config.clock.retentionMs,
-        opsPort: ops?.port,
-        release,
-      },
-      'clock ready',
-    );
-  } catch (error) {
-    storeLog.fatal({ err: error }, 'store schema not usable');
-    await shutdown.begin('schema not usable', 1);
-  }
+if (storeLog) {
+  clock.start();
+  ready = true;
+  storeLog.info(
+    {
+      owner,
+      schedules: { purge: config.clock.purgeCron, report: config.clock.reportCron },
+      retentionMs: config.clock.retentionMs,
+      opsPort: ops?.port,
+      release,
+    },
+    'clock ready',
+  );
 }

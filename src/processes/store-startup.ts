@@ -1,3 +1,4 @@
+import { redactUrl } from '../store/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { UserStore } from '../users/user-store.ts';
 import { sleep } from './runtime.ts';
@@ -45,5 +46,43 @@ export async function prepareSchema(store: UserStore, logger: Logger): Promise<v
     throw new Error(
       `The store's schema is older than this code (pending: ${pending.join(', ')}); run \`npm run migrate\` first.`,
     );
+  }
+}
+
+/**
+ * The start-up every process type shares once it listens: wait for the store with backoff, then
+ * prepare its schema. Resolves with the store's logger when the process may start its work;
+ * with undefined when a shutdown began meanwhile, or after starting one (exit 1) because the
+ * store never answered or its schema is unusable.
+ */
+export async function connectStore(
+  store: UserStore,
+  options: {
+    logger: Logger;
+    storeUrl: string;
+    maxWaitMs: number;
+    signal: AbortSignal;
+    shutdown: { begin(reason: string, exitCode?: number): Promise<void> };
+  },
+): Promise<Logger | undefined> {
+  const storeLog = options.logger.child({ store: store.kind, url: redactUrl(options.storeUrl) });
+  const reachable = await waitForStore(store, {
+    logger: storeLog,
+    maxWaitMs: options.maxWaitMs,
+    signal: options.signal,
+  });
+  if (options.signal.aborted) return undefined;
+  if (!reachable) {
+    storeLog.fatal({ waitedMs: options.maxWaitMs }, 'store unreachable at start; giving up');
+    await options.shutdown.begin('store unreachable', 1);
+    return undefined;
+  }
+  try {
+    await prepareSchema(store, storeLog);
+    return storeLog;
+  } catch (error) {
+    storeLog.fatal({ err: error }, 'store schema not usable');
+    await options.shutdown.begin('schema not usable', 1);
+    return undefined;
   }
 }

@@ -4,12 +4,12 @@ import { buildApp } from '../http/app.ts';
 import { Lifecycle } from '../http/lifecycle.ts';
 import type { Release } from '../http/routes/operations.ts';
 import type { Logger } from '../log/logger.ts';
-import { createStore, redactUrl } from '../store/index.ts';
+import { createStore } from '../store/index.ts';
 import { instrumentStore } from '../store/instrumented-store.ts';
 import { UserService } from '../users/user-service.ts';
 import { installShutdown } from './shutdown.ts';
 import { sleep } from './runtime.ts';
-import { prepareSchema, waitForStore } from './store-startup.ts';
+import { connectStore } from './store-startup.ts';
 import { connectRedis } from './redis.ts';
 
 const HANDOFF_SETTLE_MS = 250;
@@ -97,36 +97,24 @@ export async function serveWeb(options: {
     await shutdown.begin('listen failed', 1);
   }
 
-  const storeLog = logger.child({ store: store.kind, url: redactUrl(config.storeUrl) });
-  const reachable = await waitForStore(store, {
-    logger: storeLog,
+  const storeLog = await connectStore(store, {
+    logger,
+    storeUrl: config.storeUrl,
     maxWaitMs: config.startupStoreWaitMs,
     signal: startup.signal,
+    shutdown,
   });
-  if (!startup.signal.aborted) {
-    if (!reachable) {
-      storeLog.fatal(
-        { waitedMs: config.startupStoreWaitMs },
-        'store unreachable at start; giving up',
-      );
-      await shutdown.begin('store unreachable', 1);
-    }
-    try {
-      await prepareSchema(store, storeLog);
-      lifecycle.ready();
-      // Tells the supervisor a rolling restart may retire the child this one replaces.
-      if (options.clustered) process.send?.({ type: 'web-ready' });
-      storeLog.info(
-        {
-          address: app.server.address(),
-          startupMs: Math.round(performance.now() - startedAt),
-          release,
-        },
-        'web ready',
-      );
-    } catch (error) {
-      storeLog.fatal({ err: error }, 'store schema not usable');
-      await shutdown.begin('schema not usable', 1);
-    }
+  if (storeLog) {
+    lifecycle.ready();
+    // Tells the supervisor a rolling restart may retire the child this one replaces.
+    if (options.clustered) process.send?.({ type: 'web-ready' });
+    storeLog.info(
+      {
+        address: app.server.address(),
+        startupMs: Math.round(performance.now() - startedAt),
+        release,
+      },
+      'web ready',
+    );
   }
 }

@@ -2,11 +2,11 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DeliveryWorker } from '../events/delivery-worker.ts';
 import { DeliveryMetrics, OutboxGauges } from '../events/outbox-metrics.ts';
 import { endpointLabel } from '../events/webhook-message.ts';
-import { createStore, redactUrl } from '../store/index.ts';
+import { createStore } from '../store/index.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
 import { startProcess } from './runtime.ts';
 import { installShutdown } from './shutdown.ts';
-import { prepareSchema, waitForStore } from './store-startup.ts';
+import { connectStore } from './store-startup.ts';
 
 /**
  * The `worker` process type (issue 4): delivers the outbox's events to WEBHOOK_URLS. Any number
@@ -60,37 +60,25 @@ try {
   await shutdown.begin('listen failed', 1);
 }
 
-const storeLog = logger.child({ store: store.kind, url: redactUrl(config.storeUrl) });
-const reachable = await waitForStore(store, {
-  logger: storeLog,
+const storeLog = await connectStore(store, {
+  logger,
+  storeUrl: config.storeUrl,
   maxWaitMs: config.startupStoreWaitMs,
   signal: startup.signal,
+  shutdown,
 });
-if (!startup.signal.aborted) {
-  if (!reachable) {
-    storeLog.fatal(
-      { waitedMs: config.startupStoreWaitMs },
-      'store unreachable at start; giving up',
-    );
-    await shutdown.begin('store unreachable', 1);
-  }
-  try {
-    await prepareSchema(store, storeLog);
-    if (config.webhooks.urls.length === 0)
-      logger.warn('WEBHOOK_URLS is empty: events are kept in the outbox, none is delivered');
-    worker.start();
-    storeLog.info(
-      {
-        owner: worker.owner,
-        endpoints: config.webhooks.urls.map(endpointLabel),
-        concurrency: config.worker.concurrency,
-        opsPort: ops?.port,
-        release,
-      },
-      'worker ready',
-    );
-  } catch (error) {
-    storeLog.fatal({ err: error }, 'store schema not usable');
-    await shutdown.begin('schema not usable', 1);
-  }
+if (storeLog) {
+  if (config.webhooks.urls.length === 0)
+    logger.warn('WEBHOOK_URLS is empty: events are kept in the outbox, none is delivered');
+  worker.start();
+  storeLog.info(
+    {
+      owner: worker.owner,
+      endpoints: config.webhooks.urls.map(endpointLabel),
+      concurrency: config.worker.concurrency,
+      opsPort: ops?.port,
+      release,
+    },
+    'worker ready',
+  );
 }
