@@ -1,28 +1,14 @@
+import { EVENT_VARIABLES } from './variables-events.ts';
+import { ms, type Variable } from './variable-types.ts';
+
+export type { Variable, VariableType } from './variable-types.ts';
+
+const STORE_SCHEMES = ['sqlite', 'postgres', 'postgresql', 'mongodb', 'mongodb+srv'];
+
 /**
  * Every environment variable 12factor-app reads, declared once: name, type, default and meaning.
  * The README's table and `.env.example` are checked against this list by a test.
  */
-export type VariableType =
-  | { kind: 'port' }
-  | { kind: 'integer'; min: number; max: number }
-  | { kind: 'string' }
-  | { kind: 'enum'; values: readonly string[] }
-  | { kind: 'boolean' }
-  | { kind: 'url'; schemes: readonly string[] };
-
-export interface Variable {
-  name: string;
-  type: VariableType;
-  /** undefined: optional with no default. */
-  default: string | undefined;
-  /** Whether the value may hold a secret (URLs are logged with passwords redacted). */
-  secret?: boolean;
-  description: string;
-}
-
-const ms = (min: number, max: number): VariableType => ({ kind: 'integer', min, max });
-const STORE_SCHEMES = ['sqlite', 'postgres', 'postgresql', 'mongodb', 'mongodb+srv'];
-
 export const VARIABLES = [
   {
     name: 'NODE_ENV',
@@ -225,102 +211,6 @@ export const VARIABLES = [
       'How long an `Idempotency-Key` on `POST /user` is remembered; a retry within it replays.',
   },
   {
-    name: 'WEBHOOK_URLS',
-    type: { kind: 'string' },
-    default: undefined,
-    secret: true,
-    description: 'Where the worker POSTs every user event, comma-separated http(s) URLs.',
-  },
-  {
-    name: 'WEBHOOK_SECRET',
-    type: { kind: 'string' },
-    default: undefined,
-    secret: true,
-    description:
-      'Signs webhooks (`whsec_…`, Standard Webhooks); several, comma-separated, during a rotation.',
-  },
-  {
-    name: 'WEBHOOK_TIMEOUT_MS',
-    type: ms(100, 120_000),
-    default: '10000',
-    description: 'How long one webhook attempt may take before it counts as failed.',
-  },
-  {
-    name: 'WEBHOOK_MAX_ATTEMPTS',
-    type: { kind: 'integer', min: 1, max: 1000 },
-    default: '15',
-    description: 'Attempts per event and URL before it becomes a dead letter.',
-  },
-  {
-    name: 'WEBHOOK_MAX_AGE_MS',
-    type: ms(1000, 2_592_000_000),
-    default: '86400000',
-    description:
-      'How long an event is retried for (from its fan-out) before it becomes a dead letter.',
-  },
-  {
-    name: 'WEBHOOK_RETRY_BASE_MS',
-    type: ms(10, 3_600_000),
-    default: '1000',
-    description:
-      'First retry delay; each later one doubles, with jitter, up to WEBHOOK_RETRY_MAX_MS.',
-  },
-  {
-    name: 'WEBHOOK_RETRY_MAX_MS',
-    type: ms(10, 86_400_000),
-    default: '3600000',
-    description: 'Longest delay between two attempts.',
-  },
-  {
-    name: 'WORKER_PORT',
-    type: { kind: 'port' },
-    default: '9464',
-    description: 'Port of the worker’s /healthz, /readyz and /metrics.',
-  },
-  {
-    name: 'WORKER_CONCURRENCY',
-    type: { kind: 'integer', min: 1, max: 1000 },
-    default: '16',
-    description: 'Webhooks one worker has in flight per URL (one per user at a time, for order).',
-  },
-  {
-    name: 'WORKER_LEASE_MS',
-    type: ms(1000, 3_600_000),
-    default: '60000',
-    description:
-      'How long a claimed delivery is a worker’s; then another may take it (above WEBHOOK_TIMEOUT_MS).',
-  },
-  {
-    name: 'WORKER_POLL_MS',
-    type: ms(10, 60_000),
-    default: '500',
-    description: 'How often an idle worker looks for new events.',
-  },
-  {
-    name: 'CLOCK_PORT',
-    type: { kind: 'port' },
-    default: '9465',
-    description: 'Port of the clock’s /healthz, /readyz and /metrics.',
-  },
-  {
-    name: 'CLOCK_PURGE_CRON',
-    type: { kind: 'string' },
-    default: '0 * * * *',
-    description: 'When the clock purges settled events older than EVENT_RETENTION_MS (cron, UTC).',
-  },
-  {
-    name: 'CLOCK_REPORT_CRON',
-    type: { kind: 'string' },
-    default: '* * * * *',
-    description: 'When the clock logs and exports outbox lag and dead letters (cron, UTC).',
-  },
-  {
-    name: 'EVENT_RETENTION_MS',
-    type: ms(60_000, 31_536_000_000),
-    default: '604800000',
-    description: 'How long delivered events are kept before the clock purges them.',
-  },
-  {
     name: 'GIT_COMMIT',
     type: { kind: 'string' },
     default: undefined,
@@ -332,6 +222,7 @@ export const VARIABLES = [
     default: undefined,
     description: 'When the build ran (ISO-8601), shown at /version (set by the image build).',
   },
+  ...EVENT_VARIABLES,
 ] as const satisfies readonly Variable[];
 
 export type VariableName = (typeof VARIABLES)[number]['name'];
