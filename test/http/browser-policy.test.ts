@@ -35,7 +35,11 @@ test('security headers — when /docs is served, then its own CSP lets the docs 
 });
 
 test('security headers — when the page is built, then / keeps its own strict CSP, not the API’s', async (t) => {
-  if (!existsSync(join(PAGE_ROOT, 'index.html'))) return t.skip('page not built (npm run build)');
+  if (!existsSync(join(PAGE_ROOT, 'index.html'))) {
+    // CI always builds the page (npm ci runs prepare): a missing build there is a failure.
+    assert.ok(!process.env.CI, 'dist/public is missing: npm run build');
+    return t.skip('page not built (npm run build)');
+  }
   const app = await appWith(t);
   const res = await app.inject({ method: 'GET', url: '/' });
   assert.equal(res.headers['content-security-policy'], PAGE_CSP);
