@@ -183,14 +183,11 @@ async function benchStore(
   );
   const rss = rssMb(web.child.pid!);
   await stop(web);
-  const cold = median(
-    await Promise.all([0]).then(async () => {
-      const times: number[] = [];
-      for (let i = 0; i < COLD_STARTS; i++)
-        times.push(await timeToFirstAnswer(['dist/processes/web.js'], env, `/user/${ids[0]}`));
-      return times;
-    }),
-  );
+  const times: number[] = [];
+  for (let i = 0; i < COLD_STARTS; i++) {
+    times.push(await timeToFirstAnswer(['dist/processes/web.js'], env, `/user/${ids[0]}`));
+  }
+  const cold = median(times);
   return { rss, cold };
 }
 

@@ -74,8 +74,7 @@ try {
 
 const storeLog = await connectStore(store, {
   logger,
-  storeUrl: config.storeUrl,
-  maxWaitMs: config.startupStoreWaitMs,
+  config,
   signal: startup.signal,
   shutdown,
 });

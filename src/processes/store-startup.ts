@@ -1,4 +1,5 @@
 import { redactUrl } from '../store/index.ts';
+import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { UserStore } from '../users/user-store.ts';
 import { sleep } from './runtime.ts';
@@ -59,21 +60,26 @@ export async function connectStore(
   store: UserStore,
   options: {
     logger: Logger;
-    storeUrl: string;
-    maxWaitMs: number;
+    config: Pick<Config, 'storeUrl' | 'startupStoreWaitMs'>;
     signal: AbortSignal;
     shutdown: { begin(reason: string, exitCode?: number): Promise<void> };
   },
 ): Promise<Logger | undefined> {
-  const storeLog = options.logger.child({ store: store.kind, url: redactUrl(options.storeUrl) });
+  const storeLog = options.logger.child({
+    store: store.kind,
+    url: redactUrl(options.config.storeUrl),
+  });
   const reachable = await waitForStore(store, {
     logger: storeLog,
-    maxWaitMs: options.maxWaitMs,
+    maxWaitMs: options.config.startupStoreWaitMs,
     signal: options.signal,
   });
   if (options.signal.aborted) return undefined;
   if (!reachable) {
-    storeLog.fatal({ waitedMs: options.maxWaitMs }, 'store unreachable at start; giving up');
+    storeLog.fatal(
+      { waitedMs: options.config.startupStoreWaitMs },
+      'store unreachable at start; giving up',
+    );
     await options.shutdown.begin('store unreachable', 1);
     return undefined;
   }

@@ -99,8 +99,7 @@ export async function serveWeb(options: {
 
   const storeLog = await connectStore(store, {
     logger,
-    storeUrl: config.storeUrl,
-    maxWaitMs: config.startupStoreWaitMs,
+    config,
     signal: startup.signal,
     shutdown,
   });
