@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import formbody from '@fastify/formbody';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
+import { deferredChildLogger } from '../log/deferred-child.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { Lifecycle } from './lifecycle.ts';
@@ -65,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       disableRequestLogging: true,
       requestIdLogLabel: 'requestId',
     }),
+    childLoggerFactory: deferredChildLogger,
     genReqId: requestIdOf,
     requestIdHeader: false,
     bodyLimit: deps.http.bodyLimitBytes,
@@ -100,11 +102,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const access = accessControl(deps.access);
   metrics(app, deps.registry, { guard: access.metrics });
   // While draining, each response closes its connection, so clients move to another instance
-  // instead of reusing a socket the server is about to close.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (deps.lifecycle.phase === 'draining') reply.header('connection', 'close');
-    done(null, payload);
-  });
+  // instead of reusing a socket the server is about to close. Added only then, so requests pay
+  // for it only then.
+  deps.lifecycle.onDrain(() =>
+    app.server.prependListener('request', (_request, response) =>
+      response.setHeader('connection', 'close'),
+    ),
+  );
 
   const sendProblem = (
     request: FastifyRequest,

@@ -6,6 +6,7 @@ export type Phase = 'starting' | 'ready' | 'draining';
 
 export class Lifecycle {
   #phase: Phase = 'starting';
+  readonly #onDrain: (() => void)[] = [];
 
   get phase(): Phase {
     return this.#phase;
@@ -16,6 +17,14 @@ export class Lifecycle {
   }
 
   drain(): void {
+    if (this.#phase === 'draining') return;
     this.#phase = 'draining';
+    for (const listener of this.#onDrain) listener();
+  }
+
+  /** Runs `listener` when draining begins (at once if it has begun). */
+  onDrain(listener: () => void): void {
+    if (this.#phase === 'draining') listener();
+    else this.#onDrain.push(listener);
   }
 }

@@ -11,13 +11,27 @@ export function userRecord(parts: {
   createdAt: string | Date;
   updatedAt: string | Date;
 }): User {
-  return {
+  return orderedUser({
+    id: parts.id,
     name: parts.name,
-    ...(parts.email === null || parts.email === undefined ? {} : { email: parts.email }),
+    email: parts.email,
     createdAt: toIso(parts.createdAt),
     updatedAt: toIso(parts.updatedAt),
-    id: parts.id,
-  };
+  });
+}
+
+/** As userRecord, for timestamps already in toISOString's form: nothing is parsed again. */
+export function orderedUser(parts: {
+  id: string;
+  name: string;
+  email?: string | null | undefined;
+  createdAt: string;
+  updatedAt: string;
+}): User {
+  const { id, name, email, createdAt, updatedAt } = parts;
+  return email === null || email === undefined
+    ? { name, createdAt, updatedAt, id }
+    : { name, email, createdAt, updatedAt, id };
 }
 
 /** SQLite hands back TEXT, PostgreSQL and MongoDB a Date: one normal form for both. */

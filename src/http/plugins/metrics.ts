@@ -19,10 +19,17 @@ export function metrics(
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const inFlight = new Gauge({
+  // Counted in a plain number and read at scrape time: a gauge update on every request and
+  // response would hash its (empty) label set each time.
+  let serving = 0;
+  const decrement = () => void serving--;
+  new Gauge({
     name: 'http_requests_in_flight',
     help: 'HTTP requests being served right now.',
     registers: [registry],
+    collect() {
+      this.set(serving);
+    },
   });
   const problems = new Counter({
     name: 'http_problems_total',
@@ -33,20 +40,27 @@ export function metrics(
   app.decorate('countProblem', (code: string) => problems.inc({ code }));
 
   app.addHook('onRequest', (_request, reply, done) => {
-    inFlight.inc();
-    // 'close' fires for finished and aborted responses alike, so the gauge never drifts.
-    reply.raw.once('close', () => inFlight.dec());
+    serving++;
+    // 'close' fires for finished and aborted responses alike, so the count never drifts.
+    reply.raw.on('close', decrement);
     done();
   });
+  // One labelled child per method, route and status, made on first use; routes are patterns,
+  // so there are few of them.
+  const observers = new Map<string, Pick<ReturnType<typeof duration.labels>, 'observe'>>();
   app.addHook('onResponse', (request, reply, done) => {
-    duration.observe(
-      {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let observer = observers.get(key);
+    if (!observer) {
+      observer = duration.labels({
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route,
         status_code: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
-    );
+      });
+      observers.set(key, observer);
+    }
+    observer.observe(reply.elapsedTime / 1000);
     done();
   });
   // Open by default like /healthz; METRICS_REQUIRE_AUTH puts it behind a read token.

@@ -14,30 +14,36 @@ function routeOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? 'unmatched';
 }
 
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /**
  * One log line per request (factor XI): request id, method, route, status, duration. Probe and
  * scrape traffic is logged at debug so it does not drown the stream.
  */
 export function requestContext(app: FastifyInstance): void {
+  // The access line carries only the fields below, none of them a credential, so it skips the
+  // redaction pass every other line gets: that pass cost more than writing the line itself.
+  const access = app.log.child({}, { redact: [] });
   // Callback-style hooks: on every request, an async hook's promise is measurable overhead.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     if (request.log.level === 'trace') {
-      request.log.trace(
-        { method: request.method, path: request.url.split('?', 1)[0] },
-        'request received',
-      );
+      request.log.trace({ method: request.method, path: pathOf(request.url) }, 'request received');
     }
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = routeOf(request);
     const level = QUIET_ROUTES.has(route) ? 'debug' : reply.statusCode >= 500 ? 'error' : 'info';
-    request.log[level](
+    access[level](
       {
+        requestId: request.id,
         method: request.method,
         route,
-        path: request.url.split('?', 1)[0],
+        path: pathOf(request.url),
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         // Who wrote, for the audit trail: `token#n` or `jwt:<sub>`, never the credential.

@@ -1,6 +1,7 @@
 import {
   sql,
   type ColumnDefinitionBuilder,
+  type CompiledQuery,
   type Dialect,
   type Expression,
   type Kysely,
@@ -57,6 +58,11 @@ export interface SqlEngine {
    * parameters whatever the row count, several times faster to parse and plan.
    */
   readonly bulkInsertNew?: (db: Kysely<SqlDatabase>, rows: BulkRows) => Promise<unknown[]>;
+  /**
+   * Runs a read-only query at once, skipping Kysely's connection hand-out, when the engine can do
+   * so safely; `undefined` when it cannot, and the caller goes through Kysely as usual.
+   */
+  readonly readNow?: <R>(query: CompiledQuery<R>) => R[] | undefined;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -24,7 +24,7 @@ import type {
   UpdateOptions,
   UserStore,
 } from '../../users/user-store.ts';
-import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
+import { isStale, nextUpdatedAt, orderedUser, userRecord } from '../user-records.ts';
 import { lowerOf, type SqlEngine } from './sql-engine.ts';
 import { createKeyed, insertUser, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
@@ -41,13 +41,20 @@ interface Row {
   updated_at: string | Date;
 }
 
+/**
+ * Timestamps as this store wrote them: SQLite's TEXT is already toISOString's form (every write
+ * goes through userRecord or nextUpdatedAt), PostgreSQL's timestamptz comes back as a Date.
+ */
+const storedIso = (value: string | Date) =>
+  typeof value === 'string' ? value : value.toISOString();
+
 function toUser(row: Row): User {
-  return userRecord({
+  return orderedUser({
     id: row.id,
     name: row.name,
     email: row.email,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    createdAt: storedIso(row.created_at),
+    updatedAt: storedIso(row.updated_at),
   });
 }
 
@@ -106,7 +113,8 @@ export class SqlUserStore implements UserStore {
         .select(USER_COLUMNS)
         .where('id', '=', '')
         .compile();
-      const { rows } = await this.db.executeQuery<Row>({ ...this.getById, parameters: [id] });
+      const query: CompiledQuery<Row> = { ...this.getById, parameters: [id] };
+      const rows = this.engine.readNow?.(query) ?? (await this.db.executeQuery(query)).rows;
       return rows[0] && toUser(rows[0]);
     });
   }

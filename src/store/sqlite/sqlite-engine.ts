@@ -106,18 +106,27 @@ function open(options: SqliteEngineOptions): Database.Database {
  * second connection in the same process would block the event loop its lock holder needs.
  */
 export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
+  let opened: Database.Database | undefined;
   return {
     kind: 'sqlite',
     capabilities: { embedded: true },
     dialect: new ImmediateSqliteDialect(async () => {
       try {
-        return open(options);
+        opened = open(options);
+        return opened;
       } catch (error) {
         // A directory we may not create, a read-only or full disk: the store is unusable
         // until someone fixes the host, which is what STORE_UNAVAILABLE says.
         throw storeUnavailable(error);
       }
     }),
+    // better-sqlite3 answers synchronously, so between two statements nothing else can run on
+    // the connection; only an open transaction (awaiting its next statement) makes a read
+    // wait, or it would see that transaction's uncommitted rows.
+    readNow: <R>(query: CompiledQuery<R>) =>
+      opened?.open && !opened.inTransaction
+        ? (opened.prepare(query.sql).all(query.parameters) as R[])
+        : undefined,
     isUnavailable: isSqliteUnavailable,
     isUniqueViolation: isSqliteUniqueViolation,
   };
