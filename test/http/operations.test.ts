@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 
@@ -106,6 +107,30 @@ test('starting — when the store is not ready yet, then user routes answer 503,
     assert.equal(res.json().code, 'STARTING');
     assert.equal(res.headers['retry-after'], '5');
     assert.equal((await other.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  } finally {
+    await other.close();
+  }
+});
+
+test('draining — when the shutdown has begun, then each response closes its connection', async () => {
+  const other = await buildTestApp();
+  try {
+    await other.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = other.app.server.address() as { port: number };
+    const agent = new http.Agent({ keepAlive: true });
+    const connectionHeader = () =>
+      new Promise<string | undefined>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.headers.connection));
+          })
+          .on('error', reject);
+      });
+    assert.equal(await connectionHeader(), 'keep-alive');
+    other.lifecycle.drain();
+    assert.equal(await connectionHeader(), 'close');
+    agent.destroy();
   } finally {
     await other.close();
   }

@@ -7,8 +7,10 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
 import { createStore } from '../../src/store/index.ts';
 import { parseSqliteUrl } from '../../src/store/sqlite/sqlite-url.ts';
+import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
 import { runUserStoreContract } from './contract.ts';
 import { at, id, newUser, rejectsWith } from './contract-support.ts';
@@ -107,4 +109,24 @@ test('sqlite — when parsing sqlite: URLs, then relative, absolute and in-memor
   assert.equal(parseSqliteUrl('SQLITE:./app.db?mode=rwc'), './app.db');
   assert.throws(() => parseSqliteUrl('sqlite:'), /names no file/);
   assert.throws(() => parseSqliteUrl('postgres://x'), /starts with "sqlite:"/);
+});
+
+test('sqlite — when a write transaction is open, then a direct read stands aside instead of seeing its rows', async (t) => {
+  const engine = createSqliteEngine({ filename: ':memory:', busyTimeoutMs: 1000 });
+  const db = new Kysely<Record<string, never>>({ dialect: engine.dialect });
+  t.after(() => db.destroy());
+  const readNow = engine.readNow!;
+  assert.equal(
+    readNow(sql`select 1`.compile(db)),
+    undefined,
+    'before the file opens, Kysely reads',
+  );
+  await sql`create table t (v integer)`.execute(db);
+  const count = sql<{ n: number }>`select count(*) as n from t`.compile(db);
+  assert.deepEqual(readNow(count), [{ n: 0 }]);
+  await db.transaction().execute(async (trx) => {
+    await sql`insert into t values (1)`.execute(trx);
+    assert.equal(readNow(count), undefined, 'uncommitted rows are never read around the lock');
+  });
+  assert.deepEqual(readNow(count), [{ n: 1 }]);
 });
