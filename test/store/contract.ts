@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bulkContract } from './contract-bulk.ts';
+import { concurrencyContract } from './contract-concurrency.ts';
 import { idempotencyContract } from './contract-idempotency.ts';
 import { listContract } from './contract-list.ts';
 import { outboxContract } from './contract-outbox.ts';
@@ -28,6 +29,7 @@ export function runUserStoreContract(name: string, factory: StoreFactory): void 
   };
   migrationContract(contract);
   writeContract(contract);
+  concurrencyContract(contract);
   idempotencyContract(contract);
   listContract(contract);
   bulkContract(contract);

@@ -59,6 +59,12 @@ export interface SqlEngine {
    */
   readonly bulkInsertNew?: (db: Kysely<SqlDatabase>, rows: BulkRows) => Promise<unknown[]>;
   /**
+   * Whether one-record writes that arrive together share a transaction and its COMMIT, each in
+   * a savepoint (CommitGroup). Worth it where a commit costs far more than a statement: SQLite
+   * writes every page a transaction touched to its WAL at each commit, and has one writer anyway.
+   */
+  readonly groupCommits?: boolean;
+  /**
    * Runs a read-only query at once, skipping Kysely's connection hand-out, when the engine can do
    * so safely; `undefined` when it cannot, and the caller goes through Kysely as usual.
    */

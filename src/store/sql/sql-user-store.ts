@@ -29,6 +29,7 @@ import { lowerOf, type SqlEngine } from './sql-engine.ts';
 import { createKeyed, insertUser, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
 import { SqlMigrator } from './sql-migrator.ts';
+import { CommitGroup } from './sql-commit-group.ts';
 import { SqlOutbox, recordEvent } from './sql-outbox.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { sqlOrder, sqlWhere } from './sql-where.ts';
@@ -71,6 +72,10 @@ export class SqlUserStore implements UserStore {
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
   private getById: CompiledQuery<Row> | undefined;
+  /** Runs one record's write transaction: grouped with others where the engine says so. */
+  private readonly writes: {
+    run<T>(work: (trx: Transaction<SqlDatabase>) => Promise<T>): Promise<T>;
+  };
 
   constructor(engine: SqlEngine) {
     this.kind = engine.kind;
@@ -78,6 +83,9 @@ export class SqlUserStore implements UserStore {
     this.engine = engine;
     this.db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
     this.migrator = new SqlMigrator(this.db as Kysely<unknown>, engine);
+    this.writes = engine.groupCommits
+      ? new CommitGroup(this.db)
+      : { run: (work) => this.db.transaction().execute(work) };
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
   }
 
@@ -121,7 +129,7 @@ export class SqlUserStore implements UserStore {
 
   create(user: NewUser): Promise<User> {
     return this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
+      this.writes.run(async (trx) => {
         const record = userRecord(user);
         await insertUser(trx, record);
         return record;
@@ -144,7 +152,7 @@ export class SqlUserStore implements UserStore {
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
     return this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
+      this.writes.run(async (trx) => {
         const current = await this.lockedRow(trx, id);
         if (!current) return undefined;
         if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
@@ -178,7 +186,7 @@ export class SqlUserStore implements UserStore {
 
   remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
     return this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
+      this.writes.run(async (trx) => {
         const current = await this.lockedRow(trx, id);
         if (!current) return undefined;
         if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();

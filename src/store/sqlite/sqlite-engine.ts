@@ -110,6 +110,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
   return {
     kind: 'sqlite',
     capabilities: { embedded: true },
+    groupCommits: true,
     dialect: new ImmediateSqliteDialect(async () => {
       try {
         opened = open(options);

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { at, id, newUser, rejectsWith, type Contract } from './contract-support.ts';
+
+/**
+ * Writes issued together, as a busy web process issues them. On SQLite they share one commit
+ * (CommitGroup), so these cases pin down that sharing never mixes up their outcomes.
+ */
+export function concurrencyContract({ name, open }: Contract): void {
+  test(`${name} — when many creates arrive at once and one reuses a taken e-mail, then only that one fails and every other is stored with its event`, async (t) => {
+    const store = await open(t);
+    const creates = Array.from({ length: 40 }, (_, n) =>
+      store.create(
+        newUser(n + 1, { email: n === 25 ? 'user-3@example.com' : `user-${n + 1}@example.com` }),
+      ),
+    );
+    const outcomes = await Promise.allSettled(creates);
+    outcomes.forEach((outcome, n) => {
+      if (n === 25) return;
+      assert.equal(outcome.status, 'fulfilled', `create ${n + 1}`);
+    });
+    await rejectsWith(creates[25]!, 'EMAIL_TAKEN');
+    assert.equal(await store.count(), 39);
+    assert.equal(await store.get(id(26)), undefined);
+    const events = await store.outbox.list({ limit: 100 });
+    assert.equal(events.length, 39);
+    assert.ok(events.every((listing) => listing.event.userId !== id(26)));
+  });
+
+  test(`${name} — when updates, a stale update and a removal of one record arrive at once, then each applies in turn and the stale one alone fails`, async (t) => {
+    const store = await open(t);
+    await store.create(newUser(1));
+    await store.create(newUser(2));
+    const renames = Array.from({ length: 10 }, (_, n) =>
+      store.update(id(1), { name: `name-${n}` }, { now: at(5) }),
+    );
+    const stale = store.update(id(2), { name: 'stale' }, { now: at(5), ifUpdatedAt: at(0, 1) });
+    const removal = store.remove(id(2), { now: at(6) });
+    const [renamed, staleOutcome, removed] = await Promise.all([
+      Promise.all(renames),
+      stale.then(
+        () => 'applied',
+        (error: { code?: string }) => error.code,
+      ),
+      removal,
+    ]);
+    assert.equal(staleOutcome, 'PRECONDITION_FAILED');
+    assert.equal(removed?.id, id(2));
+    // Each update saw the one before it (in whatever order they ran): updatedAt moved on by
+    // exactly 1 ms every time, and the record holds the last one's name.
+    const stamps = renamed.map((user) => user!.updatedAt);
+    assert.deepEqual(
+      [...stamps].sort(),
+      Array.from({ length: 10 }, (_, n) => at(5, n)),
+    );
+    const last = renamed.find((user) => user!.updatedAt === at(5, 9))!;
+    assert.deepEqual(await store.get(id(1)), last);
+    assert.equal(await store.get(id(2)), undefined);
+    const types = (await store.outbox.list({ limit: 100 })).map((listing) => listing.event.type);
+    assert.equal(types.filter((type) => type === 'user.updated').length, 10);
+    assert.equal(types.filter((type) => type === 'user.deleted').length, 1);
+  });
+}
