@@ -4,7 +4,16 @@
  */
 import autocannon from 'autocannon';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -20,12 +29,41 @@ interface Server {
   port: number;
 }
 
-function start(args: string[], env: Record<string, string>): Promise<Server> {
+/** The Procfile's web command, node's flags included: the bench measures what production runs. */
+const WEB_ARGS = (() => {
+  const line = readFileSync(join(ROOT, 'Procfile'), 'utf8')
+    .split('\n')
+    .find((text) => text.startsWith('web:'));
+  const [node, ...args] = line!.slice('web:'.length).trim().split(/\s+/);
+  if (node !== 'node')
+    throw new Error(`the Procfile's web command does not start with node: ${line}`);
+  return args;
+})();
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts a server with its stdout going to `logFile`: a file, not a pipe this process reads, so
+ * the load generator (autocannon, in this process) does not also pay for reading the log lines.
+ */
+async function start(
+  args: string[],
+  env: Record<string, string>,
+  logFile: string,
+): Promise<Server> {
+  const port = await freePort();
+  const out = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
-      PORT: '0',
+      PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       NODE_ENV: 'production',
@@ -34,26 +72,29 @@ function start(args: string[], env: Record<string, string>): Promise<Server> {
       RATE_LIMIT_MAX: '0',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', out, 'inherit'],
   });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += String(chunk);
-      const match =
-        /"address":\{[^}]*"port":(\d+)/.exec(buffered) ??
-        /listening at http:\/\/[^"]*:(\d+)/.exec(buffered);
-      if (match && (buffered.includes('"web ready"') || buffered.includes('"msg":"listening"'))) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve({ child, port: Number(match[1]) });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`${args.join(' ')} exited ${code}: ${buffered}`)),
-    );
-  });
+  closeSync(out);
+  const started = performance.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, {
+        signal: AbortSignal.timeout(1000),
+      });
+      if (res.ok) return { child, port };
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - started > 30_000)
+      throw new Error(`${args.join(' ')}: not ready in 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Access lines the web process wrote: proof that it logged every request it served. */
+function accessLines(logFile: string): number {
+  return readFileSync(logFile, 'utf8').split('"msg":"request completed"').length - 1;
 }
 
 async function stop(server: Server): Promise<void> {
@@ -75,7 +116,12 @@ async function load(url: string, options: Partial<autocannon.Options> = {}) {
     ...options,
   });
   const errors = result.errors + result.timeouts + result.non2xx;
-  return { rps: result.requests.average, p99: result.latency.p99, errors };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    errors,
+    total: result.requests.total,
+  };
 }
 
 async function timeToFirstAnswer(
@@ -148,12 +194,23 @@ async function benchStore(
   env: Record<string, string>,
   baseline: number,
   rows: Row[],
+  logFile: string,
 ) {
-  const web = await start(['dist/processes/web.js'], env);
+  const web = await start(WEB_ARGS, env, logFile);
   const ids = await seed(web.port, 1000);
   const base = `http://127.0.0.1:${web.port}`;
-  const add = (scenario: string, r: { rps: number; p99: number; errors: number }) =>
-    rows.push({ store, scenario, ...r, ratio: r.rps / baseline });
+  let requests = ids.length;
+  const add = (scenario: string, r: Awaited<ReturnType<typeof load>>) => {
+    requests += r.total;
+    rows.push({
+      store,
+      scenario,
+      rps: r.rps,
+      p99: r.p99,
+      errors: r.errors,
+      ratio: r.rps / baseline,
+    });
+  };
   let n = 0;
   const nextId = () => ids[n++ % ids.length]!;
   add('GET /user/:id', await load(`${base}/user/${ids[0]}`));
@@ -183,18 +240,20 @@ async function benchStore(
   );
   const rss = rssMb(web.child.pid!);
   await stop(web);
+  const logged = accessLines(logFile);
   const times: number[] = [];
   for (let i = 0; i < COLD_STARTS; i++) {
-    times.push(await timeToFirstAnswer(['dist/processes/web.js'], env, `/user/${ids[0]}`));
+    times.push(await timeToFirstAnswer(WEB_ARGS, env, `/user/${ids[0]}`));
   }
   const cold = median(times);
-  return { rss, cold };
+  return { rss, cold, logged, requests };
 }
 
 async function main() {
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const rows: Row[] = [];
-  const bare = await start(['bench/bare-server.ts'], {});
+  const dir = mkdtempSync(join(tmpdir(), '12f-bench-'));
+  const bare = await start(['bench/bare-server.ts'], {}, join(dir, 'bare.log'));
   const baselineResult = await load(`http://127.0.0.1:${bare.port}/`);
   const bareRss = rssMb(bare.child.pid!);
   await stop(bare);
@@ -205,17 +264,19 @@ async function main() {
   rows.push({ store: '—', scenario: 'bare node:http, fixed JSON', ...baselineResult, ratio: 1 });
 
   const extras: string[] = [];
-  const dir = mkdtempSync(join(tmpdir(), '12f-bench-'));
+  const extra = (store: string, r: Awaited<ReturnType<typeof benchStore>>) =>
+    extras.push(
+      `| ${store} | ${r.cold.toFixed(0)} ms | ${(r.cold / bareCold).toFixed(2)} | ${r.rss.toFixed(0)} MB | ${r.logged} of ${r.requests} |`,
+    );
   try {
     const sqlite = await benchStore(
       'sqlite',
       { DATABASE_URL: `sqlite:${join(dir, 'bench.db')}` },
       baselineResult.rps,
       rows,
+      join(dir, 'web-sqlite.log'),
     );
-    extras.push(
-      `| sqlite | ${sqlite.cold.toFixed(0)} ms | ${(sqlite.cold / bareCold).toFixed(2)} | ${sqlite.rss.toFixed(0)} MB |`,
-    );
+    extra('sqlite', sqlite);
     const admin = new pg.Client({ connectionString: PG_ADMIN });
     let pgVersion = 'not reachable';
     try {
@@ -232,10 +293,14 @@ async function main() {
           env: { ...process.env, ...env },
           stdio: 'ignore',
         });
-        const postgres = await benchStore('postgres', env, baselineResult.rps, rows);
-        extras.push(
-          `| postgres | ${postgres.cold.toFixed(0)} ms | ${(postgres.cold / bareCold).toFixed(2)} | ${postgres.rss.toFixed(0)} MB |`,
+        const postgres = await benchStore(
+          'postgres',
+          env,
+          baselineResult.rps,
+          rows,
+          join(dir, 'web-postgres.log'),
         );
+        extra('postgres', postgres);
       } finally {
         await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
       }
@@ -270,7 +335,8 @@ function writeReport(r: {
 Written by \`npm run bench\` on ${new Date().toISOString()}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per
 scenario, 127.0.0.1 only. Every throughput is also given as a ratio to a bare \`node:http\` server answering a fixed
 small JSON record, measured in the same run with the same load. The web process runs the compiled build
-(\`dist/\`) with \`NODE_ENV=production\` and \`LOG_LEVEL=info\` (one log line per request, to a pipe); each store was
+(\`dist/\`) as the Procfile's \`web\` command runs it (\`node ${WEB_ARGS.join(' ')}\`), with \`NODE_ENV=production\` and
+\`LOG_LEVEL=info\`: one JSON line per request, written to a file (the last column below counts them); each store was
 seeded with 1,000 users over HTTP first.
 
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Node.js ${process.version},
@@ -285,8 +351,8 @@ Cold start: process start to the first answered \`GET /user/:id\`, median of ${C
 ${r.bareCold.toFixed(0)} ms to its first answer. RSS after all the load above (bare node after its load:
 ${r.bareRss.toFixed(0)} MB).
 
-| store | cold start | × bare node | RSS after load |
-|---|---|---|---|
+| store | cold start | × bare node | RSS after load | access lines written, of requests sent |
+|---|---|---|---|---|
 ${r.extras.join('\n')}
 
 Targets (issue 2): GET by id on SQLite ≥ 0.45 × bare; on PostgreSQL ≥ 0.13 ×; POST on SQLite ≥ 0.12 ×; cold start

@@ -34,11 +34,16 @@ before(async () => {
 });
 
 test('procfile — when the Procfile is read, then web and release are single commands of the compiled build', () => {
-  assert.deepEqual(procfile.get('web'), ['node', 'dist/processes/web.js']);
+  assert.deepEqual(procfile.get('web'), [
+    'node',
+    '--max-semi-space-size=8',
+    'dist/processes/web.js',
+  ]);
   assert.deepEqual(procfile.get('release'), ['node', 'dist/processes/migrate.js']);
   for (const [type, command] of procfile) {
-    const entry = command[1]!.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
-    assert.ok(existsSync(`${ROOT}${entry}`), `${type} runs ${command[1]}, built from ${entry}`);
+    const script = command.find((arg) => arg.endsWith('.js'))!;
+    const entry = script.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
+    assert.ok(existsSync(`${ROOT}${entry}`), `${type} runs ${script}, built from ${entry}`);
   }
 });
 

@@ -115,18 +115,18 @@ test('sqlite — when a write transaction is open, then a direct read stands asi
   const engine = createSqliteEngine({ filename: ':memory:', busyTimeoutMs: 1000 });
   const db = new Kysely<Record<string, never>>({ dialect: engine.dialect });
   t.after(() => db.destroy());
-  const readNow = engine.readNow!;
+  const read = engine.read!;
   assert.equal(
-    readNow(sql`select 1`.compile(db)),
+    read(sql`select 1`.compile(db)),
     undefined,
     'before the file opens, Kysely reads',
   );
   await sql`create table t (v integer)`.execute(db);
   const count = sql<{ n: number }>`select count(*) as n from t`.compile(db);
-  assert.deepEqual(readNow(count), [{ n: 0 }]);
+  assert.deepEqual(read(count), [{ n: 0 }]);
   await db.transaction().execute(async (trx) => {
     await sql`insert into t values (1)`.execute(trx);
-    assert.equal(readNow(count), undefined, 'uncommitted rows are never read around the lock');
+    assert.equal(read(count), undefined, 'uncommitted rows are never read around the lock');
   });
-  assert.deepEqual(readNow(count), [{ n: 1 }]);
+  assert.deepEqual(read(count), [{ n: 1 }]);
 });

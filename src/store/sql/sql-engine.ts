@@ -65,10 +65,11 @@ export interface SqlEngine {
    */
   readonly groupCommits?: boolean;
   /**
-   * Runs a read-only query at once, skipping Kysely's connection hand-out, when the engine can do
-   * so safely; `undefined` when it cannot, and the caller goes through Kysely as usual.
+   * Runs one of the store's hot read-only queries by a shorter path than Kysely's when the engine
+   * has one (SQLite: at once, on its one connection; PostgreSQL: as a prepared statement);
+   * `undefined` when it cannot, and the caller goes through Kysely as usual.
    */
-  readonly readNow?: <R>(query: CompiledQuery<R>) => R[] | undefined;
+  readonly read?: <R>(query: CompiledQuery<R>) => R[] | Promise<R[]> | undefined;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -122,7 +122,7 @@ export class SqlUserStore implements UserStore {
         .where('id', '=', '')
         .compile();
       const query: CompiledQuery<Row> = { ...this.getById, parameters: [id] };
-      const rows = this.engine.readNow?.(query) ?? (await this.db.executeQuery(query)).rows;
+      const rows = (await this.engine.read?.(query)) ?? (await this.db.executeQuery(query)).rows;
       return rows[0] && toUser(rows[0]);
     });
   }

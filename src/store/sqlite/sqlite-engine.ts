@@ -124,7 +124,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
     // better-sqlite3 answers synchronously, so between two statements nothing else can run on
     // the connection; only an open transaction (awaiting its next statement) makes a read
     // wait, or it would see that transaction's uncommitted rows.
-    readNow: <R>(query: CompiledQuery<R>) =>
+    read: <R>(query: CompiledQuery<R>) =>
       opened?.open && !opened.inTransaction
         ? (opened.prepare(query.sql).all(query.parameters) as R[])
         : undefined,
