@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig, ConfigError, type Config } from '../config/index.ts';
+import { PACKAGE_ROOT } from '../config/package-root.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { Release } from '../http/routes/operations.ts';
 
@@ -24,7 +26,7 @@ export function startProcess(name: string): { config: Config; logger: Logger; re
 }
 
 export function readRelease(config: Pick<Config, 'gitCommit' | 'buildTime'>): Release {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
     name: string;
     version: string;
   };

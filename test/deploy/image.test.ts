@@ -114,7 +114,7 @@ test('image — when the build context is assembled, then .dockerignore keeps ou
   for (const needed of [
     'package.json',
     'package-lock.json',
-    'tsconfig.build.json',
+    'vite.server.config.ts',
     'src/processes/web.ts',
   ]) {
     assert.ok(files.includes(needed), `${needed} is in the context`);

@@ -116,11 +116,7 @@ test('sqlite — when a write transaction is open, then a direct read stands asi
   const db = new Kysely<Record<string, never>>({ dialect: engine.dialect });
   t.after(() => db.destroy());
   const read = engine.read!;
-  assert.equal(
-    read(sql`select 1`.compile(db)),
-    undefined,
-    'before the file opens, Kysely reads',
-  );
+  assert.equal(read(sql`select 1`.compile(db)), undefined, 'before the file opens, Kysely reads');
   await sql`create table t (v integer)`.execute(db);
   const count = sql<{ n: number }>`select count(*) as n from t`.compile(db);
   assert.deepEqual(read(count), [{ n: 0 }]);

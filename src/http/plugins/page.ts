@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { ProblemError } from '../problems.ts';
+import { PACKAGE_ROOT } from '../../config/package-root.ts';
 
 /**
- * Where `vite build` puts the page. The same from src/http/plugins (tests, type stripping) and
- * dist/http/plugins (npm start): three levels up is the repository root either way.
+ * Where `vite build` puts the page, whether this module runs from src/ or the bundled dist/.
  */
-export const PAGE_ROOT = fileURLToPath(new URL('../../../dist/public/', import.meta.url));
+export const PAGE_ROOT = join(PACKAGE_ROOT, 'dist', 'public');
 
 /**
  * The page loads only its own hashed files and talks only to this origin; nothing inline, no
