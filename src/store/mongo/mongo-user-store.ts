@@ -1,19 +1,8 @@
-import { ObjectId, type ClientSession, type Collection, type Db, type Document } from 'mongodb';
-import {
-  emailTaken,
-  isDomainError,
-  preconditionFailed,
-  storeUnavailable,
-} from '../../users/errors.ts';
-import { emailKey, isUserId, type User, type UserChanges } from '../../users/user.ts';
+import { ObjectId, type Collection, type Db } from 'mongodb';
+import { emailTaken, isDomainError, storeUnavailable } from '../../users/errors.ts';
+import { isUserId, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
-import {
-  createdEvent,
-  deletedEvent,
-  updatedEvent,
-  type UserChange,
-} from '../../users/user-events.ts';
 import type {
   CreateResult,
   IdempotencyKey,
@@ -39,10 +28,16 @@ import {
 } from './mongo-idempotency.ts';
 import { importMongoBatch } from './mongo-import.ts';
 import { MongoMigrator } from './mongo-migrator.ts';
-import { MongoOutbox, recordMongoEvents } from './mongo-outbox.ts';
-import { toDocument, toUser } from './mongo-records.ts';
-import { nextUpdatedAt, userRecord } from '../user-records.ts';
+import { MongoOutbox } from './mongo-outbox.ts';
+import { toUser } from './mongo-records.ts';
 import { EMAIL_KEY_INDEX, USERS, type UserDocument } from './mongo-schema.ts';
+import {
+  createMongoUser,
+  removeMongoUser,
+  updateMongoUser,
+  writeWithEvent,
+  type MongoWriteTarget,
+} from './mongo-user-writes.ts';
 import { mongoMigrations } from './migrations/index.ts';
 
 export interface MongoStoreOptions {
@@ -76,27 +71,6 @@ export class MongoUserStore implements UserStore {
       () => this.database(),
       (operation) => this.guard(operation),
     );
-  }
-
-  /**
-   * A write and its event: in one transaction where the deployment has them (replica sets,
-   * sharded clusters); on a standalone server the event is written right after the change, so a
-   * crash between the two loses the event (README, "Events on MongoDB").
-   */
-  private async writeWithEvent<T>(
-    work: (session: ClientSession | undefined) => Promise<{ result: T; change?: UserChange }>,
-  ): Promise<T> {
-    const db = await this.database();
-    if (await this.connection.supportsTransactions()) {
-      return this.connection.withTransaction(async (session) => {
-        const { result, change } = await work(session);
-        if (change) await recordMongoEvents(db, [change], session);
-        return result;
-      });
-    }
-    const { result, change } = await work(undefined);
-    if (change) await recordMongoEvents(db, [change], undefined);
-    return result;
   }
 
   private database(): Promise<Db> {
@@ -144,15 +118,7 @@ export class MongoUserStore implements UserStore {
   }
 
   create(user: NewUser): Promise<User> {
-    return this.guard(async () => {
-      const users = await this.users();
-      return this.writeWithEvent(async (session) => {
-        const doc = toDocument(user);
-        await users.insertOne(doc, { session });
-        const created = toUser(doc);
-        return { result: created, change: createdEvent(created) };
-      });
-    });
+    return this.guard(() => createMongoUser(this.writeTarget(), user));
   }
 
   createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult> {
@@ -160,7 +126,8 @@ export class MongoUserStore implements UserStore {
       const context = {
         db: await this.database(),
         users: await this.users(),
-        write: (work: Parameters<KeyedWriteContext['write']>[0]) => this.writeWithEvent(work),
+        write: (work: Parameters<KeyedWriteContext['write']>[0]) =>
+          writeWithEvent(this.connection, work),
       };
       const outcome = await createKeyedMongo(context, user, idempotency);
       if ('created' in outcome) return { user: outcome.created, replayed: false };
@@ -174,62 +141,11 @@ export class MongoUserStore implements UserStore {
   }
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
-    return this.guard(async () => {
-      if (!isUserId(id)) return undefined;
-      const _id = ObjectId.createFromHexString(id);
-      // Pipeline values are expressions: client strings go through $literal, or a name like
-      // "$email" would copy a field.
-      const set: Document = {
-        // max(now, previous + 1 ms), computed by the server in the same atomic write.
-        updatedAt: { $max: [new Date(options.now), { $add: ['$updatedAt', 1] }] },
-      };
-      if (changes.name !== undefined) set.name = { $literal: changes.name };
-      if (typeof changes.email === 'string') {
-        set.email = { $literal: changes.email };
-        set.emailKey = { $literal: emailKey(changes.email) };
-      }
-      const pipeline: Document[] = [{ $set: set }];
-      if (changes.email === null) pipeline.push({ $unset: ['email', 'emailKey'] });
-      const users = await this.users();
-      const updated = await this.writeWithEvent(async (session) => {
-        // The document before; the one after follows from it by the same rule the server applied.
-        const doc = await users.findOneAndUpdate(
-          this.writeFilter(_id, options.ifUpdatedAt),
-          pipeline,
-          { returnDocument: 'before', session },
-        );
-        if (!doc) return { result: undefined };
-        const before = toUser(doc);
-        const after = userRecord({
-          ...before,
-          name: changes.name ?? before.name,
-          email: changes.email === undefined ? before.email : changes.email,
-          updatedAt: nextUpdatedAt(options.now, before.updatedAt),
-        });
-        return { result: after, change: updatedEvent(before, after) };
-      });
-      return updated ?? this.missingOrStale(_id, options.ifUpdatedAt);
-    });
+    return this.guard(() => updateMongoUser(this.writeTarget(), id, changes, options));
   }
 
   remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
-    return this.guard(async () => {
-      if (!isUserId(id)) return undefined;
-      const _id = ObjectId.createFromHexString(id);
-      const users = await this.users();
-      const removed = await this.writeWithEvent(async (session) => {
-        const doc = await users.findOneAndDelete(this.writeFilter(_id, options.ifUpdatedAt), {
-          session,
-        });
-        if (!doc) return { result: undefined };
-        const before = toUser(doc);
-        return {
-          result: before,
-          change: deletedEvent(before, options.now ?? new Date().toISOString()),
-        };
-      });
-      return removed ?? this.missingOrStale(_id, options.ifUpdatedAt);
-    });
+    return this.guard(() => removeMongoUser(this.writeTarget(), id, options));
   }
 
   async *stream(options: StreamOptions = {}): AsyncGenerator<User> {
@@ -283,22 +199,8 @@ export class MongoUserStore implements UserStore {
     return this.connection.close();
   }
 
-  private writeFilter(_id: ObjectId, ifUpdatedAt: string | undefined): Document {
-    if (ifUpdatedAt === undefined) return { _id };
-    const time = Date.parse(ifUpdatedAt);
-    // An unreadable time can equal no record's updatedAt: match nothing, then report stale.
-    return Number.isNaN(time) ? { _id, $expr: false } : { _id, updatedAt: { $eq: new Date(time) } };
-  }
-
-  /** A conditional write matched nothing: either the record is gone or it changed. */
-  private async missingOrStale(_id: ObjectId, ifUpdatedAt: string | undefined): Promise<undefined> {
-    if (
-      ifUpdatedAt !== undefined &&
-      (await (await this.users()).countDocuments({ _id }, { limit: 1 })) > 0
-    ) {
-      throw preconditionFailed();
-    }
-    return undefined;
+  private writeTarget(): MongoWriteTarget {
+    return { connection: this.connection, users: () => this.users() };
   }
 
   /** Same classification as the SQL store: E11000 on emailKey, network failures, else a bug. */
