@@ -10,7 +10,8 @@ export default defineConfig({
   build: {
     ssr: true,
     outDir: 'dist',
-    emptyOutDir: false,
+    // Runs before the page build (package.json), which then fills dist/public afresh.
+    emptyOutDir: true,
     target: 'node24',
     sourcemap: true,
     minify: false,
