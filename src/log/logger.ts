@@ -1,4 +1,5 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { writeSync } from 'node:fs';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -49,9 +50,44 @@ export function createLogger(settings: LoggerSettings): Logger {
     return pino(options, settings.destination ?? pino.destination({ dest: 2, sync: true }));
   // Lines are written in batches of 4 KiB or every 250 ms, whichever comes first: one write
   // per request line costs a fifth of a point read's CPU. pino flushes what is left on exit.
-  return pino(
-    options,
-    settings.destination ??
-      pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }),
-  );
+  return pino(options, settings.destination ?? stdoutDestination());
+}
+
+/** Most log text held while stdout's reader does not keep up; more is dropped, not buffered. */
+const MAX_BUFFERED = 16 * 1024 * 1024;
+/** How long the exit may wait for a stalled reader to take the last lines. */
+const EXIT_FLUSH_MS = 1000;
+
+// Registered when this module loads, so before pino's own exit hook (which flushes what is left).
+let exitingAt: number | undefined;
+process.once('exit', () => {
+  exitingAt = Date.now();
+});
+
+/**
+ * Stdout as a non-blocking batched stream that a stalled reader (a full pipe: a log collector
+ * that stopped reading) can neither grow without bound nor hold hostage: past MAX_BUFFERED
+ * lines are dropped, and at exit the last lines get EXIT_FLUSH_MS, then the process exits
+ * anyway. Without this it retried forever and ignored SIGTERM and its own shutdown budget.
+ */
+function stdoutDestination(): DestinationStream {
+  const stream = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 4096,
+    periodicFlush: 250,
+    maxLength: MAX_BUFFERED,
+    retryEAGAIN: () => exitingAt === undefined || Date.now() - exitingAt < EXIT_FLUSH_MS,
+  });
+  const flushSync = stream.flushSync.bind(stream);
+  stream.flushSync = () => {
+    try {
+      flushSync();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' && code !== 'EBUSY') throw error;
+      writeSync(2, `log lines lost at exit: stdout's reader took none for ${EXIT_FLUSH_MS} ms\n`);
+    }
+  };
+  return stream;
 }

@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SHUTDOWN_TIMEOUT_MS = 5000;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test("web — when stdout's reader stops reading, then SIGTERM still ends the process, with exit 0, within its budget", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), '12f-stall-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const child = spawn(process.execPath, ['src/processes/web.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${join(dir, 'app.db')}`,
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_MAX: '0',
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // A log collector that stopped reading: nothing consumes the pipe once its buffers are full.
+  child.stdout.pause();
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.after(() => child.kill('SIGKILL'));
+
+  for (let ready = false; !ready; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    ready = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (res) => res.ok,
+      () => false,
+    );
+  }
+  // About a megabyte of access lines, several times what the pipe and its reader hold.
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 500; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/user?limit=1`);
+        await res.arrayBuffer();
+      }
+    }),
+  );
+
+  const started = performance.now();
+  child.kill('SIGTERM');
+  const code = await Promise.race([
+    exited,
+    new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), SHUTDOWN_TIMEOUT_MS + 5000)),
+  ]);
+  const elapsed = performance.now() - started;
+  assert.equal(code, 0, `exit ${code} after ${Math.round(elapsed)} ms; stderr: ${stderr}`);
+  assert.ok(elapsed < SHUTDOWN_TIMEOUT_MS, `exited ${Math.round(elapsed)} ms after SIGTERM`);
+  assert.match(stderr, /log lines lost at exit/, 'the pipe was full: the stall really happened');
+});
