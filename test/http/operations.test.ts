@@ -112,6 +112,29 @@ test('starting — when the store is not ready yet, then user routes answer 503,
   }
 });
 
+test('logs — when a request is refused, then each of its log lines carries its request id', async () => {
+  const other = await buildTestApp();
+  try {
+    Object.defineProperty(other.lifecycle, 'phase', { get: () => 'starting' });
+    const res = await other.app.inject({
+      method: 'GET',
+      url: '/user',
+      headers: { 'x-request-id': 'refused-7' },
+    });
+    assert.equal(res.statusCode, 503);
+    const lines = other.logs.filter((l) => l.requestId === 'refused-7');
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.msg]),
+      [
+        ['warn', 'request refused'],
+        ['error', 'request completed'],
+      ],
+    );
+  } finally {
+    await other.close();
+  }
+});
+
 test('draining — when the shutdown has begun, then each response closes its connection', async () => {
   const other = await buildTestApp();
   try {
