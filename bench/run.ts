@@ -242,13 +242,13 @@ async function benchStore(
 
 /** The bare node:http baseline: throughput, RSS after its load, cold start. */
 async function measureBare(logFile: string) {
-  const bare = await start(['bench/bare-server.ts'], {}, logFile);
+  const bare = await start(['bench/bare-server.mjs'], {}, logFile);
   const result = await load(`http://127.0.0.1:${bare.port}/`);
   const rss = rssMb(bare.child.pid!);
   await stop(bare);
   const times: number[] = [];
   for (let i = 0; i < COLD_STARTS; i++)
-    times.push(await timeToFirstAnswer(['bench/bare-server.ts'], {}, '/'));
+    times.push(await timeToFirstAnswer(['bench/bare-server.mjs'], {}, '/'));
   return { ...result, rss, cold: median(times) };
 }
 
