@@ -358,7 +358,7 @@ Cold start: process start to the first answered \`GET /user/:id\`, median of ${C
 ${r.bareColds.map((ms) => `${ms.toFixed(0)} ms`).join(' before, ')} after, to its first answer. RSS after all the load above (bare
 node after its load: ${r.bare.rss.toFixed(0)} MB).
 
-| store | cold start | × bare node | RSS after load | access lines written, of requests sent |
+| store | cold start | × bare node | RSS after load | access lines written, of answers counted |
 |---|---|---|---|---|
 ${r.extras.join('\n')}
 
