@@ -48,6 +48,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The environment every server in the bench runs with, on `port`, plus `env`. */
+function serverEnv(port: number, env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'production',
+    // Raw throughput from one client address: no token check, no per-IP limit.
+    ALLOW_ANONYMOUS_WRITES: 'true',
+    RATE_LIMIT_MAX: '0',
+    ...env,
+  };
+}
+
 /**
  * Starts a server with its stdout going to `logFile`: a file, not a pipe this process reads, so
  * the load generator (autocannon, in this process) does not also pay for reading the log lines.
@@ -61,17 +76,7 @@ async function start(
   const out = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'production',
-      // Raw throughput from one client address: no token check, no per-IP limit.
-      ALLOW_ANONYMOUS_WRITES: 'true',
-      RATE_LIMIT_MAX: '0',
-      ...env,
-    },
+    env: serverEnv(port, env),
     stdio: ['ignore', out, 'inherit'],
   });
   closeSync(out);
@@ -129,20 +134,11 @@ async function timeToFirstAnswer(
   env: Record<string, string>,
   path: string,
 ): Promise<number> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_ENV: 'production',
-      // Raw throughput from one client address: no token check, no per-IP limit.
-      ALLOW_ANONYMOUS_WRITES: 'true',
-      RATE_LIMIT_MAX: '0',
-      ...env,
-    },
+    env: serverEnv(port, env),
     stdio: 'ignore',
   });
   try {
