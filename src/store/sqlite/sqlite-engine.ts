@@ -92,6 +92,10 @@ function open(options: SqliteEngineOptions): Database.Database {
     // 64 KiB: a pwrite per page per write. Only a savepoint's own rollback reads it; recovery
     // after a crash needs only the WAL. Kept in memory, POST /user took half the CPU here.
     db.pragma('temp_store = MEMORY');
+    // SQLite's own default page cache (2 MB) rather than better-sqlite3's 16 MB: pages beyond
+    // it come from the OS page cache. Measured here: 20 MB less RSS after the bench's load,
+    // throughput unchanged within noise, a 200,000-user import 7% slower and 20 MB smaller.
+    db.pragma('cache_size = -2000');
     // SQLite's built-in lower() folds ASCII only; replacing it with the JavaScript one makes
     // case-insensitive matching identical to PostgreSQL (ICU) and to emailKey().
     db.function('lower', { deterministic: true }, (text: unknown) =>
