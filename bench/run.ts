@@ -200,7 +200,13 @@ async function benchStore(
   };
   let n = 0;
   const nextId = () => ids[n++ % ids.length]!;
-  add('GET /user/:id', await load(`${base}/user/${ids[0]}`));
+  // Each request reads another of the seeded users, so no store can answer from one hot row.
+  add(
+    'GET /user/:id',
+    await load(`${base}/user`, {
+      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/user/${nextId()}` }) }],
+    }),
+  );
   add('GET /user?limit=30', await load(`${base}/user?limit=30`));
   let created = 0;
   add(
@@ -340,7 +346,7 @@ small JSON record, measured in the same run with the same load, once before the 
 faster of the two (and of its two cold starts), so a noisy moment during one cannot flatter the service. The web process runs the compiled build
 (\`dist/\`) as the Procfile's \`web\` command runs it (\`node ${WEB_ARGS.join(' ')}\`), with \`NODE_ENV=production\` and
 \`LOG_LEVEL=info\`: one JSON line per request, written to a file (the last column below counts them); each store was
-seeded with 1,000 users over HTTP first.
+seeded with 1,000 users over HTTP first, and GET and PUT \`/user/:id\` go through those users in turn.
 
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Node.js ${process.version},
 Fastify ${pkg('fastify')}, better-sqlite3 ${pkg('better-sqlite3')} (SQLite, WAL), pg ${pkg('pg')} (PostgreSQL ${r.pgVersion}),

@@ -62,6 +62,7 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
       });
       return result.rows as R[];
     },
+    anyOf: (column, values) => sql<boolean>`${sql.ref(column)} = any(${values})`,
     // Byte order, like SQLite's BINARY and MongoDB's simple collation, so a sort gives the same
     // page on every store whatever the database's locale.
     columnTypes: {

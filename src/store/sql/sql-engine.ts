@@ -5,6 +5,7 @@ import {
   type Dialect,
   type Expression,
   type Kysely,
+  type SqlBool,
 } from 'kysely';
 import type { StoreCapabilities } from '../../users/user-store.ts';
 import type { SqlDatabase } from './sql-schema.ts';
@@ -70,6 +71,12 @@ export interface SqlEngine {
    * `undefined` when it cannot, and the caller goes through Kysely as usual.
    */
   readonly read?: <R>(query: CompiledQuery<R>) => R[] | Promise<R[]> | undefined;
+  /**
+   * `column` equal to any of `values`, bound as one array parameter, for engines that read by
+   * id in batches (ReadBatch): worth it where each query is a round trip to a server. Without
+   * it, each point read is its own query (SQLite answers in-process, with no round trip).
+   */
+  readonly anyOf?: (column: string, values: readonly unknown[]) => Expression<SqlBool>;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -30,6 +30,7 @@ import { createKeyed, insertUser, purgeExpiredKeys } from './sql-idempotency.ts'
 import { importSqlBatch } from './sql-import.ts';
 import { SqlMigrator } from './sql-migrator.ts';
 import { CommitGroup } from './sql-commit-group.ts';
+import { ReadBatch } from './read-batch.ts';
 import { SqlOutbox, recordEvent } from './sql-outbox.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { sqlOrder, sqlWhere } from './sql-where.ts';
@@ -72,6 +73,8 @@ export class SqlUserStore implements UserStore {
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
   private getById: CompiledQuery<Row> | undefined;
+  /** Point reads by id, batched where the engine's queries are round trips. */
+  private readonly byId: ReadBatch<string, User> | undefined;
   /** Runs one record's write transaction: grouped with others where the engine says so. */
   private readonly writes: {
     run<T>(work: (trx: Transaction<SqlDatabase>) => Promise<T>): Promise<T>;
@@ -87,6 +90,20 @@ export class SqlUserStore implements UserStore {
       ? new CommitGroup(this.db)
       : { run: (work) => this.db.transaction().execute(work) };
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
+    const anyOf = engine.anyOf;
+    if (anyOf) {
+      // Compiled once with an empty array; each batch binds its ids as the one parameter.
+      const byIds = this.db
+        .selectFrom('users')
+        .select(USER_COLUMNS)
+        .where(() => anyOf('id', []))
+        .compile();
+      this.byId = new ReadBatch(async (ids) => {
+        const query: CompiledQuery<Row> = { ...byIds, parameters: [ids] };
+        const rows = (await engine.read?.(query)) ?? (await this.db.executeQuery(query)).rows;
+        return new Map(rows.map((row) => [row.id, toUser(row)]));
+      });
+    }
   }
 
   list(query: ListQuery): Promise<Page> {
@@ -114,6 +131,10 @@ export class SqlUserStore implements UserStore {
   }
 
   get(id: string): Promise<User | undefined> {
+    if (this.byId) {
+      const batched = this.byId;
+      return this.guard(() => batched.get(id));
+    }
     return this.guard(async () => {
       // The hottest query: built and compiled once, then executed with the id bound.
       this.getById ??= this.db

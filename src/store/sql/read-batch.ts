@@ -1,0 +1,66 @@
+interface Waiter<V> {
+  resolve: (value: V | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most keys one batched query asks for; the rest wait for the next turn of the event loop. */
+const MAX_BATCH = 100;
+
+/**
+ * Point reads that arrive together go to the store as one query (`id = any($1)`), as
+ * DataLoader does. On PostgreSQL every query is a round trip: a socket write that wakes the
+ * server's backend, a read, a pool checkout; a batch pays for them once. Keys queue until the
+ * current turn of the event loop ends, so the requests read in the same turn share a query,
+ * and a read alone waits no longer than that. A key asked for twice in one batch is fetched
+ * once. Each caller sees the record as of its batch's query, which starts after its request
+ * arrived, so a client still reads its own acknowledged writes.
+ */
+export class ReadBatch<K, V> {
+  readonly #load: (keys: K[]) => Promise<Map<K, V>>;
+  #pending = new Map<K, Waiter<V>[]>();
+  #scheduled = false;
+
+  /** `load` answers the records found, by key; a key it leaves out has no record. */
+  constructor(load: (keys: K[]) => Promise<Map<K, V>>) {
+    this.#load = load;
+  }
+
+  get(key: K): Promise<V | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#pending.get(key);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.#pending.set(key, [{ resolve, reject }]);
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      const batch = new Map<K, Waiter<V>[]>();
+      for (const [key, waiters] of this.#pending) {
+        if (batch.size === MAX_BATCH) break;
+        batch.set(key, waiters);
+        this.#pending.delete(key);
+      }
+      if (this.#pending.size > 0) this.#schedule();
+      void this.#run(batch);
+    });
+  }
+
+  async #run(batch: Map<K, Waiter<V>[]>): Promise<void> {
+    let found: Map<K, V>;
+    try {
+      found = await this.#load([...batch.keys()]);
+    } catch (error) {
+      for (const waiters of batch.values()) for (const { reject } of waiters) reject(error);
+      return;
+    }
+    for (const [key, waiters] of batch) {
+      const value = found.get(key);
+      for (const { resolve } of waiters) resolve(value);
+    }
+  }
+}
