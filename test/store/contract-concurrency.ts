@@ -3,10 +3,41 @@ import { test } from 'node:test';
 import { at, id, newUser, rejectsWith, type Contract } from './contract-support.ts';
 
 /**
- * Writes issued together, as a busy web process issues them. On SQLite they share one commit
- * (CommitGroup), so these cases pin down that sharing never mixes up their outcomes.
+ * Reads and writes issued together, as a busy web process issues them. SQL stores batch reads
+ * by id into one query (ReadBatch) and, on SQLite, writes into one commit (CommitGroup), so
+ * these cases pin down that sharing never mixes up their outcomes.
  */
 export function concurrencyContract({ name, open }: Contract): void {
+  test(`${name} — when many reads by id arrive at once, then each gets its own record, and an unknown id none`, async (t) => {
+    const store = await open(t);
+    const users = await Promise.all(
+      Array.from({ length: 30 }, (_, n) => store.create(newUser(n + 1))),
+    );
+    // The same id twice and an unknown id in one batch must not confuse the answers.
+    const wanted = [...users.map((user) => user.id), id(4), id(999_999)];
+    const read = await Promise.all(wanted.map((userId) => store.get(userId)));
+    assert.deepEqual(read.slice(0, 30), users);
+    assert.deepEqual(read[30], users[3]);
+    assert.equal(read[31], undefined);
+  });
+
+  test(`${name} — when a read arrives while writes to the same record are committing, then it sees the record before or after them, never half`, async (t) => {
+    const store = await open(t);
+    await store.create(newUser(1, { name: 'before', email: 'before@example.com' }));
+    const update = store.update(
+      id(1),
+      { name: 'after', email: 'after@example.com' },
+      { now: at(5) },
+    );
+    const reads = await Promise.all([store.get(id(1)), update, store.get(id(1))]);
+    for (const user of [reads[0], reads[2]]) {
+      assert.ok(user, 'the record exists throughout');
+      const pair = `${user.name} ${user.email}`;
+      assert.ok(pair === 'before before@example.com' || pair === 'after after@example.com', pair);
+    }
+    assert.deepEqual(await store.get(id(1)), reads[1], 'a read after the write sees it');
+  });
+
   test(`${name} — when many creates arrive at once and one reuses a taken e-mail, then only that one fails and every other is stored with its event`, async (t) => {
     const store = await open(t);
     const creates = Array.from({ length: 40 }, (_, n) =>

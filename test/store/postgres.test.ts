@@ -45,21 +45,6 @@ if (availability.reachable) {
     return { store: await createStore({ url: database.url, ...OPTIONS }), cleanup: database.drop };
   });
 
-  test('postgres — when many reads by id arrive at once, then each gets its own record, and an unknown id none', async (t) => {
-    const { store } = await openStore(t);
-    await store.migrate();
-    const users = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => store.create(newUser(i + 1, { name: `reader-${i}` }))),
-    );
-    // Read together, they share queries (id = any($1)); the same id twice and an unknown id
-    // in the same batch must not confuse the answers.
-    const wanted = [...users.map((user) => user.id), users[3]!.id, id(999_999)];
-    const read = await Promise.all(wanted.map((userId) => store.get(userId)));
-    assert.deepEqual(read.slice(0, 30), users);
-    assert.deepEqual(read[30], users[3]);
-    assert.equal(read[31], undefined);
-  });
-
   test('postgres — when migrated, then text columns use the "C" collation and timestamps keep milliseconds', async (t) => {
     const { store, database } = await openStore(t);
     await store.migrate();

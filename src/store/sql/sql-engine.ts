@@ -72,11 +72,10 @@ export interface SqlEngine {
    */
   readonly read?: <R>(query: CompiledQuery<R>) => R[] | Promise<R[]> | undefined;
   /**
-   * `column` equal to any of `values`, bound as one array parameter, for engines that read by
-   * id in batches (ReadBatch): worth it where each query is a round trip to a server. Without
-   * it, each point read is its own query (SQLite answers in-process, with no round trip).
+   * `column` equal to any of `values`, bound as one parameter whatever their number, so every
+   * batch of reads by id (ReadBatch) is the same statement, prepared once.
    */
-  readonly anyOf?: (column: string, values: readonly unknown[]) => Expression<SqlBool>;
+  readonly anyOf: (column: string, values: readonly string[]) => Expression<SqlBool>;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -1,4 +1,4 @@
-import { Kysely, sql, type CompiledQuery, type Transaction } from 'kysely';
+import { Kysely, sql, type Transaction } from 'kysely';
 import {
   emailTaken,
   isDomainError,
@@ -72,9 +72,8 @@ export class SqlUserStore implements UserStore {
   private readonly engine: SqlEngine;
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
-  private getById: CompiledQuery<Row> | undefined;
-  /** Point reads by id, batched where the engine's queries are round trips. */
-  private readonly byId: ReadBatch<string, User> | undefined;
+  /** Reads by id that arrive together, as one query. */
+  private readonly byId: ReadBatch<string, User>;
   /** Runs one record's write transaction: grouped with others where the engine says so. */
   private readonly writes: {
     run<T>(work: (trx: Transaction<SqlDatabase>) => Promise<T>): Promise<T>;
@@ -90,20 +89,16 @@ export class SqlUserStore implements UserStore {
       ? new CommitGroup(this.db)
       : { run: (work) => this.db.transaction().execute(work) };
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
-    const anyOf = engine.anyOf;
-    if (anyOf) {
-      // Compiled once with an empty array; each batch binds its ids as the one parameter.
-      const byIds = this.db
+    this.byId = new ReadBatch(async (ids) => {
+      // The hottest query: the same statement for every batch, its ids bound as one value.
+      const query = this.db
         .selectFrom('users')
         .select(USER_COLUMNS)
-        .where(() => anyOf('id', []))
+        .where(() => engine.anyOf('id', ids))
         .compile();
-      this.byId = new ReadBatch(async (ids) => {
-        const query: CompiledQuery<Row> = { ...byIds, parameters: [ids] };
-        const rows = (await engine.read?.(query)) ?? (await this.db.executeQuery(query)).rows;
-        return new Map(rows.map((row) => [row.id, toUser(row)]));
-      });
-    }
+      const rows = (await engine.read?.(query)) ?? (await this.db.executeQuery(query)).rows;
+      return new Map(rows.map((row) => [row.id, toUser(row)]));
+    });
   }
 
   list(query: ListQuery): Promise<Page> {
@@ -131,21 +126,7 @@ export class SqlUserStore implements UserStore {
   }
 
   get(id: string): Promise<User | undefined> {
-    if (this.byId) {
-      const batched = this.byId;
-      return this.guard(() => batched.get(id));
-    }
-    return this.guard(async () => {
-      // The hottest query: built and compiled once, then executed with the id bound.
-      this.getById ??= this.db
-        .selectFrom('users')
-        .select(USER_COLUMNS)
-        .where('id', '=', '')
-        .compile();
-      const query: CompiledQuery<Row> = { ...this.getById, parameters: [id] };
-      const rows = (await this.engine.read?.(query)) ?? (await this.db.executeQuery(query)).rows;
-      return rows[0] && toUser(rows[0]);
-    });
+    return this.guard(() => this.byId.get(id));
   }
 
   create(user: NewUser): Promise<User> {

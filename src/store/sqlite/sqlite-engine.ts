@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  sql,
   CompiledQuery,
   SqliteAdapter,
   SqliteDialect,
@@ -137,6 +138,9 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
       opened?.open && !opened.inTransaction
         ? (opened.prepare(query.sql).all(query.parameters) as R[])
         : undefined,
+    // SQLite has no array type: the ids go as one JSON array, which json_each opens.
+    anyOf: (column, values) =>
+      sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`,
     isUnavailable: isSqliteUnavailable,
     isUniqueViolation: isSqliteUniqueViolation,
   };
