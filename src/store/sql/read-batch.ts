@@ -1,3 +1,5 @@
+import { nextTurn } from './next-turn.ts';
+
 interface Waiter<V> {
   resolve: (value: V | undefined) => void;
   reject: (error: unknown) => void;
@@ -19,7 +21,16 @@ const MAX_BATCH = 100;
 export class ReadBatch<K, V> {
   readonly #load: (keys: K[]) => Promise<Map<K, V>>;
   #pending = new Map<K, Waiter<V>[]>();
-  #scheduled = false;
+  readonly #schedule = nextTurn(() => {
+    const batch = new Map<K, Waiter<V>[]>();
+    for (const [key, waiters] of this.#pending) {
+      if (batch.size === MAX_BATCH) break;
+      batch.set(key, waiters);
+      this.#pending.delete(key);
+    }
+    void this.#run(batch);
+    return this.#pending.size > 0;
+  });
 
   /** `load` answers the records found, by key; a key it leaves out has no record. */
   constructor(load: (keys: K[]) => Promise<Map<K, V>>) {
@@ -32,22 +43,6 @@ export class ReadBatch<K, V> {
       if (waiters) waiters.push({ resolve, reject });
       else this.#pending.set(key, [{ resolve, reject }]);
       this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      const batch = new Map<K, Waiter<V>[]>();
-      for (const [key, waiters] of this.#pending) {
-        if (batch.size === MAX_BATCH) break;
-        batch.set(key, waiters);
-        this.#pending.delete(key);
-      }
-      if (this.#pending.size > 0) this.#schedule();
-      void this.#run(batch);
     });
   }
 

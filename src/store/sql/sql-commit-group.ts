@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { nextTurn } from './next-turn.ts';
 import type { SqlDatabase } from './sql-schema.ts';
 
 type Work<T> = (trx: Transaction<SqlDatabase>) => Promise<T>;
@@ -31,7 +32,10 @@ const MAX_GROUP = 128;
 export class CommitGroup {
   readonly #db: Kysely<SqlDatabase>;
   #queue: Pending[] = [];
-  #scheduled = false;
+  readonly #schedule = nextTurn(() => {
+    void this.#commit(this.#queue.splice(0, MAX_GROUP));
+    return this.#queue.length > 0;
+  });
 
   constructor(db: Kysely<SqlDatabase>) {
     this.#db = db;
@@ -41,17 +45,6 @@ export class CommitGroup {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      const group = this.#queue.splice(0, MAX_GROUP);
-      if (this.#queue.length > 0) this.#schedule();
-      void this.#commit(group);
     });
   }
 
