@@ -149,9 +149,21 @@ describe('users page', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: 'Next page' }).click();
     await status('Showing 26–50 of 100 users (page 2 of 4).');
     assert.equal(await page.locator('tbody tr th').first().textContent(), 'Person 026');
+    // Two clicks while page 3 is still on its way move two pages, not one: the list answers
+    // are held until both clicks are in, as on a slow network.
+    let holding = true;
+    const held: (() => void)[] = [];
+    const hold = (url: URL) => url.pathname === '/user';
+    await page.route(hold, async (route) => {
+      if (holding) await new Promise<void>((resolve) => held.push(resolve));
+      await route.continue();
+    });
     await page.getByRole('button', { name: 'Next page' }).click();
     await page.getByRole('button', { name: 'Next page' }).click();
+    holding = false;
+    for (const release of held) release();
     await status('Showing 76–100 of 100 users (page 4 of 4).');
+    await page.unroute(hold);
     assert.equal(await page.locator('#next-page').getAttribute('aria-disabled'), 'true');
 
     await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();

@@ -71,6 +71,8 @@ export function createList(
     next: undefined,
     prev: undefined,
   };
+  /** The last page's total, to foresee a requested page's neighbours before it arrives. */
+  let total = 0;
 
   const row = (user: User) =>
     el(
@@ -136,6 +138,7 @@ export function createList(
         return await reload();
       }
       neighbours = { next: page.next, prev: page.prev };
+      total = page.total;
       body.replaceChildren(...page.users.map(row));
       say(error, '');
       status.textContent = describe(page.users, page.total);
@@ -183,6 +186,13 @@ export function createList(
   const go = (skip: number | undefined) => {
     if (skip === undefined) return;
     query.skip = skip;
+    // Until the page arrives with its own Link header, its neighbours follow from skip, limit
+    // and the last total: a second click on Next while it loads moves on from that page, not
+    // from the one still on screen (which would ask for the same page again).
+    neighbours = {
+      prev: skip > 0 ? Math.max(0, skip - query.limit) : undefined,
+      next: skip + query.limit < total ? skip + query.limit : undefined,
+    };
     void reload();
   };
   prev.addEventListener('click', () => go(neighbours.prev));
