@@ -9,14 +9,14 @@ interface Waiter<V> {
 const MAX_BATCH = 100;
 
 /**
- * Point reads that arrive together go to the store as one query (`id = any($1)`), as
- * DataLoader does. On PostgreSQL every query is a round trip: a socket write that wakes the
- * server's backend, a read, a pool checkout; a batch pays for them once. On SQLite every query
- * is a read transaction, with its file locks and WAL-index check; a batch takes one. Keys queue until the
- * current turn of the event loop ends, so the requests read in the same turn share a query,
- * and a read alone waits no longer than that. A key asked for twice in one batch is fetched
- * once. Each caller sees the record as of its batch's query, which starts after its request
- * arrived, so a client still reads its own acknowledged writes.
+ * Point reads that arrive together go to the store as one query (`id = any(…)`), as DataLoader
+ * does. On PostgreSQL every query is a round trip: a socket write that wakes the server's
+ * backend, a read, a pool checkout. On SQLite every query is a read transaction, with its file
+ * locks and WAL-index check. A batch pays for these once. Keys queue until the current turn of
+ * the event loop ends, so the requests read in the same turn share a query, and a read alone
+ * waits no longer than that. A key asked for twice in one batch is fetched once. Each caller
+ * sees the record as of its batch's query, which starts after its request arrived, so a client
+ * still reads its own acknowledged writes.
  */
 export class ReadBatch<K, V> {
   readonly #load: (keys: K[]) => Promise<Map<K, V>>;
