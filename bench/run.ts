@@ -13,10 +13,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../test/support/free-port.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -40,14 +40,6 @@ const WEB_ARGS = (() => {
   return args;
 })();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** The environment every server in the bench runs with, on `port`, plus `env`. */
 function serverEnv(port: number, env: Record<string, string>): Record<string, string> {
   return {
@@ -63,6 +55,38 @@ function serverEnv(port: number, env: Record<string, string>): Record<string, st
   };
 }
 
+function launch(
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  stdout: 'ignore' | number,
+) {
+  return spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: serverEnv(port, env),
+    stdio: ['ignore', stdout, 'inherit'],
+  });
+}
+
+/** Polls `path` until it answers 200; fails if the server exits or 30 s pass. */
+async function firstAnswer(child: ChildProcess, port: number, path: string): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`${child.spawnargs.join(' ')} exited ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - started > 30_000) throw new Error(`${path}: no answer within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 /**
  * Starts a server with its stdout going to `logFile`: a file, not a pipe this process reads, so
  * the load generator (autocannon, in this process) does not also pay for reading the log lines.
@@ -74,27 +98,10 @@ async function start(
 ): Promise<Server> {
   const port = await freePort();
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: serverEnv(port, env),
-    stdio: ['ignore', out, 'inherit'],
-  });
+  const child = launch(args, env, port, out);
   closeSync(out);
-  const started = performance.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`, {
-        signal: AbortSignal.timeout(1000),
-      });
-      if (res.ok) return { child, port };
-    } catch {
-      // not listening yet
-    }
-    if (performance.now() - started > 30_000)
-      throw new Error(`${args.join(' ')}: not ready in 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await firstAnswer(child, port, '/readyz');
+  return { child, port };
 }
 
 /** Access lines the web process wrote: proof that it logged every request it served. */
@@ -136,24 +143,10 @@ async function timeToFirstAnswer(
 ): Promise<number> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: serverEnv(port, env),
-    stdio: 'ignore',
-  });
+  const child = launch(args, env, port, 'ignore');
   try {
-    for (;;) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-          signal: AbortSignal.timeout(2000),
-        });
-        if (res.status === 200) return performance.now() - started;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      if (performance.now() - started > 30_000) throw new Error('no answer within 30 s');
-    }
+    await firstAnswer(child, port, path);
+    return performance.now() - started;
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');

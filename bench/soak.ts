@@ -7,6 +7,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { freePort } from '../test/support/free-port.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 60);
@@ -43,7 +44,7 @@ const env = {
   NODE_ENV: 'production',
   DATABASE_URL: url.toString(),
   HOST: '127.0.0.1',
-  PORT: String(20000 + Math.floor(Math.random() * 20000)),
+  PORT: String(await freePort()),
   API_TOKENS: TOKEN,
   // One client address sends everything; the limiter would only measure itself.
   RATE_LIMIT_MAX: '0',

@@ -23,7 +23,7 @@ import {
   RETRY_AFTER_SECONDS,
   type ProblemCode,
 } from './problems.ts';
-import { requestContext, requestIdOf } from './plugins/request-context.ts';
+import { pathOf, requestContext, requestIdOf } from './plugins/request-context.ts';
 import { metrics } from './plugins/metrics.ts';
 import { openapi } from './plugins/openapi.ts';
 import { page } from './plugins/page.ts';
@@ -132,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A refused credential must not be cached by a shared cache for another client.
     if (status === 401 || status === 403) reply.header('cache-control', 'no-store');
     app.countProblem(found.code);
-    const instance = request.url.split('?', 1)[0] ?? '/';
+    const instance = pathOf(request.url);
     return reply
       .code(status)
       .type('application/problem+json')
@@ -166,7 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, {
       code: 'ROUTE_NOT_FOUND',
-      detail: `No route serves ${request.method} ${request.url.split('?', 1)[0]}.`,
+      detail: `No route serves ${request.method} ${pathOf(request.url)}.`,
     }),
   );
 

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { routeOf } from './request-context.ts';
 
 /**
  * Prometheus metrics for the web process: request durations by route and status, requests in
@@ -49,7 +50,7 @@ export function metrics(
   // so there are few of them.
   const observers = new Map<string, Pick<ReturnType<typeof duration.labels>, 'observe'>>();
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+    const route = routeOf(request);
     const key = `${request.method} ${route} ${reply.statusCode}`;
     let observer = observers.get(key);
     if (!observer) {

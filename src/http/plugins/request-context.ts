@@ -10,11 +10,13 @@ export function requestIdOf(request: { headers: Record<string, unknown> }): stri
   return typeof incoming === 'string' && ACCEPTABLE_ID.test(incoming) ? incoming : randomUUID();
 }
 
-function routeOf(request: FastifyRequest): string {
+/** The route pattern that served a request (`/user/:id`), never its raw URL. */
+export function routeOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? 'unmatched';
 }
 
-function pathOf(url: string): string {
+/** The path of a request URL, without its query string. */
+export function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
 }
