@@ -62,7 +62,10 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
       });
       return result.rows as R[];
     },
-    anyOf: (column, values) => sql<boolean>`${sql.ref(column)} = any(${values})`,
+    anyOf: {
+      where: (column, list) => sql<boolean>`${sql.ref(column)} = any(${list})`,
+      bind: (values) => values,
+    },
     // Byte order, like SQLite's BINARY and MongoDB's simple collation, so a sort gives the same
     // page on every store whatever the database's locale.
     columnTypes: {

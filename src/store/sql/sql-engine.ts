@@ -72,10 +72,15 @@ export interface SqlEngine {
    */
   readonly read?: <R>(query: CompiledQuery<R>) => R[] | Promise<R[]> | undefined;
   /**
-   * `column` equal to any of `values`, bound as one parameter whatever their number, so every
-   * batch of reads by id (ReadBatch) is the same statement, prepared once.
+   * `column` equal to any value of a list bound as one parameter whatever its length, so every
+   * batch of reads by id (ReadBatch) is the same statement, compiled and prepared once.
    */
-  readonly anyOf: (column: string, values: readonly string[]) => Expression<SqlBool>;
+  readonly anyOf: {
+    /** The condition, with `list` (a value `bind` made) as its one parameter. */
+    where: (column: string, list: unknown) => Expression<SqlBool>;
+    /** A list of values as that one parameter. */
+    bind: (values: readonly string[]) => unknown;
+  };
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -89,13 +89,16 @@ export class SqlUserStore implements UserStore {
       ? new CommitGroup(this.db)
       : { run: (work) => this.db.transaction().execute(work) };
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
+    // The hottest query: the same statement for every batch, its ids bound as its one value,
+    // so it is compiled once and each batch only binds its ids.
+    const byIds = this.db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .where(() => engine.anyOf.where('id', engine.anyOf.bind([])))
+      .compile();
+    if (byIds.parameters.length !== 1) throw new Error('anyOf must bind exactly one parameter');
     this.byId = new ReadBatch(async (ids) => {
-      // The hottest query: the same statement for every batch, its ids bound as one value.
-      const query = this.db
-        .selectFrom('users')
-        .select(USER_COLUMNS)
-        .where(() => engine.anyOf('id', ids))
-        .compile();
+      const query: typeof byIds = { ...byIds, parameters: [engine.anyOf.bind(ids)] };
       const rows = (await engine.read?.(query)) ?? (await this.db.executeQuery(query)).rows;
       return new Map(rows.map((row) => [row.id, toUser(row)]));
     });

@@ -139,8 +139,11 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
         ? (opened.prepare(query.sql).all(query.parameters) as R[])
         : undefined,
     // SQLite has no array type: the ids go as one JSON array, which json_each opens.
-    anyOf: (column, values) =>
-      sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`,
+    anyOf: {
+      where: (column, list) =>
+        sql<boolean>`${sql.ref(column)} in (select value from json_each(${list}))`,
+      bind: (values) => JSON.stringify(values),
+    },
     isUnavailable: isSqliteUnavailable,
     isUniqueViolation: isSqliteUniqueViolation,
   };
