@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { LineBatch, type BatchedDestination } from './line-batch.ts';
 
 export type { Logger };
 
@@ -31,11 +32,27 @@ export const REDACT_PATHS = [
   '*.password',
 ];
 
+let lastMs = Number.NaN;
+let lastTime = '';
+
+/**
+ * pino's isoTime, made once per millisecond: a busy web process writes tens of lines in the same
+ * millisecond, and formatting the date was a tenth of the cost of each access line.
+ */
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level,
     base: { pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
   };
@@ -50,7 +67,7 @@ export function createLogger(settings: LoggerSettings): Logger {
     return pino(options, settings.destination ?? pino.destination({ dest: 2, sync: true }));
   // Lines are written in batches of 4 KiB or every 250 ms, whichever comes first: one write
   // per request line costs a fifth of a point read's CPU. pino flushes what is left on exit.
-  return pino(options, settings.destination ?? stdoutDestination());
+  return pino(options, settings.destination ?? new LineBatch(stdoutDestination()));
 }
 
 /** Most log text held while stdout's reader does not keep up; more is dropped, not buffered. */
@@ -70,7 +87,7 @@ process.once('exit', () => {
  * lines are dropped, and at exit the last lines get EXIT_FLUSH_MS, then the process exits
  * anyway. Without this it retried forever and ignored SIGTERM and its own shutdown budget.
  */
-function stdoutDestination(): DestinationStream {
+function stdoutDestination(): BatchedDestination {
   const stream = pino.destination({
     dest: 1,
     sync: false,
