@@ -22,6 +22,18 @@ test('security headers — when the API answers, then a CSP that allows nothing,
     assert.equal(res.headers['referrer-policy'], 'no-referrer', url);
     assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/, url);
     assert.equal(res.headers['x-powered-by'], undefined, url);
+    // Document-only headers are not sent with JSON: they protect nothing there.
+    for (const name of [
+      'cross-origin-opener-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+    ]) {
+      assert.equal(res.headers[name], undefined, `${url}: ${name}`);
+    }
+    assert.equal(res.headers['cross-origin-resource-policy'], 'same-origin', url);
   }
 });
 
