@@ -9,12 +9,12 @@ import { defineConfig } from 'vite';
 
 /**
  * Packages that stay in node_modules and load as usual: a native addon, packages that find
- * their own files next to their code (swagger-ui's assets, pino's transport worker), and the
- * drivers loaded only when configured, whose optional native parts are found at run time.
+ * their own files next to their code (pino's transport worker; swagger-ui is told where its
+ * assets are instead, src/http/plugins/openapi.ts), and the drivers loaded only when
+ * configured, whose optional native parts are found at run time.
  */
 const EXTERNAL = [
   'better-sqlite3',
-  '@fastify/swagger-ui',
   'pino',
   'pino-pretty',
   'thread-stream',

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -39,6 +42,17 @@ export async function openapi(app: FastifyInstance, release: Release): Promise<v
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // The plugin is bundled (ADR 7), so it cannot find its assets beside its code: they are
+  // served from where npm installed the package.
+  const assets = join(
+    dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui')),
+    'static',
+  );
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    baseDir: assets,
+    logo: { type: 'image/svg+xml', content: await readFile(join(assets, 'logo.svg')) },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
