@@ -101,27 +101,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => onFrameworkError(error, request, reply),
   });
 
-  app.addSchema(UserSchema);
-  app.addSchema(ProblemSchema);
-  // JSON and form bodies only: anything else is a 415, never parsed as a string.
-  app.removeContentTypeParser('text/plain');
-  await app.register(formbody);
-  requestContext(app);
-  // Before any route: the rate limiter hooks only the routes registered after it.
-  await limits(app, deps.limits);
-  await browserPolicy(app, deps.http);
-  await openapi(app, deps.release);
-  const access = accessControl(deps.access);
-  metrics(app, deps.registry, { guard: access.metrics });
-  // While draining, each response closes its connection, so clients move to another instance
-  // instead of reusing a socket the server is about to close. Added only then, so requests pay
-  // for it only then.
-  deps.lifecycle.onDrain(() =>
-    app.server.prependListener('request', (_request, response) =>
-      response.setHeader('connection', 'close'),
-    ),
-  );
-
   const sendProblem = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -156,6 +135,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   };
 
+  // Set before any plugin registers its routes: a plugin's scope keeps the error handler it was
+  // registered under, and every error must become a problem document (the docs' file routes too).
   app.setErrorHandler((error, request, reply) => {
     const found = classify(error);
     if (found.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'request failed');
@@ -163,6 +144,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       request.log.warn({ err: error, code: found.code }, 'request refused');
     return sendProblem(request, reply, found);
   });
+
+  app.addSchema(UserSchema);
+  app.addSchema(ProblemSchema);
+  // JSON and form bodies only: anything else is a 415, never parsed as a string.
+  app.removeContentTypeParser('text/plain');
+  await app.register(formbody);
+  requestContext(app);
+  // Before any route: the rate limiter hooks only the routes registered after it.
+  await limits(app, deps.limits);
+  await browserPolicy(app, deps.http);
+  await openapi(app, deps.release);
+  const access = accessControl(deps.access);
+  metrics(app, deps.registry, { guard: access.metrics });
+  // While draining, each response closes its connection, so clients move to another instance
+  // instead of reusing a socket the server is about to close. Added only then, so requests pay
+  // for it only then.
+  deps.lifecycle.onDrain(() =>
+    app.server.prependListener('request', (_request, response) =>
+      response.setHeader('connection', 'close'),
+    ),
+  );
+
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, {
       code: 'ROUTE_NOT_FOUND',

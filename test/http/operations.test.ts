@@ -77,6 +77,26 @@ test('openapi — when fetched, then an OpenAPI 3.1 document with the user route
   assert.ok([200, 302].includes(docs.statusCode));
 });
 
+test('docs — when the page and its assets are asked for, then they are served; a path out of their folder gets a problem document', async () => {
+  const page = await t.app.inject({ method: 'GET', url: '/docs/' });
+  assert.equal(page.statusCode, 200);
+  assert.match(String(page.headers['content-type']), /text\/html/);
+  for (const asset of ['/docs/static/swagger-ui.css', '/docs/static/logo.svg']) {
+    assert.equal((await t.app.inject({ method: 'GET', url: asset })).statusCode, 200, asset);
+  }
+  for (const url of [
+    '/docs/%2e%2e/%2e%2e/package.json',
+    '/docs/..%2f..%2fpackage.json',
+    '/docs/static/%2e%2e/%2e%2e/package.json',
+    '/docs/no-such-file.js',
+  ]) {
+    const res = await t.app.inject({ method: 'GET', url });
+    assert.ok(res.statusCode === 400 || res.statusCode === 404, `${url} → ${res.statusCode}`);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/, url);
+    assert.doesNotMatch(res.body, /"dependencies"/, url);
+  }
+});
+
 test('request id — when the client sends X-Request-Id, then it is echoed and logged', async () => {
   const res = await t.app.inject({
     method: 'GET',
