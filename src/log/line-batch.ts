@@ -18,6 +18,9 @@ export interface BatchedDestination extends DestinationStream {
  * `flushSync` hand over what is pending first, and so does the process's exit, so a line logged
  * just before `process.exit()` is written like any other.
  */
+/** Text held before the turn ends: past it the lines are handed over at once (sonic-boom's maxWrite). */
+const MAX_PENDING = 16 * 1024;
+
 export class LineBatch implements DestinationStream {
   readonly #destination: BatchedDestination;
   #pending = '';
@@ -35,6 +38,7 @@ export class LineBatch implements DestinationStream {
 
   write(line: string): void {
     this.#pending += line;
+    if (this.#pending.length >= MAX_PENDING) return this.#drain();
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(this.#handOver);

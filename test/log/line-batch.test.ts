@@ -42,6 +42,20 @@ test('line batch — when lines are written in two turns, then each turn is its 
   assert.deepEqual(writes, ['a\n', 'b\nc\n']);
 });
 
+test('line batch — when a turn logs more than 16 KiB, then it is handed over as it fills, not held to the end of the turn', async () => {
+  const { destination, writes } = recorder();
+  const batch = new LineBatch(destination);
+  const line = `${'x'.repeat(1023)}\n`;
+  for (let i = 0; i < 40; i++) batch.write(line);
+  assert.deepEqual(
+    writes.map((text) => text.length),
+    [16 * 1024, 16 * 1024],
+    'two full batches before the turn ends',
+  );
+  await nextTurn();
+  assert.equal(writes.join(''), line.repeat(40), 'every line once, in order');
+});
+
 test('line batch — when flushed, then pending lines are handed over before the destination flushes', async () => {
   const { destination, writes, flushes } = recorder();
   const batch = new LineBatch(destination);
