@@ -7,6 +7,9 @@ export interface BatchedDestination extends DestinationStream {
   flushSync(): void;
 }
 
+/** Most text held until the turn ends; past it the lines are handed over at once. */
+const MAX_PENDING = 16 * 1024;
+
 /**
  * Hands the lines logged during one turn of the event loop to `destination` as one write, at the
  * end of that turn. sonic-boom (pino.destination) works out the UTF-8 length of its whole pending
@@ -18,9 +21,6 @@ export interface BatchedDestination extends DestinationStream {
  * `flushSync` hand over what is pending first, and so does the process's exit, so a line logged
  * just before `process.exit()` is written like any other.
  */
-/** Text held before the turn ends: past it the lines are handed over at once (sonic-boom's maxWrite). */
-const MAX_PENDING = 16 * 1024;
-
 export class LineBatch implements DestinationStream {
   readonly #destination: BatchedDestination;
   #pending = '';
