@@ -65,8 +65,9 @@ export function createLogger(settings: LoggerSettings): Logger {
   }
   if (fd === 2)
     return pino(options, settings.destination ?? pino.destination({ dest: 2, sync: true }));
-  // Lines are written in batches of 4 KiB or every 250 ms, whichever comes first: one write
-  // per request line costs a fifth of a point read's CPU. pino flushes what is left on exit.
+  // Each turn's lines are handed over together (LineBatch), then written in batches of 4 KiB or
+  // every 250 ms, whichever comes first: one write per request line costs a fifth of a point
+  // read's CPU. What is left is flushed on exit.
   return pino(options, settings.destination ?? new LineBatch(stdoutDestination()));
 }
 
