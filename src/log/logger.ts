@@ -92,6 +92,8 @@ function stdoutDestination(): BatchedDestination {
   const stream = pino.destination({
     dest: 1,
     sync: false,
+    // Bytes from LineBatch: sonic-boom keeps their lengths rather than measuring its text again.
+    contentMode: 'buffer',
     minLength: 4096,
     periodicFlush: 250,
     maxLength: MAX_BUFFERED,
@@ -107,5 +109,6 @@ function stdoutDestination(): BatchedDestination {
       writeSync(2, `log lines lost at exit: stdout's reader took none for ${EXIT_FLUSH_MS} ms\n`);
     }
   };
-  return stream;
+  // sonic-boom's types describe its text mode only; in buffer mode its write takes bytes.
+  return stream as unknown as BatchedDestination;
 }

@@ -4,19 +4,23 @@ import { execFileSync } from 'node:child_process';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LineBatch, type BatchedDestination } from '../../src/log/line-batch.ts';
 
-/** A destination that records each write it gets and each flush asked of it. */
+/** A destination that records each write it gets (decoded) and each flush asked of it. */
 function recorder() {
   const writes: string[] = [];
+  const bytes: Buffer[] = [];
   const flushes: string[] = [];
   const destination: BatchedDestination = {
-    write: (text: string) => void writes.push(text),
+    write: (chunk: Buffer) => {
+      bytes.push(chunk);
+      writes.push(chunk.toString('utf8'));
+    },
     flush: (callback) => {
       flushes.push('flush');
       callback?.();
     },
     flushSync: () => void flushes.push('flushSync'),
   };
-  return { destination, writes, flushes };
+  return { destination, writes, bytes, flushes };
 }
 
 test('line batch — when lines are written in one turn, then they reach the destination as one write, in order, at the end of the turn', async () => {
@@ -28,6 +32,16 @@ test('line batch — when lines are written in one turn, then they reach the des
   assert.deepEqual(writes, [], 'nothing is written before the turn ends');
   await nextTurn();
   assert.deepEqual(writes, ['{"n":1}\n{"n":2}\n{"n":3}\n']);
+});
+
+test('line batch — when lines hold non-ASCII text, then the destination gets their UTF-8 bytes', async () => {
+  const { destination, bytes } = recorder();
+  const batch = new LineBatch(destination);
+  batch.write('{"name":"Zoë 张伟 🚀"}\n');
+  await nextTurn();
+  assert.equal(bytes.length, 1);
+  assert.ok(Buffer.isBuffer(bytes[0]));
+  assert.deepEqual(bytes[0], Buffer.from('{"name":"Zoë 张伟 🚀"}\n', 'utf8'));
 });
 
 test('line batch — when lines are written in two turns, then each turn is its own write', async () => {
