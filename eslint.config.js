@@ -5,7 +5,8 @@ import importX from 'eslint-plugin-import-x';
 
 /**
  * Dependencies point one way (docs: style.md): processes → {http, events, admin} →
- * {doctor, store} → users; config and log are leaves anyone may import.
+ * {doctor, store} → users; config, log and metrics (Prometheus instruments) are leaves anyone
+ * may import.
  */
 const layers = [
   {
@@ -49,6 +50,21 @@ const layers = [
       './src/doctor',
     ],
     message: 'log is a leaf.',
+  },
+  {
+    target: './src/metrics',
+    from: [
+      './src/users',
+      './src/config',
+      './src/log',
+      './src/store',
+      './src/http',
+      './src/processes',
+      './src/admin',
+      './src/events',
+      './src/doctor',
+    ],
+    message: 'metrics is a leaf.',
   },
   {
     target: './src/store',

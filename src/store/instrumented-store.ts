@@ -1,4 +1,5 @@
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { BoundHistogram, type HistogramSeries } from '../metrics/bound-histogram.ts';
 import type { ListQuery } from '../users/query.ts';
 import type { UserChanges } from '../users/user.ts';
 import type {
@@ -13,31 +14,28 @@ import type {
   UserStore,
 } from '../users/user-store.ts';
 
-type Observer = Pick<ReturnType<Histogram['labels']>, 'observe'>;
-
 /**
  * A store whose every data call is timed in `store_operation_duration_seconds`, labelled by
  * operation, store kind and outcome. It implements the port by delegation, so callers cannot
  * tell it from the store it wraps.
  */
 export function instrumentStore(store: UserStore, registry: Registry): UserStore {
-  const histogram = new Histogram({
+  const histogram = new BoundHistogram({
     name: 'store_operation_duration_seconds',
     help: 'Time a store call took, by operation, store kind and outcome.',
     labelNames: ['operation', 'store', 'outcome'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  // One child per operation and outcome, made on first use: labelling on every call hashes the
-  // label set each time, a measurable share of a point read.
-  const observers = new Map<string, { ok: Observer; error: Observer }>();
+  // The series of each operation and outcome, looked up once per operation, not per call.
+  const observers = new Map<string, { ok: HistogramSeries; error: HistogramSeries }>();
   const observersOf = (operation: string) => {
     let found = observers.get(operation);
     if (!found) {
       const labels = { operation, store: store.kind };
       found = {
-        ok: histogram.labels({ ...labels, outcome: 'ok' }),
-        error: histogram.labels({ ...labels, outcome: 'error' }),
+        ok: histogram.series({ ...labels, outcome: 'ok' }),
+        error: histogram.series({ ...labels, outcome: 'error' }),
       };
       observers.set(operation, found);
     }

@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { BoundHistogram, type HistogramSeries } from '../../metrics/bound-histogram.ts';
 import { routeOf } from './request-context.ts';
 
 /**
@@ -13,7 +14,7 @@ export function metrics(
   options: { guard?: onRequestHookHandler | undefined } = {},
 ): void {
   collectDefaultMetrics({ register: registry });
-  const duration = new Histogram({
+  const duration = new BoundHistogram({
     name: 'http_request_duration_seconds',
     help: 'Time to answer an HTTP request, by method, route and status.',
     labelNames: ['method', 'route', 'status_code'],
@@ -46,22 +47,23 @@ export function metrics(
     reply.raw.on('close', decrement);
     done();
   });
-  // One labelled child per method, route and status, made on first use; routes are patterns,
-  // so there are few of them.
-  const observers = new Map<string, Pick<ReturnType<typeof duration.labels>, 'observe'>>();
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = routeOf(request);
-    const key = `${request.method} ${route} ${reply.statusCode}`;
-    let observer = observers.get(key);
-    if (!observer) {
-      observer = duration.labels({
-        method: request.method,
-        route,
-        status_code: String(reply.statusCode),
-      });
-      observers.set(key, observer);
+  // One series per route, method and status, made on first use (routes are patterns, so there
+  // are few), then found again without building a key on every request.
+  const series = new Map<string, Map<string, Map<number, HistogramSeries>>>();
+  const seriesOf = (route: string, method: string, status: number) => {
+    let byMethod = series.get(route);
+    if (!byMethod) series.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let found = byStatus.get(status);
+    if (!found) {
+      found = duration.series({ method, route, status_code: String(status) });
+      byStatus.set(status, found);
     }
-    observer.observe(reply.elapsedTime / 1000);
+    return found;
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    seriesOf(routeOf(request), request.method, reply.statusCode).observe(reply.elapsedTime / 1000);
     done();
   });
   // Open by default like /healthz; METRICS_REQUIRE_AUTH puts it behind a read token.
