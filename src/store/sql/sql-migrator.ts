@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { Migrator, type MigrationResultSet } from 'kysely/migration';
+import { DEFAULT_MIGRATION_TABLE, Migrator, type MigrationResultSet } from 'kysely/migration';
 import type { MigrationStatus } from '../../users/user-store.ts';
 import { sqlMigrations } from './migrations/index.ts';
 import { columnTypes, sequenceKeyOf, type SqlEngine } from './sql-engine.ts';
@@ -27,16 +27,46 @@ export class SqlMigrator {
     this.engine = engine;
   }
 
+  /**
+   * Reads the applied names straight from Kysely's migration table: one query, where Kysely's
+   * getMigrations first introspects the whole catalog to learn whether that table exists
+   * (10–25 ms of a PostgreSQL start here). Until the table exists, that query fails, and
+   * Kysely's own way answers; a store that cannot be reached fails at once, not twice.
+   */
   async status(): Promise<MigrationStatus> {
+    let rows: readonly { name: string }[];
+    try {
+      rows = (
+        await sql<{ name: string }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(
+          this.db,
+        )
+      ).rows;
+    } catch (error) {
+      if (this.engine.isUnavailable(error)) throw error;
+      return this.introspectedStatus();
+    }
+    const applied = new Set(rows.map(({ name }) => name));
+    // Kysely runs migrations in the order of their sorted names.
+    const names = Object.keys(await this.provider().getMigrations()).sort();
+    return {
+      applied: names.filter((name) => applied.has(name)),
+      pending: names.filter((name) => !applied.has(name)),
+    };
+  }
+
+  /** Migrates only when something is pending: most starts find nothing to do, and no lock. */
+  async migrate(): Promise<MigrationStatus> {
+    const status = await this.status();
+    if (status.pending.length === 0) return status;
+    return this.run((migrator) => migrator.migrateToLatest());
+  }
+
+  private async introspectedStatus(): Promise<MigrationStatus> {
     const migrations = await this.migrator(this.db).getMigrations();
     return {
       applied: migrations.filter((m) => m.executedAt !== undefined).map((m) => m.name),
       pending: migrations.filter((m) => m.executedAt === undefined).map((m) => m.name),
     };
-  }
-
-  migrate(): Promise<MigrationStatus> {
-    return this.run((migrator) => migrator.migrateToLatest());
   }
 
   /** Kysely's migrateDown: reverts the last applied migration, under the same lock. */
@@ -61,12 +91,13 @@ export class SqlMigrator {
   }
 
   private migrator(db: Kysely<unknown>): Migrator {
-    return new Migrator({
-      db,
-      provider: sqlMigrations({
-        types: columnTypes(this.engine),
-        sequenceKey: sequenceKeyOf(this.engine),
-      }),
+    return new Migrator({ db, provider: this.provider() });
+  }
+
+  private provider() {
+    return sqlMigrations({
+      types: columnTypes(this.engine),
+      sequenceKey: sequenceKeyOf(this.engine),
     });
   }
 }
