@@ -1,27 +1,10 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { idempotencyKeyReused } from '../../users/errors.ts';
-import { emailKey, type User } from '../../users/user.ts';
-import { createdEvent } from '../../users/user-events.ts';
+import type { User } from '../../users/user.ts';
 import type { IdempotencyKey, NewUser, PurgeKeysOptions } from '../../users/user-store.ts';
 import { userRecord, type KeyedCreate } from '../user-records.ts';
-import { recordEvent } from './sql-outbox.ts';
+import type { SqlRowWrites } from './sql-row-writes.ts';
 import type { SqlDatabase } from './sql-schema.ts';
-
-/** A new user's row and its `user.created` event, inside the caller's transaction. */
-export async function insertUser(trx: Transaction<SqlDatabase>, record: User): Promise<void> {
-  await trx
-    .insertInto('users')
-    .values({
-      id: record.id,
-      name: record.name,
-      email: record.email ?? null,
-      email_key: record.email === undefined ? null : emailKey(record.email),
-      created_at: record.createdAt,
-      updated_at: record.updatedAt,
-    })
-    .execute();
-  await recordEvent(trx, createdEvent(record));
-}
 
 /**
  * The key row goes in first, by an upsert that only overwrites an expired row: a concurrent
@@ -30,10 +13,11 @@ export async function insertUser(trx: Transaction<SqlDatabase>, record: User): P
  * before the user also means a duplicate never trips over the user's e-mail first.
  */
 export async function createKeyed(
-  db: Kysely<SqlDatabase>,
+  store: { db: Kysely<SqlDatabase>; writes: SqlRowWrites },
   user: NewUser,
   idempotency: IdempotencyKey,
 ): Promise<KeyedCreate> {
+  const { db, writes } = store;
   const { scope, key, fingerprint, now, expiresAt } = idempotency;
   const outcome = await db.transaction().execute(async (trx): Promise<KeyedCreate | undefined> => {
     const record = userRecord(user);
@@ -56,7 +40,7 @@ export async function createKeyed(
       .returning('scope')
       .executeTakeFirst();
     if (claimed) {
-      await insertUser(trx, record);
+      await writes.insertUser(trx, record);
       return { created: record };
     }
     const existing = await trx
@@ -72,7 +56,7 @@ export async function createKeyed(
       replay: { userId: existing.user_id, record: JSON.parse(existing.record) as User },
     };
   });
-  return outcome ?? createKeyed(db, user, idempotency);
+  return outcome ?? createKeyed(store, user, idempotency);
 }
 
 /** Deletes expired keys in batches of `batchSize`, each its own short statement. */

@@ -19,7 +19,8 @@ export const chunks = <T>(items: readonly T[], size: number): T[][] =>
     items.slice(i * size, (i + 1) * size),
   );
 
-const eventRow = (change: UserChange) => ({
+/** A change's row in outbox_events (written by SqlRowWrites, or many at once by recordEvents). */
+export const eventRow = (change: UserChange) => ({
   id: newEventId(),
   type: change.type,
   user_id: change.userId,
@@ -27,14 +28,6 @@ const eventRow = (change: UserChange) => ({
   payload: eventPayload(change),
   fanned_out_at: null,
 });
-
-/** Writes a change's event; called inside the transaction that makes the change. */
-export async function recordEvent(
-  trx: Transaction<SqlDatabase>,
-  change: UserChange,
-): Promise<void> {
-  await trx.insertInto('outbox_events').values(eventRow(change)).execute();
-}
 
 /** Many events in few statements, for importMany; in the import's transaction. */
 export async function recordEvents(

@@ -25,7 +25,7 @@ import {
 } from './sql-outbox-upkeep.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
 
-export { recordEvent, recordEvents } from './sql-outbox-rows.ts';
+export { recordEvents } from './sql-outbox-rows.ts';
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
 /**

@@ -26,12 +26,13 @@ import type {
 } from '../../users/user-store.ts';
 import { isStale, nextUpdatedAt, orderedUser, userRecord } from '../user-records.ts';
 import { lowerOf, type SqlEngine } from './sql-engine.ts';
-import { createKeyed, insertUser, purgeExpiredKeys } from './sql-idempotency.ts';
+import { createKeyed, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
 import { SqlMigrator } from './sql-migrator.ts';
 import { CommitGroup } from './sql-commit-group.ts';
 import { ReadBatch } from './read-batch.ts';
-import { SqlOutbox, recordEvent } from './sql-outbox.ts';
+import { SqlOutbox } from './sql-outbox.ts';
+import { SqlRowWrites } from './sql-row-writes.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { sqlOrder, sqlWhere } from './sql-where.ts';
 
@@ -72,6 +73,8 @@ export class SqlUserStore implements UserStore {
   private readonly engine: SqlEngine;
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
+  /** The one-row inserts of creates and events, compiled once. */
+  private readonly rowWrites: SqlRowWrites;
   /** Reads by id that arrive together, as one query. */
   private readonly byId: ReadBatch<string, User>;
   /** Runs one record's write transaction: grouped with others where the engine says so. */
@@ -89,6 +92,7 @@ export class SqlUserStore implements UserStore {
       ? new CommitGroup(this.db)
       : { run: (work) => this.db.transaction().execute(work) };
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
+    this.rowWrites = new SqlRowWrites(this.db);
     // The hottest query: the same statement for every batch, its ids bound as its one value,
     // so it is compiled once and each batch only binds its ids.
     const byIds = this.db
@@ -136,7 +140,7 @@ export class SqlUserStore implements UserStore {
     return this.guard(() =>
       this.writes.run(async (trx) => {
         const record = userRecord(user);
-        await insertUser(trx, record);
+        await this.rowWrites.insertUser(trx, record);
         return record;
       }),
     );
@@ -144,7 +148,7 @@ export class SqlUserStore implements UserStore {
 
   createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult> {
     return this.guard(async () => {
-      const outcome = await createKeyed(this.db, user, idempotency);
+      const outcome = await createKeyed({ db: this.db, writes: this.rowWrites }, user, idempotency);
       if ('created' in outcome) return { user: outcome.created, replayed: false };
       const { userId, record } = outcome.replay;
       return { user: (await this.get(userId)) ?? record, replayed: true };
@@ -183,7 +187,7 @@ export class SqlUserStore implements UserStore {
           email,
           updatedAt,
         });
-        await recordEvent(trx, updatedEvent(current, after));
+        await this.rowWrites.recordEvent(trx, updatedEvent(current, after));
         return after;
       }),
     );
@@ -196,7 +200,10 @@ export class SqlUserStore implements UserStore {
         if (!current) return undefined;
         if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
         await trx.deleteFrom('users').where('id', '=', id).execute();
-        await recordEvent(trx, deletedEvent(current, options.now ?? new Date().toISOString()));
+        await this.rowWrites.recordEvent(
+          trx,
+          deletedEvent(current, options.now ?? new Date().toISOString()),
+        );
         return current;
       }),
     );
