@@ -120,19 +120,69 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
 }
 
-async function load(url: string, options: Partial<autocannon.Options> = {}) {
+/**
+ * Each scenario's time is cut into this many slices, alternating with the bare server's; whole
+ * seconds each, as autocannon counts its duration in whole seconds.
+ */
+const SLICES = Number(process.env.BENCH_SLICES ?? 5);
+if (!Number.isInteger(DURATION / SLICES) || DURATION < SLICES)
+  throw new Error(`BENCH_DURATION_S (${DURATION}) must be a multiple of BENCH_SLICES (${SLICES})`);
+
+const SETTLE_MS = 300;
+
+interface Load {
+  /** The URL's path autocannon is given (requests that name their own path replace it). */
+  path: string;
+  /** autocannon options for one slice, made anew for each: they carry per-run state. */
+  options?: () => Partial<autocannon.Options>;
+}
+
+async function slice(port: number, load: Load, seconds: number) {
   const result = await autocannon({
-    url,
+    url: `http://127.0.0.1:${port}${load.path}`,
     connections: CONNECTIONS,
-    duration: DURATION,
-    ...options,
+    duration: seconds,
+    ...load.options?.(),
   });
-  const errors = result.errors + result.timeouts + result.non2xx;
   return {
-    rps: result.requests.average,
+    requests: result.requests.total,
+    seconds: result.duration,
     p99: result.latency.p99,
-    errors,
-    total: result.requests.total,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/**
+ * One scenario against the service and, interleaved with it, the very same load against the
+ * bare server: SLICES slices each, alternating which goes first, so both see the same phases of
+ * a machine whose speed drifts by a third within minutes. The ratio is taken over the sums.
+ */
+async function interleaved(web: Server, bare: Server, load: Load) {
+  const seconds = DURATION / SLICES;
+  const sums = {
+    web: { requests: 0, seconds: 0, p99: 0, errors: 0 },
+    bare: { requests: 0, seconds: 0, p99: 0, errors: 0 },
+  };
+  for (let i = 0; i < SLICES; i++) {
+    const order = i % 2 === 0 ? (['web', 'bare'] as const) : (['bare', 'web'] as const);
+    for (const side of order) {
+      // What a slice leaves behind (a collection, the access lines it buffered) settles before
+      // the next one starts, rather than slowing the other server's slice.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const r = await slice((side === 'web' ? web : bare).port, load, seconds);
+      sums[side].requests += r.requests;
+      sums[side].seconds += r.seconds;
+      sums[side].errors += r.errors;
+      // The worst slice's p99: merging them would need the raw samples.
+      sums[side].p99 = Math.max(sums[side].p99, r.p99);
+    }
+  }
+  return {
+    rps: sums.web.requests / sums.web.seconds,
+    bareRps: sums.bare.requests / sums.bare.seconds,
+    p99: sums.web.p99,
+    errors: sums.web.errors + sums.bare.errors,
+    total: sums.web.requests,
   };
 }
 
@@ -182,10 +232,6 @@ function perConnection(
   };
 }
 
-/** GET /user/:id through `ids` (perConnection): the bare server gets the same request stream. */
-const readsOf = (ids: readonly string[]) =>
-  perConnection('GET', ids.length, (i) => `/user/${ids[i]}`);
-
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -205,6 +251,8 @@ interface Row {
   store: string;
   scenario: string;
   rps: number;
+  /** The bare server's throughput under the same load, interleaved with this scenario's. */
+  bareRps: number;
   p99: number;
   errors: number;
 }
@@ -212,33 +260,46 @@ interface Row {
 async function benchStore(
   store: string,
   env: Record<string, string>,
+  bare: Server,
   rows: Row[],
   logFile: string,
 ) {
   const web = await start(WEB_ARGS, env, logFile);
   const ids = await seed(web.port, 1000);
-  const base = `http://127.0.0.1:${web.port}`;
   let requests = ids.length;
-  const add = (scenario: string, r: Awaited<ReturnType<typeof load>>) => {
+  const add = (scenario: string, r: Awaited<ReturnType<typeof interleaved>>) => {
     requests += r.total;
-    rows.push({ store, scenario, rps: r.rps, p99: r.p99, errors: r.errors });
+    rows.push({ store, scenario, rps: r.rps, bareRps: r.bareRps, p99: r.p99, errors: r.errors });
   };
   // Each connection reads its own share of the seeded users, so no store can answer from one
   // hot row, nor fetch one row for several requests at once.
-  add('GET /user/:id', await load(`${base}/user`, readsOf(ids)));
-  add('GET /user?limit=30', await load(`${base}/user?limit=30`));
+  const each = (method: 'GET' | 'POST' | 'PUT', path: (i: number) => string): Load => ({
+    path: '/user',
+    options: () => perConnection(method, ids.length, path),
+  });
+  add(
+    'GET /user/:id',
+    await interleaved(
+      web,
+      bare,
+      each('GET', (i) => `/user/${ids[i]}`),
+    ),
+  );
+  add('GET /user?limit=30', await interleaved(web, bare, { path: '/user?limit=30' }));
   add(
     'POST /user',
-    await load(
-      `${base}/user`,
-      perConnection('POST', ids.length, (i) => `/user?name=load-${i}`),
+    await interleaved(
+      web,
+      bare,
+      each('POST', (i) => `/user?name=load-${i}`),
     ),
   );
   add(
     'PUT /user/:id',
-    await load(
-      `${base}/user`,
-      perConnection('PUT', ids.length, (i) => `/user/${ids[i]}?name=upd-${i}`),
+    await interleaved(
+      web,
+      bare,
+      each('PUT', (i) => `/user/${ids[i]}?name=upd-${i}`),
     ),
   );
   const rss = rssMb(web.child.pid!);
@@ -252,22 +313,12 @@ async function benchStore(
   return { rss, cold, logged, requests };
 }
 
-/**
- * The bare node:http baseline: throughput, RSS after its load, cold start. Its load is the same
- * request stream as GET /user/:id's, over ids of the same shape; it answers every path alike.
- */
-async function measureBare(logFile: string) {
-  const bare = await start(['bench/bare-server.mjs'], {}, logFile);
-  const ids = Array.from({ length: 1000 }, (_, i) =>
-    (0x5f0000000000000000000000n + BigInt(i)).toString(16),
-  );
-  const result = await load(`http://127.0.0.1:${bare.port}/user`, readsOf(ids));
-  const rss = rssMb(bare.child.pid!);
-  await stop(bare);
+/** The bare node:http baseline's cold start: process start to its first answer, median. */
+async function bareColdStart(): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < COLD_STARTS; i++)
     times.push(await timeToFirstAnswer(['bench/bare-server.mjs'], {}, '/'));
-  return { ...result, rss, cold: median(times) };
+  return median(times);
 }
 
 async function main() {
@@ -279,15 +330,17 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), '12f-bench-'));
   const stores: { store: string; result: Awaited<ReturnType<typeof benchStore>> }[] = [];
   let pgVersion = 'not reachable';
+  // Runs throughout, idle but for its slices of each scenario (interleaved).
+  const bare = await start(['bench/bare-server.mjs'], {}, join(dir, 'bare.log'));
   try {
-    // The baseline is measured before and after the stores; ratios use the faster of the two,
-    // so anything else slowing the machine during one of them cannot flatter the service.
-    const before = await measureBare(join(dir, 'bare-before.log'));
+    // Cold starts are timed before and after the stores; the ratio uses the faster median.
+    const coldBefore = await bareColdStart();
     stores.push({
       store: 'sqlite',
       result: await benchStore(
         'sqlite',
         { DATABASE_URL: `sqlite:${join(dir, 'bench.db')}` },
+        bare,
         rows,
         join(dir, 'web-sqlite.log'),
       ),
@@ -309,7 +362,7 @@ async function main() {
         });
         stores.push({
           store: 'postgres',
-          result: await benchStore('postgres', env, rows, join(dir, 'web-postgres.log')),
+          result: await benchStore('postgres', env, bare, rows, join(dir, 'web-postgres.log')),
         });
       } finally {
         await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
@@ -319,22 +372,16 @@ async function main() {
     } finally {
       await admin.end().catch(() => undefined);
     }
-    const after = await measureBare(join(dir, 'bare-after.log'));
-    const bare = {
-      rps: Math.max(before.rps, after.rps),
-      cold: Math.min(before.cold, after.cold),
-      rss: Math.max(before.rss, after.rss),
-    };
-    rows.unshift(
-      { store: '—', scenario: 'bare node:http, fixed JSON (before)', ...before },
-      { store: '—', scenario: 'bare node:http, fixed JSON (after)', ...after },
-    );
+    const bareRss = rssMb(bare.child.pid!);
+    const coldAfter = await bareColdStart();
+    const bareCold = Math.min(coldBefore, coldAfter);
     const extras = stores.map(
       ({ store, result: r }) =>
-        `| ${store} | ${r.cold.toFixed(0)} ms | ${(r.cold / bare.cold).toFixed(2)} | ${r.rss.toFixed(0)} MB | ${r.logged} of ${r.requests} |`,
+        `| ${store} | ${r.cold.toFixed(0)} ms | ${(r.cold / bareCold).toFixed(2)} | ${r.rss.toFixed(0)} MB | ${r.logged} of ${r.requests} |`,
     );
-    writeReport({ rows, extras, bare, bareColds: [before.cold, after.cold], pgVersion });
+    writeReport({ rows, extras, bareRss, bareColds: [coldBefore, coldAfter], pgVersion });
   } finally {
+    await stop(bare);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -342,7 +389,7 @@ async function main() {
 function writeReport(r: {
   rows: Row[];
   extras: string[];
-  bare: { rps: number; cold: number; rss: number };
+  bareRss: number;
   bareColds: number[];
   pgVersion: string;
 }) {
@@ -351,32 +398,32 @@ function writeReport(r: {
   const table = r.rows
     .map(
       (row) =>
-        `| ${row.store} | ${row.scenario} | ${row.rps.toFixed(0)} | ${(row.rps / r.bare.rps).toFixed(2)} | ${row.p99} ms | ${row.errors} |`,
+        `| ${row.store} | ${row.scenario} | ${row.rps.toFixed(0)} | ${row.bareRps.toFixed(0)} | ${(row.rps / row.bareRps).toFixed(2)} | ${row.p99} ms | ${row.errors} |`,
     )
     .join('\n');
   const text = `# Benchmarks
 
 Written by \`npm run bench\` on ${new Date().toISOString()}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per
 scenario, 127.0.0.1 only. Every throughput is also given as a ratio to a bare \`node:http\` server answering a fixed
-small JSON record, measured in the same run with the same load, once before the stores and once after; ratios use the
-faster of the two (and of its two cold starts), so a noisy moment during one cannot flatter the service. The web process runs the compiled build
-(\`dist/\`) as the Procfile's \`web\` command runs it (\`node ${WEB_ARGS.join(' ')}\`), with \`NODE_ENV=production\` and
-\`LOG_LEVEL=info\`: one JSON line per request, written to a file (the last column below counts them); each store was
-seeded with 1,000 users over HTTP first. Each connection sends its own list of requests in turn, built before the
-clock starts: GET and PUT \`/user/:id\` split the 1,000 users among the connections. The bare server gets the GET
-\`/user/:id\` stream (same paths, same generator work per request) and answers every path alike.
+small JSON record under the very same load, measured in the same run and interleaved with the scenario: each gets
+${SLICES} slices of ${DURATION / SLICES} s, alternating which goes first, so both see the same phases of a machine whose speed drifts
+(the bare column; errors count both). The web process runs the compiled build (\`dist/\`) as the Procfile's \`web\`
+command runs it (\`node ${WEB_ARGS.join(' ')}\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=info\`: one JSON line per
+request, written to a file (the last column of the second table counts them). Each store was seeded with 1,000 users
+over HTTP first. Each connection sends its own list of requests in turn, built before the clock starts: GET and PUT
+\`/user/:id\` split the 1,000 users among the connections. p99 is the worst slice's.
 
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Node.js ${process.version},
 Fastify ${pkg('fastify')}, better-sqlite3 ${pkg('better-sqlite3')} (SQLite, WAL), pg ${pkg('pg')} (PostgreSQL ${r.pgVersion}),
 Kysely ${pkg('kysely')}.
 
-| store | scenario | requests/s | × bare node | p99 | errors |
-|---|---|---|---|---|---|
+| store | scenario | requests/s | bare node, same load | × bare node | p99 | errors |
+|---|---|---|---|---|---|---|
 ${table}
 
 Cold start: process start to the first answered \`GET /user/:id\`, median of ${COLD_STARTS}; bare node:
 ${r.bareColds.map((ms) => `${ms.toFixed(0)} ms`).join(' before, ')} after, to its first answer. RSS after all the load above (bare
-node after its load: ${r.bare.rss.toFixed(0)} MB).
+node after all its slices: ${r.bareRss.toFixed(0)} MB).
 
 | store | cold start | × bare node | RSS after load | access lines written, of answers counted |
 |---|---|---|---|---|
