@@ -5,7 +5,7 @@ import {
   preconditionFailed,
   storeUnavailable,
 } from '../../users/errors.ts';
-import { emailKey, type User, type UserChanges } from '../../users/user.ts';
+import type { User, UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
 import { deletedEvent, updatedEvent } from '../../users/user-events.ts';
@@ -24,7 +24,7 @@ import type {
   UpdateOptions,
   UserStore,
 } from '../../users/user-store.ts';
-import { isStale, nextUpdatedAt, orderedUser, userRecord } from '../user-records.ts';
+import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
 import { lowerOf, type SqlEngine } from './sql-engine.ts';
 import { createKeyed, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
@@ -32,34 +32,9 @@ import { SqlMigrator } from './sql-migrator.ts';
 import { CommitGroup } from './sql-commit-group.ts';
 import { ReadBatch } from './read-batch.ts';
 import { SqlOutbox } from './sql-outbox.ts';
-import { SqlRowWrites } from './sql-row-writes.ts';
+import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { sqlOrder, sqlWhere } from './sql-where.ts';
-
-interface Row {
-  id: string;
-  name: string;
-  email: string | null;
-  created_at: string | Date;
-  updated_at: string | Date;
-}
-
-/**
- * Timestamps as this store wrote them: SQLite's TEXT is already toISOString's form (every write
- * goes through userRecord or nextUpdatedAt), PostgreSQL's timestamptz comes back as a Date.
- */
-const storedIso = (value: string | Date) =>
-  typeof value === 'string' ? value : value.toISOString();
-
-function toUser(row: Row): User {
-  return orderedUser({
-    id: row.id,
-    name: row.name,
-    email: row.email,
-    createdAt: storedIso(row.created_at),
-    updatedAt: storedIso(row.updated_at),
-  });
-}
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
@@ -73,8 +48,8 @@ export class SqlUserStore implements UserStore {
   private readonly engine: SqlEngine;
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
-  /** The one-row inserts of creates and events, compiled once. */
-  private readonly rowWrites: SqlRowWrites;
+  /** The statements of one record's writes, compiled once. */
+  private readonly records: SqlRecordStatements;
   /** Reads by id that arrive together, as one query. */
   private readonly byId: ReadBatch<string, User>;
   /** Runs one record's write transaction: grouped with others where the engine says so. */
@@ -92,7 +67,7 @@ export class SqlUserStore implements UserStore {
       ? new CommitGroup(this.db)
       : { run: (work) => this.db.transaction().execute(work) };
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
-    this.rowWrites = new SqlRowWrites(this.db);
+    this.records = new SqlRecordStatements(this.db, { rowLocks: engine.rowLocks });
     // The hottest query: the same statement for every batch, its ids bound as its one value,
     // so it is compiled once and each batch only binds its ids.
     const byIds = this.db
@@ -140,7 +115,7 @@ export class SqlUserStore implements UserStore {
     return this.guard(() =>
       this.writes.run(async (trx) => {
         const record = userRecord(user);
-        await this.rowWrites.insertUser(trx, record);
+        await this.records.insertUser(trx, record);
         return record;
       }),
     );
@@ -148,7 +123,7 @@ export class SqlUserStore implements UserStore {
 
   createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult> {
     return this.guard(async () => {
-      const outcome = await createKeyed({ db: this.db, writes: this.rowWrites }, user, idempotency);
+      const outcome = await createKeyed({ db: this.db, records: this.records }, user, idempotency);
       if ('created' in outcome) return { user: outcome.created, replayed: false };
       const { userId, record } = outcome.replay;
       return { user: (await this.get(userId)) ?? record, replayed: true };
@@ -162,32 +137,17 @@ export class SqlUserStore implements UserStore {
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
     return this.guard(() =>
       this.writes.run(async (trx) => {
-        const current = await this.lockedRow(trx, id);
+        const current = await this.records.lockedUser(trx, id);
         if (!current) return undefined;
         if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
-        const updatedAt = nextUpdatedAt(options.now, current.updatedAt);
-        const email = changes.email === undefined ? current.email : changes.email;
-        await trx
-          .updateTable('users')
-          .set({
-            updated_at: updatedAt,
-            ...(changes.name === undefined ? {} : { name: changes.name }),
-            ...(changes.email === undefined
-              ? {}
-              : {
-                  email: changes.email,
-                  email_key: changes.email === null ? null : emailKey(changes.email),
-                }),
-          })
-          .where('id', '=', id)
-          .execute();
         const after = userRecord({
           ...current,
           name: changes.name ?? current.name,
-          email,
-          updatedAt,
+          email: changes.email === undefined ? current.email : changes.email,
+          updatedAt: nextUpdatedAt(options.now, current.updatedAt),
         });
-        await this.rowWrites.recordEvent(trx, updatedEvent(current, after));
+        await this.records.updateUser(trx, after);
+        await this.records.recordEvent(trx, updatedEvent(current, after));
         return after;
       }),
     );
@@ -196,11 +156,11 @@ export class SqlUserStore implements UserStore {
   remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
     return this.guard(() =>
       this.writes.run(async (trx) => {
-        const current = await this.lockedRow(trx, id);
+        const current = await this.records.lockedUser(trx, id);
         if (!current) return undefined;
         if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
-        await trx.deleteFrom('users').where('id', '=', id).execute();
-        await this.rowWrites.recordEvent(
+        await this.records.deleteUser(trx, id);
+        await this.records.recordEvent(
           trx,
           deletedEvent(current, options.now ?? new Date().toISOString()),
         );
@@ -261,13 +221,6 @@ export class SqlUserStore implements UserStore {
   }
 
   /** Reads a row inside a write transaction, locking it where the engine has row locks. */
-  private async lockedRow(trx: Transaction<SqlDatabase>, id: string): Promise<User | undefined> {
-    let query = trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id);
-    if (this.engine.rowLocks) query = query.forUpdate();
-    const row = await query.executeTakeFirst();
-    return row && toUser(row);
-  }
-
   /**
    * Turns engine errors into domain errors: a duplicate e-mail key is EMAIL_TAKEN, a lost or
    * refused connection STORE_UNAVAILABLE; anything else is a bug and propagates unchanged.
