@@ -8,64 +8,31 @@ import importX from 'eslint-plugin-import-x';
  * {doctor, store} → users; config, log and metrics (Prometheus instruments) are leaves anyone
  * may import.
  */
+const FOLDERS = [
+  'users',
+  'config',
+  'log',
+  'metrics',
+  'store',
+  'http',
+  'processes',
+  'admin',
+  'events',
+  'doctor',
+].map((folder) => `./src/${folder}`);
+
+/** A folder that imports nothing else from src/. */
+const isolated = (/** @type {string} */ folder, /** @type {string} */ message) => ({
+  target: `./src/${folder}`,
+  from: FOLDERS.filter((other) => other !== `./src/${folder}`),
+  message,
+});
+
 const layers = [
-  {
-    target: './src/users',
-    from: [
-      './src/config',
-      './src/log',
-      './src/store',
-      './src/http',
-      './src/processes',
-      './src/admin',
-      './src/events',
-      './src/doctor',
-    ],
-    message: 'The domain imports nothing from src/.',
-  },
-  {
-    target: './src/config',
-    from: [
-      './src/users',
-      './src/log',
-      './src/store',
-      './src/http',
-      './src/processes',
-      './src/admin',
-      './src/events',
-      './src/doctor',
-    ],
-    message: 'config is a leaf.',
-  },
-  {
-    target: './src/log',
-    from: [
-      './src/users',
-      './src/config',
-      './src/store',
-      './src/http',
-      './src/processes',
-      './src/admin',
-      './src/events',
-      './src/doctor',
-    ],
-    message: 'log is a leaf.',
-  },
-  {
-    target: './src/metrics',
-    from: [
-      './src/users',
-      './src/config',
-      './src/log',
-      './src/store',
-      './src/http',
-      './src/processes',
-      './src/admin',
-      './src/events',
-      './src/doctor',
-    ],
-    message: 'metrics is a leaf.',
-  },
+  isolated('users', 'The domain imports nothing from src/.'),
+  isolated('config', 'config is a leaf.'),
+  isolated('log', 'log is a leaf.'),
+  isolated('metrics', 'metrics is a leaf.'),
   {
     target: './src/store',
     from: ['./src/http', './src/processes', './src/admin', './src/events', './src/doctor'],
