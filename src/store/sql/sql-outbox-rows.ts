@@ -19,7 +19,7 @@ export const chunks = <T>(items: readonly T[], size: number): T[][] =>
     items.slice(i * size, (i + 1) * size),
   );
 
-/** A change's row in outbox_events (written by SqlRowWrites, or many at once by recordEvents). */
+/** A change's row in outbox_events (one by SqlRecordStatements, many at once by recordEvents). */
 export const eventRow = (change: UserChange) => ({
   id: newEventId(),
   type: change.type,

@@ -48,8 +48,8 @@ class Prepared<R> {
 
 /**
  * The statements that one record's create, update or delete makes, compiled once per store.
- * Kysely otherwise builds, freezes and compiles each statement's tree on every call: a create
- * compiled two, an update four; on SQLite that was a fifth of a create's CPU.
+ * Kysely otherwise builds, freezes and compiles each statement's tree on every call: two for a
+ * create, three for an update or a delete; on SQLite that was a fifth of a create's CPU.
  */
 export class SqlRecordStatements {
   readonly #lockedUser: Prepared<Row>;
