@@ -377,7 +377,7 @@ async function main() {
     const bareCold = Math.min(coldBefore, coldAfter);
     const extras = stores.map(
       ({ store, result: r }) =>
-        `| ${store} | ${r.cold.toFixed(0)} ms | ${(r.cold / bareCold).toFixed(2)} | ${r.rss.toFixed(0)} MB | ${r.logged} of ${r.requests} |`,
+        `| ${store} | ${r.cold.toFixed(0)} ms | ${(r.cold / bareCold).toFixed(3)} | ${r.rss.toFixed(0)} MB | ${r.logged} of ${r.requests} |`,
     );
     writeReport({ rows, extras, bareRss, bareColds: [coldBefore, coldAfter], pgVersion });
   } finally {
@@ -398,7 +398,7 @@ function writeReport(r: {
   const table = r.rows
     .map(
       (row) =>
-        `| ${row.store} | ${row.scenario} | ${row.rps.toFixed(0)} | ${row.bareRps.toFixed(0)} | ${(row.rps / row.bareRps).toFixed(2)} | ${row.p99} ms | ${row.errors} |`,
+        `| ${row.store} | ${row.scenario} | ${row.rps.toFixed(0)} | ${row.bareRps.toFixed(0)} | ${(row.rps / row.bareRps).toFixed(3)} | ${row.p99} ms | ${row.errors} |`,
     )
     .join('\n');
   const text = `# Benchmarks
@@ -411,7 +411,8 @@ ${SLICES} slices of ${DURATION / SLICES} s, alternating which goes first, so bot
 command runs it (\`node ${WEB_ARGS.join(' ')}\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=info\`: one JSON line per
 request, written to a file (the last column of the second table counts them). Each store was seeded with 1,000 users
 over HTTP first. Each connection sends its own list of requests in turn, built before the clock starts: GET and PUT
-\`/user/:id\` split the 1,000 users among the connections. p99 is the worst slice's.
+\`/user/:id\` split the 1,000 users among the connections. p99 is the worst slice's. Ratios have three decimals, so
+a figure just under a target never rounds up to it.
 
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Node.js ${process.version},
 Fastify ${pkg('fastify')}, better-sqlite3 ${pkg('better-sqlite3')} (SQLite, WAL), pg ${pkg('pg')} (PostgreSQL ${r.pgVersion}),
