@@ -214,6 +214,18 @@ async function driveApi(base: string) {
   assert.equal((await call('DELETE', `/user/${id}`)).status, 200);
   assert.equal((await call('GET', `/user/${id}`)).status, 404);
 
+  // The bundle inlines the page's and the docs' static serving (ADR 7): they answer from it too.
+  for (const [path, type] of [
+    ['/', 'text/html'],
+    ['/docs', 'text/html'],
+    ['/docs/static/swagger-ui.css', 'text/css'],
+  ] as const) {
+    const response = await fetch(`${base}${path}`);
+    assert.equal(response.status, 200, path);
+    assert.match(String(response.headers.get('content-type')), new RegExp(`^${type}`), path);
+    assert.ok((await response.text()).length > 100, path);
+  }
+
   const version = await call('GET', '/version');
   assert.equal(version.body.commit, BUILD_ARGS.GIT_COMMIT);
   assert.equal(version.body.buildTime, BUILD_ARGS.BUILD_TIME);
