@@ -19,6 +19,12 @@ class Series implements HistogramSeries {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+
   observe(value: number): void {
     let bucket = 0;
     while (bucket < this.#bounds.length && value > this.#bounds[bucket]!) bucket++;
@@ -109,8 +115,9 @@ export class BoundHistogram<L extends string> {
     };
   }
 
+  /** Zeroes every series; series already handed out keep counting into it. */
   reset(): void {
-    this.#series.clear();
+    for (const series of this.#series.values()) series.reset();
   }
 }
 

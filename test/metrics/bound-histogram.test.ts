@@ -65,11 +65,15 @@ test('bound histogram — when a series is asked for twice, then both observatio
   );
 });
 
-test('bound histogram — when the registry is reset, then its series start again from zero', async () => {
+test('bound histogram — when the registry is reset, then its series count again from zero, those already handed out too', async () => {
   const { ours, bound } = both(observations);
+  const held = bound.series({ operation: 'get', outcome: 'ok' });
   ours.resetMetrics();
-  assert.doesNotMatch(await ours.metrics(), /_count/);
-  bound.series({ operation: 'get', outcome: 'ok' }).observe(0.05);
+  const text = await ours.metrics();
+  assert.match(text, /call_duration_seconds_count\{operation="get",outcome="ok"\} 0\n/);
+  assert.match(text, /call_duration_seconds_sum\{operation="get",outcome="ok"\} 0\n/);
+  assert.doesNotMatch(text, /_bucket\{[^}]*\} [1-9]/, 'every bucket back to zero');
+  held.observe(0.05);
   assert.match(
     await ours.metrics(),
     /call_duration_seconds_count\{operation="get",outcome="ok"\} 1\n/,
