@@ -215,7 +215,7 @@ async function timeToFirstAnswer(
 function perConnection(
   method: 'GET' | 'POST' | 'PUT',
   count: number,
-  path: (index: number, connection: number) => string,
+  path: (index: number) => string,
 ): Partial<autocannon.Options> {
   const share = Math.ceil(count / CONNECTIONS);
   let clients = 0;
@@ -225,7 +225,7 @@ function perConnection(
       client.setRequests(
         Array.from({ length: share }, (_, turn) => ({
           method,
-          path: path((connection * share + turn) % count, connection),
+          path: path((connection * share + turn) % count),
         })),
       );
     },

@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { Redis } from 'ioredis';
 import { ProblemError } from '../problems.ts';
+import { routeOf } from './request-context.ts';
 
 export interface LimitSettings {
   /** Requests per client (IP, or X-Forwarded-For under TRUST_PROXY) per window; max 0 is off. */
@@ -22,7 +23,7 @@ export interface LimitSettings {
  * /healthz would restart a process that is merely busy, making the overload worse.
  */
 const OPERATIONAL = new Set(['/healthz', '/readyz', '/metrics', '/version']);
-const operational = (request: FastifyRequest) => OPERATIONAL.has(request.routeOptions.url ?? '');
+const operational = (request: FastifyRequest) => OPERATIONAL.has(routeOf(request));
 
 /** Rate limiting (429) and load shedding (503), registered before any route. */
 export async function limits(app: FastifyInstance, settings: LimitSettings): Promise<void> {

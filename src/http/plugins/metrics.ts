@@ -47,23 +47,22 @@ export function metrics(
     reply.raw.on('close', decrement);
     done();
   });
-  // One series per route, method and status, made on first use (routes are patterns, so there
-  // are few), then found again without building a key on every request.
-  const series = new Map<string, Map<string, Map<number, HistogramSeries>>>();
-  const seriesOf = (route: string, method: string, status: number) => {
-    let byMethod = series.get(route);
-    if (!byMethod) series.set(route, (byMethod = new Map()));
-    let byStatus = byMethod.get(method);
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
-    let found = byStatus.get(status);
-    if (!found) {
-      found = duration.series({ method, route, status_code: String(status) });
-      byStatus.set(status, found);
-    }
-    return found;
-  };
+  // One series per method, route and status, made on first use; routes are patterns, so there
+  // are few of them.
+  const series = new Map<string, HistogramSeries>();
   app.addHook('onResponse', (request, reply, done) => {
-    seriesOf(routeOf(request), request.method, reply.statusCode).observe(reply.elapsedTime / 1000);
+    const route = routeOf(request);
+    const key = `${request.method} ${reply.statusCode} ${route}`;
+    let found = series.get(key);
+    if (!found) {
+      found = duration.series({
+        method: request.method,
+        route,
+        status_code: String(reply.statusCode),
+      });
+      series.set(key, found);
+    }
+    found.observe(reply.elapsedTime / 1000);
     done();
   });
   // Open by default like /healthz; METRICS_REQUIRE_AUTH puts it behind a read token.

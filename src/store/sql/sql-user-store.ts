@@ -220,7 +220,6 @@ export class SqlUserStore implements UserStore {
     await this.db.destroy();
   }
 
-  /** Reads a row inside a write transaction, locking it where the engine has row locks. */
   /**
    * Turns engine errors into domain errors: a duplicate e-mail key is EMAIL_TAKEN, a lost or
    * refused connection STORE_UNAVAILABLE; anything else is a bug and propagates unchanged.
