@@ -133,9 +133,9 @@ export function detectEnvironment(
       ? 2
       : 1
     : undefined;
-  // WSL2 is a Hyper-V utility VM; it has no DMI to say so.
-  const named =
-    vm && wsl === 2 && vm.product === undefined ? { ...vm, product: 'Hyper-V (WSL2)' } : vm;
+  // WSL2 is a Hyper-V utility VM; its log says "Hypervisor detected: Microsoft Hyper-V" like
+  // Azure's, but what fixes it is WSL2's own setting, so WSL2 is the name that counts.
+  const named = wsl === 2 ? { product: 'WSL2', evidence: vm?.evidence ?? ['uname'] } : vm;
   return {
     ...(container ? { container } : {}),
     dockerenvOnly: container === undefined && probe.stat('/.dockerenv') !== undefined,

@@ -1,11 +1,16 @@
 import { archProfileOf, type ArchProfile } from './arch.ts';
 import { detectEnvironment, type EnvironmentFacts } from './environment.ts';
 import {
+  FIRMWARE_DISABLED,
+  kvmLogReasonOf,
+  readKernelLog,
+  type KvmLogReason,
+} from './kernel-log.ts';
+import {
   cpuVendorOf,
   parseBuiltinModules,
   parseCpuInfo,
   parseGroups,
-  parseKernelLog,
   parseKernelVersion,
   parseMisc,
   parseModules,
@@ -66,6 +71,8 @@ export interface HostFacts {
   kernelLogSource?: string;
   /** The kernel log line proving VT is disabled in firmware, if any. */
   firmwareDisabled?: string;
+  /** The kernel log line saying why KVM did not start (the firmware one included), if any. */
+  kvmLogReason?: KvmLogReason;
   groups?: GroupEntry[];
   environment: EnvironmentFacts;
 }
@@ -97,18 +104,6 @@ function readModules(probe: HostProbe, release: string): ModuleFacts {
   };
 }
 
-// "kvm: disabled by bios" (kvm_init() in older kernels), "x86/cpu: VMX (outside TXT) disabled by
-// BIOS" (feat_ctl.c since 5.6), "SVM disabled (by BIOS) in MSR_VM_CR" (kvm_amd, amd.c since 6.7).
-const FIRMWARE_DISABLED = /\b(vmx|svm|kvm)\b.*\b(disabled|not enabled) \(?by bios\b/i;
-
-function readKernelLog(probe: HostProbe): { lines: string[]; source: string } | undefined {
-  for (const source of ['/dev/kmsg', '/var/log/dmesg']) {
-    const text = probe.readFile(source);
-    if (text !== undefined && text.trim() !== '') return { lines: parseKernelLog(text), source };
-  }
-  return undefined;
-}
-
 export function gatherFacts(probe: HostProbe): HostFacts {
   const uname = probe.uname();
   const cpuText = probe.readFile('/proc/cpuinfo');
@@ -123,19 +118,22 @@ export function gatherFacts(probe: HostProbe): HostFacts {
   const groupText = probe.readFile('/etc/group');
   const arch = archProfileOf(uname.machine);
   const kernel = parseKernelVersion(uname.release);
+  const cpuVendor = cpuVendorOf(cpu?.vendor);
+  const reason = log ? kvmLogReasonOf(log.lines, cpuVendor) : undefined;
   return {
     uname,
     identity: probe.identity(),
     ...(arch ? { arch } : {}),
     ...(kernel ? { kernel } : {}),
     ...(cpu ? { cpu } : {}),
-    cpuVendor: cpuVendorOf(cpu?.vendor),
+    cpuVendor,
     modules: readModules(probe, uname.release),
     ...(misc ? { misc } : {}),
     device: { ...(node ? { node } : {}), open, valid },
     kvmUp: valid && (open.ok || misc?.get('kvm') === KVM_MINOR),
     ...(log ? { kernelLog: log.lines, kernelLogSource: log.source } : {}),
     ...(log ? { firmwareDisabled: log.lines.find((l) => FIRMWARE_DISABLED.test(l)) } : {}),
+    ...(reason ? { kvmLogReason: reason } : {}),
     ...(groupText ? { groups: parseGroups(groupText) } : {}),
     environment: detectEnvironment(probe, { uname, cpu, kernelLog: log?.lines }),
   };

@@ -1,23 +1,11 @@
 import type { Check } from '../../report.ts';
+import { FIRMWARE_FIX, kernelHidesDisabledFlag, nestedAdvice, vtName } from '../advice.ts';
 import type { HostFacts } from '../facts.ts';
-import { atLeast } from '../parse.ts';
 
 const FLAG_NAMES: Record<string, string> = { vmx: 'Intel VT-x (vmx)', svm: 'AMD-V (svm)' };
 
 const PAE_NOTE =
   ' `pae` (Physical Address Extension) is not a virtualization mode: the tutorial\'s "pae = paravirtualization" means Xen PV guests at best; KVM needs vmx or svm.';
-
-/**
- * Since Linux 5.6 (Intel, "x86/cpu: Clear VMX feature flag if VMX is not fully enabled") and 6.7
- * (AMD, "x86/cpu: Clear SVM feature if disabled by BIOS") a missing flag may mean "disabled in
- * firmware"; before that the flag showed regardless and its absence meant the CPU lacks it.
- */
-function kernelHidesDisabledFlag(facts: HostFacts): boolean {
-  if (facts.kernel === undefined) return true;
-  if (facts.cpuVendor === 'intel') return atLeast(facts.kernel, 5, 6);
-  if (facts.cpuVendor === 'amd') return atLeast(facts.kernel, 6, 7);
-  return true;
-}
 
 /**
  * CPU flags are hints: /dev/kvm decides. With the kernel's KVM up and no flag (nested or
@@ -64,7 +52,7 @@ export function checkHardwareVirtualization(facts: HostFacts): Check {
         evidence,
         status: 'fail',
         summary: `${names} present but disabled in firmware (kernel log: "${facts.firmwareDisabled.trim()}")`,
-        hint: 'Enable Intel VT-x / AMD SVM ("Virtualization Technology") in the BIOS/UEFI setup, then power the machine off and on.',
+        hint: FIRMWARE_FIX(facts),
       };
     }
     const withFlag = cpu.flagSets.filter((set) => found.some((f) => set.has(f))).length;
@@ -76,7 +64,16 @@ export function checkHardwareVirtualization(facts: HostFacts): Check {
         hint: 'The firmware enables VT on some cores only and KVM refuses mixed CPUs: update the firmware or enable VT for every core.',
       };
     }
-    return { ...base, status: 'pass', summary: `${names} on all ${cpu.flagSets.length} CPUs` };
+    // Before 5.6/6.7 the flag shows even when the firmware disables VT: say so while KVM is down.
+    const unproven =
+      !facts.kvmUp && !kernelHidesDisabledFlag(facts)
+        ? ' (this kernel shows the flag even when the firmware disables it: see kvm.modules)'
+        : '';
+    return {
+      ...base,
+      status: 'pass',
+      summary: `${names} on all ${cpu.flagSets.length} CPUs${unproven}`,
+    };
   }
   if (facts.kvmUp) {
     const via =
@@ -106,26 +103,29 @@ export function checkHardwareVirtualization(facts: HostFacts): Check {
   if (facts.firmwareDisabled) {
     return fail(
       `VT is disabled in firmware (kernel log: "${facts.firmwareDisabled.trim()}")`,
-      'Enable Intel VT-x / AMD SVM ("Virtualization Technology") in the BIOS/UEFI setup, then power the machine off and on.',
-    );
-  }
-  const vm = facts.environment.vm;
-  if (vm !== undefined && facts.environment.wsl === undefined) {
-    return fail(
-      `no vmx/svm: this ${vm.product ?? 'virtual machine'} is not offered nested virtualization`,
-      'Enable nested virtualization for this VM (GCP: --enable-nested-virtualization; Azure: a size that supports it; Proxmox/libvirt: CPU model "host" and kvm_intel nested=1 on the host) or use a bare-metal instance (e.g. AWS *.metal).',
+      FIRMWARE_FIX(facts),
     );
   }
   if (facts.environment.wsl === 2) {
+    return fail('no vmx/svm: WSL2 runs without nested virtualization', nestedAdvice(facts));
+  }
+  const vm = facts.environment.vm;
+  if (vm !== undefined) {
+    const reason = facts.kvmLogReason;
+    // A PVM guest cannot use kvm_pvm either: only the hypervisor below can give it KVM.
+    const pvm =
+      reason?.cause === 'pvm-guest'
+        ? `kvm_pvm will not run here either (kernel log: "${reason.line}"). `
+        : '';
     return fail(
-      'no vmx/svm: WSL2 runs without nested virtualization',
-      'Set nestedVirtualization=true under [wsl2] in %UserProfile%\\.wslconfig (Windows 11), run `wsl --shutdown`, and enable VT in the PC firmware.',
+      `no vmx/svm: this ${vm.product ?? 'virtual machine'} is not offered nested virtualization`,
+      `${pvm}${nestedAdvice(facts)}`,
     );
   }
   if (kernelHidesDisabledFlag(facts)) {
     return cpuFail(
       'no vmx/svm: hardware virtualization is missing or disabled in firmware (this kernel hides the flag when firmware disables it)',
-      'Enable Intel VT-x / AMD SVM in the BIOS/UEFI setup; if there is no such option, the CPU lacks it. As root, `dmesg | grep -i "disabled by bios"` tells which.',
+      `Enable ${vtName(facts)} in the BIOS/UEFI setup; if there is no such option, the CPU lacks it. As root, \`dmesg | grep -i "disabled by bios"\` tells which.`,
     );
   }
   return cpuFail(

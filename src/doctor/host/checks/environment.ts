@@ -1,4 +1,5 @@
 import type { Check } from '../../report.ts';
+import { nestedAdvice } from '../advice.ts';
 import type { HostFacts } from '../facts.ts';
 import { isOn } from '../parse.ts';
 
@@ -31,7 +32,7 @@ export function checkNested(facts: HostFacts): Check {
       summary: `this host is itself ${product}: ${facts.kvmUp ? 'nested KVM is available' : 'no nested KVM'}${offers}`,
       hint: facts.kvmUp
         ? 'Guests started here are nested (L2): expect slower exits and I/O than on bare metal.'
-        : 'If kvm.* fails, nested virtualization must be enabled on the hypervisor running this VM, or use bare metal.',
+        : `If kvm.* fails: ${nestedAdvice(facts)}`,
     };
   }
   return {
@@ -48,8 +49,8 @@ export function checkEnvironment(facts: HostFacts): Check {
   const { container, vm, wsl, dockerenvOnly } = facts.environment;
   const parts: string[] = [];
   const evidence: string[] = [...(container?.evidence ?? []), ...(vm?.evidence ?? [])];
-  if (wsl) parts.push(`WSL${wsl}`);
-  if (vm) parts.push(`virtual machine (${vm.product ?? 'hypervisor unknown'})`);
+  if (wsl) parts.push(wsl === 2 ? 'WSL2 (a Hyper-V virtual machine)' : 'WSL1');
+  if (vm && wsl !== 2) parts.push(`virtual machine (${vm.product ?? 'hypervisor unknown'})`);
   if (container) parts.push(`${container.engine} container`);
   if (dockerenvOnly) {
     parts.push('a /.dockerenv file but no other sign of a container');

@@ -1,20 +1,74 @@
 import type { Check } from '../../report.ts';
+import {
+  FIRMWARE_FIX,
+  kernelHidesDisabledFlag,
+  nestedAdvice,
+  vendorModulesFor,
+  vtName,
+} from '../advice.ts';
 import { KVM_MINOR, type HostFacts, type ModuleState } from '../facts.ts';
 import { atLeast } from '../parse.ts';
 
 const describe = (name: string, state: ModuleState) =>
   `${name} ${state === 'builtin' ? 'built in' : 'loaded'}`;
 
+/** The vendor modules this host could use: on x86 only the CPU vendor's. */
+function wantedModules(facts: HostFacts): string[] {
+  const family = facts.arch?.family;
+  if (family === 'x86') return vendorModulesFor(facts);
+  return [...(facts.arch?.vendorModules ?? [])];
+}
+
 /** The command that loads KVM on this architecture and CPU. */
 function loadCommand(facts: HostFacts): string {
-  const { arch } = facts;
-  if (arch?.family === 'x86') {
-    if (facts.cpuVendor === 'intel') return 'sudo modprobe kvm_intel';
-    if (facts.cpuVendor === 'amd') return 'sudo modprobe kvm_amd';
-    return 'sudo modprobe kvm_intel (Intel) or kvm_amd (AMD)';
-  }
-  if (arch?.family === 'ppc') return 'sudo modprobe kvm_hv';
+  const family = facts.arch?.family;
+  if (family === 'x86' || family === 'ppc') return `sudo modprobe ${wantedModules(facts)[0]}`;
   return 'sudo modprobe kvm';
+}
+
+/** The kernel options a kernel without module support needs for KVM here. */
+function kernelConfig(facts: HostFacts, coreBuiltIn: boolean): string {
+  const core = coreBuiltIn ? [] : ['CONFIG_KVM=y'];
+  const family = facts.arch?.family;
+  const vendor =
+    family === 'x86'
+      ? [
+          wantedModules(facts)
+            .map((m) => `CONFIG_${m.toUpperCase()}=y`)
+            .join(' or '),
+        ]
+      : family === 'ppc'
+        ? ['CONFIG_KVM_BOOK3S_64_HV=y']
+        : [];
+  return [...core, ...vendor].join(' and ');
+}
+
+/** What to do when KVM is in the kernel but did not start: loading modules cannot help. */
+function notStartedHint(facts: HostFacts, lacksFlag: boolean): string {
+  const reason = facts.kvmLogReason;
+  if (reason?.cause === 'firmware') return FIRMWARE_FIX(facts);
+  if (reason?.cause === 'no-el2' || (reason === undefined && facts.arch?.family === 'arm')) {
+    const read =
+      reason === undefined
+        ? ' As root, `dmesg | grep -i kvm` tells why ("HYP mode not available" means it was not).'
+        : '';
+    return `Boot the kernel at EL2 (hypervisor mode): firmware or boot-loader setting; in a VM, the hypervisor must offer nested virtualization.${read}`;
+  }
+  if (reason?.cause === 'pvm-guest') {
+    const module = vendorModulesFor(facts).join(' or ');
+    return lacksFlag
+      ? `kvm_pvm does not run in a kernel that is itself a PVM guest, and without vmx/svm this VM cannot use ${module} either: see cpu.hwvirt.`
+      : `kvm_pvm does not run in a kernel that is itself a PVM guest: use ${module} instead (\`sudo modprobe ${module}\`).`;
+  }
+  if (reason?.cause === 'no-hwvirt' || lacksFlag) {
+    return facts.environment.vm !== undefined
+      ? `This VM is given no VT-x/AMD-V: ${nestedAdvice(facts)}`
+      : 'The CPU shows no vmx/svm: see cpu.hwvirt.';
+  }
+  if (reason !== undefined) {
+    return 'Fix what that kernel log line reports, then reboot: built-in KVM starts only at boot.';
+  }
+  return `Read why in \`sudo dmesg | grep -i kvm\`; usually ${vtName(facts)} is disabled in the firmware (see cpu.hwvirt).`;
 }
 
 /**
@@ -80,42 +134,55 @@ export function checkModules(facts: HostFacts): Check {
     arch?.hwvirtFlags !== undefined &&
     facts.cpu !== undefined &&
     !arch.hwvirtFlags.some((flag) => facts.cpu?.flags.has(flag));
+  const reason = facts.kvmLogReason;
+  const quoted = reason ? ` (kernel log: "${reason.line}")` : '';
+  const wanted = wantedModules(facts);
+  // Compiled in (arm64's kvm, or a built-in vendor module) but not initialised: modprobe is moot.
+  const builtIn =
+    vendors.some(([, state]) => state === 'builtin') ||
+    (vendorNames.length === 0 && core === 'builtin');
+  if (builtIn) {
+    return {
+      ...base,
+      evidence: [
+        ...base.evidence,
+        ...(reason && !facts.firmwareDisabled ? [facts.kernelLogSource ?? 'kernel log'] : []),
+      ],
+      status: 'fail',
+      summary: `${listed}, but KVM did not initialise (no kvm in /proc/misc)${quoted}`,
+      hint: `${onHost}${notStartedHint(facts, lacksFlag)}`,
+    };
+  }
+  if (arch?.family === 'arm' && present.length === 0) {
+    // arm64 KVM cannot be a module, and a kernel with it always has /sys/module/kvm.
+    return {
+      ...base,
+      status: 'fail',
+      summary: 'this kernel has no KVM (arm64 KVM is built in or absent, never a module)',
+      hint: `${onHost}Use a kernel built with CONFIG_KVM=y, booted at EL2.`,
+    };
+  }
   const firmware = facts.firmwareDisabled
     ? ` It will fail until VT is enabled in the BIOS/UEFI setup: the kernel log says "${facts.firmwareDisabled.trim()}".`
     : lacksFlag
       ? ' It will fail while the CPU shows no vmx/svm (see cpu.hwvirt).'
-      : '';
-  if (arch?.family === 'arm' && present.length === 0) {
-    return {
-      ...base,
-      status: 'fail',
-      summary: 'KVM is not initialised (arm64 KVM is always built in)',
-      hint: `${onHost}Boot the kernel at EL2 (firmware/hypervisor setting) and check \`dmesg | grep -i kvm\` for "Hyp mode".`,
-    };
-  }
-  const builtIn = vendors.find(([, state]) => state === 'builtin');
-  if (builtIn) {
-    return {
-      ...base,
-      status: 'fail',
-      summary: `${listed}, but KVM did not initialise (no kvm in /proc/misc)`,
-      hint: `${onHost}Read why in \`sudo dmesg | grep -i kvm\`; usually VT is disabled in firmware or missing (see cpu.hwvirt).${firmware}`,
-    };
-  }
+      : arch?.family === 'x86' && !kernelHidesDisabledFlag(facts)
+        ? ` If that fails with "Operation not supported", the firmware has disabled ${vtName(facts)}: enable it in the BIOS/UEFI setup, then power the machine off and on.`
+        : '';
   const persist = ' To load it at boot, add the module name to /etc/modules-load.d/kvm.conf.';
   if (!modules.loadable) {
     return {
       ...base,
       status: 'fail',
-      summary: `${listed ? `${listed}, but ` : ''}KVM is not initialised and this kernel cannot load modules (no /proc/modules)`,
-      hint: `${onHost}Use a kernel built with KVM (CONFIG_KVM=y and CONFIG_KVM_INTEL/CONFIG_KVM_AMD=y), or one with module support.${firmware}`,
+      summary: `${listed ? `${listed}, but ` : ''}no ${wanted.length > 0 ? wanted.join(' or ') : 'kvm'}, and this kernel cannot load modules (no /proc/modules)`,
+      hint: `${onHost}Use a kernel built with ${kernelConfig(facts, core === 'builtin')}, or one with module support.${firmware}`,
     };
   }
   if (present.length > 0) {
     return {
       ...base,
       status: 'fail',
-      summary: `${listed}, but no vendor module (${vendorNames.join(', ')})`,
+      summary: `${listed}, but not ${wanted.join(' or ')}`,
       hint: `${onHost}\`${loadCommand(facts)}\`.${firmware || persist}`,
     };
   }
