@@ -43,7 +43,7 @@ export const HOST_CHECK_IDS = [
 
 /**
  * `doctor host`: whether this machine can run KVM guests, decided on /dev/kvm and the kernel's
- * view of KVM, with CPU flags as hints (../shared/docs/doctor.md).
+ * view of KVM, with CPU flags as hints (docs/doctor.md).
  */
 export function runHostChecks(probe: HostProbe, options: HostCheckOptions = {}): Report {
   const facts = gatherFacts(probe);
@@ -74,7 +74,8 @@ export function runHostChecks(probe: HostProbe, options: HostCheckOptions = {}):
       root: probe.root,
       machine: uname.machine || 'unknown',
       kernel: uname.release || 'unknown',
-      user: `${identity.user ?? 'uid'}(${identity.uid})`,
+      user:
+        identity.user !== undefined ? `${identity.user}(${identity.uid})` : `uid ${identity.uid}`,
     },
   });
 }

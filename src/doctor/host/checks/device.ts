@@ -72,11 +72,25 @@ export function checkDeviceExists(facts: HostFacts): Check {
   };
 }
 
+/**
+ * How to give this process a group. A uid without a passwd entry (a container's `--user 1500`)
+ * has no name for usermod: the group must then come with the process itself.
+ */
+function joinGroup(facts: HostFacts, group: string, gid: string): string {
+  const { user, uid } = facts.identity;
+  if (user !== undefined) return `sudo usermod -aG ${group} ${user}, then log out and back in`;
+  if (facts.environment.container) {
+    return `uid ${uid} has no passwd entry, so usermod cannot name it: start the container with the group, \`docker run --group-add ${gid} …\` (Kubernetes: securityContext.supplementalGroups: [${gid}])`;
+  }
+  return `uid ${uid} has no passwd entry, so usermod cannot name it: create an account for it (sudo useradd -u ${uid} -G ${group} NAME) and log in as that user`;
+}
+
 /** The open(2) decides, not the mode bits: ACLs (systemd uaccess), nodev mounts and LSMs all count. */
 export function checkDeviceAccess(facts: HostFacts): Check {
   const { node, open, valid } = facts.device;
   const { identity } = facts;
-  const who = `${identity.user ?? 'uid'} (uid ${identity.uid})`;
+  const who =
+    identity.user !== undefined ? `${identity.user} (uid ${identity.uid})` : `uid ${identity.uid}`;
   const base = {
     id: 'kvm.device.access',
     title: '/dev/kvm opens read-write',
@@ -137,7 +151,7 @@ export function checkDeviceAccess(facts: HostFacts): Check {
       evidence,
       status: 'fail',
       summary: `/dev/kvm is ${ownership(facts, node)} and ${who} is not in group ${group}`,
-      hint: `sudo usermod -aG ${group} ${identity.user ?? '$USER'}, then log out and back in.`,
+      hint: `${joinGroup(facts, group, String(node.gid))}.`,
     };
   }
   return {
@@ -145,6 +159,6 @@ export function checkDeviceAccess(facts: HostFacts): Check {
     evidence,
     status: 'fail',
     summary: `/dev/kvm is ${ownership(facts, node)}: only root can open it`,
-    hint: `Give it to group kvm with a udev rule (/etc/udev/rules.d/65-kvm.rules: KERNEL=="kvm", GROUP="kvm", MODE="0660"; until reboot: sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm), then sudo usermod -aG kvm ${identity.user ?? '$USER'} and log in again; or run as root.`,
+    hint: `Give it to group kvm with a udev rule (/etc/udev/rules.d/65-kvm.rules: KERNEL=="kvm", GROUP="kvm", MODE="0660"; until reboot: sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm); then ${joinGroup(facts, 'kvm', String(facts.groups?.find((g) => g.name === 'kvm')?.gid ?? 'kvm'))}; or run as root.`,
   };
 }

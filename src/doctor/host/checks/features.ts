@@ -122,13 +122,26 @@ export function checkSecureGuest(probe: HostProbe, facts: HostFacts): Check {
     ...(sevCapable.length > 0 ? [`AMD ${sevCapable.join(', ')}`] : []),
     ...(tdxCapable ? ['Intel TDX'] : []),
   ];
+  if (capable.length > 0 && !facts.kvmUp) {
+    // Module options are moot while the vendor module cannot even load.
+    return {
+      ...base,
+      summary: `the CPU offers ${capable.join('; ')}, but KVM is not running`,
+      hint: 'For confidential guests, first make KVM work (see kvm.modules and cpu.hwvirt).',
+    };
+  }
   if (capable.length > 0) {
+    // Only what this CPU has: sev_snp=1 on a CPU without SNP would only fail.
+    const options = sev
+      .filter(([, , flag]) => flags.has(flag))
+      .map(([, , flag]) => `${flag}=1`)
+      .join(' ');
     return {
       ...base,
       summary: `the CPU offers ${capable.join('; ')}, but KVM does not enable it`,
       hint:
         sevCapable.length > 0
-          ? 'For confidential guests: `options kvm_amd sev=1 sev_es=1 sev_snp=1` and reload kvm_amd (the firmware must allow it).'
+          ? `For confidential guests: \`options kvm_amd ${options}\` in /etc/modprobe.d/kvm.conf and reload kvm_amd (the firmware must allow it).`
           : 'For confidential guests: boot with kvm_intel.tdx=1 (Linux 6.16+) and enable TDX in the firmware.',
     };
   }

@@ -46,19 +46,23 @@ export function check64Bit(facts: HostFacts): Check {
     };
   }
   if (arch.bits === 64) return { ...base, status: 'pass', summary: `${arch.machine} (64-bit)` };
-  // `lm` (long mode) means the CPU could run a 64-bit kernel; uname reports the kernel, not the CPU.
-  const capable = arch.family === 'x86' && facts.cpu?.flags.has('lm') === true;
+  // `lm` (long mode) says whether the CPU can run a 64-bit kernel; uname reports the kernel.
+  const lm =
+    arch.family === 'x86' && facts.cpu !== undefined ? facts.cpu.flags.has('lm') : undefined;
+  const capable = lm === true;
   const hint =
     arch.family === 'arm'
       ? '32-bit ARM hosts lost KVM in Linux 5.7: install an aarch64 kernel and OS.'
-      : capable
+      : lm === true
         ? 'The CPU is 64-bit (it has the lm flag) but this kernel is 32-bit: install a 64-bit (amd64) OS.'
-        : 'This CPU or kernel is 32-bit; KVM hosts need a 64-bit (x86_64/aarch64) kernel.';
+        : lm === false
+          ? 'This CPU has no lm (long mode) flag: it cannot run a 64-bit kernel, so it cannot be a KVM host. Use a machine with a 64-bit CPU.'
+          : 'This kernel is 32-bit; KVM hosts need a 64-bit (x86_64/aarch64) kernel.';
   return {
     ...base,
-    evidence: capable ? ['uname', '/proc/cpuinfo'] : ['uname'],
+    evidence: lm !== undefined ? ['uname', '/proc/cpuinfo'] : ['uname'],
     status: 'fail',
-    summary: `${arch.machine} is a 32-bit kernel`,
+    summary: `${arch.machine} is a 32-bit kernel${lm === false ? ' on a CPU without 64-bit mode' : ''}`,
     hint,
   };
 }
@@ -82,6 +86,16 @@ export function checkKernelVersion(facts: HostFacts): Check {
   // KVM was merged in Linux 2.6.20 (February 2007).
   if (atLeast(kernel, 2, 6, 20)) {
     return { ...base, status: 'pass', summary: `${facts.uname.release} (>= 2.6.20)` };
+  }
+  // RHEL 5.4+ backported KVM into 2.6.18: a working /dev/kvm proves such a backport.
+  if (facts.kvmUp) {
+    return {
+      ...base,
+      evidence: ['uname', '/dev/kvm'],
+      status: 'fail',
+      summary: `${formatVersion(kernel)} predates upstream KVM (merged in 2.6.20), yet /dev/kvm works: a vendor backport`,
+      hint: "KVM works here through the vendor's backport, but this kernel is long out of support and lacks years of KVM and security fixes: upgrade to a supported distribution kernel.",
+    };
   }
   return {
     ...base,
