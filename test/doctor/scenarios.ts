@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { createHostProbe, runHostChecks } from '../../src/doctor/host/index.ts';
-import { exitCodeOf, type CheckStatus, type Verdict } from '../../src/doctor/report.ts';
+import {
+  exitCodeOf,
+  type Check,
+  type CheckStatus,
+  type Report,
+  type Verdict,
+} from '../../src/doctor/report.ts';
 import { assertWellFormed, checkOf, fixtureRoot } from './support.ts';
 
 export interface Scenario {
@@ -12,6 +18,8 @@ export interface Scenario {
   checks: Record<string, CheckStatus>;
   /** Patterns the hint (or, with a `summary:` prefix, the summary) of a check must match. */
   texts?: Record<string, RegExp>;
+  /** Exact hints (or, with a `summary:` prefix, summaries): what an admin reads, word for word. */
+  exact?: Record<string, string>;
   probe?: boolean;
 }
 
@@ -21,6 +29,13 @@ const EXIT: Record<Verdict, number> = {
   'not-ready': 1,
   unknown: 3,
 };
+
+/** `id` names a check's hint, `summary:id` its summary. */
+function fieldOf(report: Report, key: string): readonly ['hint' | 'summary', Check] {
+  return key.startsWith('summary:')
+    ? (['summary', checkOf(report, key.slice('summary:'.length))] as const)
+    : (['hint', checkOf(report, key)] as const);
+}
 
 /** One test per scenario: the verdict, the exit code, each listed status, hints on every non-pass. */
 export function itChecksScenario(scenario: Scenario): void {
@@ -35,11 +50,12 @@ export function itChecksScenario(scenario: Scenario): void {
       assert.equal(check.status, status, `${id}: ${check.summary}`);
     }
     for (const [key, pattern] of Object.entries(scenario.texts ?? {})) {
-      const [field, id] = key.startsWith('summary:')
-        ? (['summary', key.slice('summary:'.length)] as const)
-        : (['hint', key] as const);
-      const check = checkOf(report, id);
-      assert.match(check[field] ?? '', pattern, `${id} ${field}`);
+      const [field, check] = fieldOf(report, key);
+      assert.match(check[field] ?? '', pattern, `${check.id} ${field}`);
+    }
+    for (const [key, text] of Object.entries(scenario.exact ?? {})) {
+      const [field, check] = fieldOf(report, key);
+      assert.equal(check[field], text, `${check.id} ${field}`);
     }
   });
 }

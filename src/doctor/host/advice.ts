@@ -38,6 +38,9 @@ export function kernelHidesDisabledFlag(facts: HostFacts): boolean {
 
 const hostModule = (facts: HostFacts) => vendorModulesFor(facts).join(' or ');
 
+/** For advice quoted after a colon. */
+export const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
+
 /** How to give this VM hardware virtualization, for the hypervisor that runs it. */
 export function nestedAdvice(facts: HostFacts): string {
   const product = facts.environment.wsl === 2 ? 'WSL2' : facts.environment.vm?.product;

@@ -98,7 +98,12 @@ function parseMetadata(raw: unknown): Metadata {
       ...(asInt(identity.uid) !== undefined ? { uid: asInt(identity.uid) } : {}),
       ...(asInt(identity.gid) !== undefined ? { gid: asInt(identity.gid) } : {}),
       ...(Array.isArray(identity.groups) ? { groups: groups as number[] } : {}),
-      ...(asString(identity.user) !== undefined ? { user: asString(identity.user) } : {}),
+      // `"user": null` drops a base fixture's name: a uid without a passwd entry.
+      ...(asString(identity.user) !== undefined
+        ? { user: asString(identity.user) }
+        : identity.user === null
+          ? { user: undefined }
+          : {}),
     },
     nodes,
     open,

@@ -1,6 +1,7 @@
 import type { Check } from '../../report.ts';
 import { FIRMWARE_FIX, kernelHidesDisabledFlag, nestedAdvice, vtName } from '../advice.ts';
 import type { HostFacts } from '../facts.ts';
+import { atLeast } from '../parse.ts';
 
 const FLAG_NAMES: Record<string, string> = { vmx: 'Intel VT-x (vmx)', svm: 'AMD-V (svm)' };
 
@@ -66,7 +67,10 @@ export function checkHardwareVirtualization(facts: HostFacts): Check {
     }
     // Before 5.6/6.7 the flag shows even when the firmware disables VT: say so while KVM is down.
     const unproven =
-      !facts.kvmUp && !kernelHidesDisabledFlag(facts)
+      !facts.kvmUp &&
+      !kernelHidesDisabledFlag(facts) &&
+      facts.kernel !== undefined &&
+      atLeast(facts.kernel, 2, 6, 20)
         ? ' (this kernel shows the flag even when the firmware disables it: see kvm.modules)'
         : '';
     return {
@@ -118,7 +122,7 @@ export function checkHardwareVirtualization(facts: HostFacts): Check {
         ? `kvm_pvm will not run here either (kernel log: "${reason.line}"). `
         : '';
     return fail(
-      `no vmx/svm: this ${vm.product ?? 'virtual machine'} is not offered nested virtualization`,
+      `no vmx/svm: this virtual machine${vm.product ? ` (${vm.product})` : ''} is not offered nested virtualization`,
       `${pvm}${nestedAdvice(facts)}`,
     );
   }

@@ -1,14 +1,20 @@
 import type { Check } from '../../report.ts';
-import { nestedAdvice } from '../advice.ts';
-import type { HostFacts } from '../facts.ts';
+import { lowerFirst, nestedAdvice, vendorModulesFor } from '../advice.ts';
+import { KVM_MINOR, type HostFacts } from '../facts.ts';
 import { isOn } from '../parse.ts';
 
 /** Informational: where this kernel runs only changes which hints the other checks give. */
 
 export function checkNested(facts: HostFacts): Check {
   const { vm } = facts.environment;
-  const hostModule = ['kvm_intel', 'kvm_amd'].find((m) => facts.modules.state(m) !== 'absent');
-  const offered = hostModule === undefined ? undefined : facts.modules.param(hostModule, 'nested');
+  const hostModule = vendorModulesFor(facts).find((m) => facts.modules.state(m) !== 'absent');
+  // A built-in module that never started offers guests nothing, whatever its parameter says.
+  const started =
+    hostModule !== undefined &&
+    (facts.kvmUp ||
+      facts.misc?.get('kvm') === KVM_MINOR ||
+      facts.modules.state(hostModule) === 'loaded');
+  const offered = started ? facts.modules.param(hostModule, 'nested') : undefined;
   const base = {
     id: 'kvm.nested',
     title: 'nested virtualization',
@@ -32,7 +38,7 @@ export function checkNested(facts: HostFacts): Check {
       summary: `this host is itself ${product}: ${facts.kvmUp ? 'nested KVM is available' : 'no nested KVM'}${offers}`,
       hint: facts.kvmUp
         ? 'Guests started here are nested (L2): expect slower exits and I/O than on bare metal.'
-        : `If kvm.* fails: ${nestedAdvice(facts)}`,
+        : `If kvm.* fails: ${lowerFirst(nestedAdvice(facts))}`,
     };
   }
   return {

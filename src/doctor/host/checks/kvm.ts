@@ -2,6 +2,7 @@ import type { Check } from '../../report.ts';
 import {
   FIRMWARE_FIX,
   kernelHidesDisabledFlag,
+  lowerFirst,
   nestedAdvice,
   vendorModulesFor,
   vtName,
@@ -62,7 +63,7 @@ function notStartedHint(facts: HostFacts, lacksFlag: boolean): string {
   }
   if (reason?.cause === 'no-hwvirt' || lacksFlag) {
     return facts.environment.vm !== undefined
-      ? `This VM is given no VT-x/AMD-V: ${nestedAdvice(facts)}`
+      ? `This VM is given no ${facts.cpuVendor === 'amd' ? 'AMD-V (svm)' : facts.cpuVendor === 'intel' ? 'VT-x (vmx)' : 'VT-x/AMD-V'}: ${lowerFirst(nestedAdvice(facts))}`
       : 'The CPU shows no vmx/svm: see cpu.hwvirt.';
   }
   if (reason !== undefined) {
@@ -163,7 +164,7 @@ export function checkModules(facts: HostFacts): Check {
     };
   }
   const firmware = facts.firmwareDisabled
-    ? ` It will fail until VT is enabled in the BIOS/UEFI setup: the kernel log says "${facts.firmwareDisabled.trim()}".`
+    ? ` It will fail until ${vtName(facts)} is enabled in the BIOS/UEFI setup: the kernel log says "${facts.firmwareDisabled.trim()}".`
     : lacksFlag
       ? ' It will fail while the CPU shows no vmx/svm (see cpu.hwvirt).'
       : arch?.family === 'x86' && !kernelHidesDisabledFlag(facts)

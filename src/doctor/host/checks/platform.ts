@@ -49,14 +49,13 @@ export function check64Bit(facts: HostFacts): Check {
   // `lm` (long mode) says whether the CPU can run a 64-bit kernel; uname reports the kernel.
   const lm =
     arch.family === 'x86' && facts.cpu !== undefined ? facts.cpu.flags.has('lm') : undefined;
-  const capable = lm === true;
   const hint =
     arch.family === 'arm'
       ? '32-bit ARM hosts lost KVM in Linux 5.7: install an aarch64 kernel and OS.'
       : lm === true
         ? 'The CPU is 64-bit (it has the lm flag) but this kernel is 32-bit: install a 64-bit (amd64) OS.'
         : lm === false
-          ? 'This CPU has no lm (long mode) flag: it cannot run a 64-bit kernel, so it cannot be a KVM host. Use a machine with a 64-bit CPU.'
+          ? 'This CPU has no lm (long mode) flag, so it cannot run a 64-bit host: use a machine with a 64-bit (x86_64) CPU.'
           : 'This kernel is 32-bit; KVM hosts need a 64-bit (x86_64/aarch64) kernel.';
   return {
     ...base,
