@@ -1,7 +1,7 @@
 /**
- * The one report shape every `doctor` command produces (host now, app later): a list of checks
+ * The one report shape every `doctor` command produces (host and app): a list of checks
  * with a status, a severity, the evidence read and a hint, folded into a verdict and an exit code.
- * Contract: ../shared/docs/doctor.md ("Checks", "Output").
+ * Documented in docs/doctor.md (the JSON report, the verdict rules and the exit codes).
  */
 
 export const CHECK_STATUSES = ['pass', 'warn', 'fail', 'info', 'skip', 'unknown'] as const;

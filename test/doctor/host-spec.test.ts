@@ -1,7 +1,7 @@
 import { describe } from 'node:test';
 import { itChecksScenario, type Scenario } from './scenarios.ts';
 
-// The table of ../shared/docs/doctor.md ("Testability"), one fixture per row.
+// The hosts every KVM checker must get right (docs/doctor.md, "Testing"), one fixture each.
 const scenarios: Scenario[] = [
   {
     fixture: 'intel-bare-metal',
