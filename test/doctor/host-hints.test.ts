@@ -39,6 +39,17 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    fixture: 'arm64-no-kvm',
+    when: 'an arm64 kernel has no KVM at all (no /sys/module/kvm)',
+    verdict: 'not-ready',
+    checks: { 'kvm.modules': 'fail', 'kvm.device.exists': 'fail' },
+    exact: {
+      'summary:kvm.modules':
+        'this kernel has no KVM (arm64 KVM is built in or absent, never a module)',
+      'kvm.modules': 'Use a kernel built with CONFIG_KVM=y, booted at EL2.',
+    },
+  },
+  {
     fixture: 'intel-vt-disabled-old-kernel-user',
     when: 'an old kernel shows vmx, the firmware disabled VT-x and a user cannot read the log',
     verdict: 'not-ready',

@@ -138,6 +138,10 @@ export function checkModules(facts: HostFacts): Check {
   const reason = facts.kvmLogReason;
   const quoted = reason ? ` (kernel log: "${reason.line}")` : '';
   const wanted = wantedModules(facts);
+  const evidence = [
+    ...base.evidence,
+    ...(reason && !facts.firmwareDisabled ? [facts.kernelLogSource ?? 'kernel log'] : []),
+  ];
   // Compiled in (arm64's kvm, or a built-in vendor module) but not initialised: modprobe is moot.
   const builtIn =
     vendors.some(([, state]) => state === 'builtin') ||
@@ -145,16 +149,13 @@ export function checkModules(facts: HostFacts): Check {
   if (builtIn) {
     return {
       ...base,
-      evidence: [
-        ...base.evidence,
-        ...(reason && !facts.firmwareDisabled ? [facts.kernelLogSource ?? 'kernel log'] : []),
-      ],
+      evidence,
       status: 'fail',
       summary: `${listed}, but KVM did not initialise (no kvm in /proc/misc)${quoted}`,
       hint: `${onHost}${notStartedHint(facts, lacksFlag)}`,
     };
   }
-  if (arch?.family === 'arm' && present.length === 0) {
+  if (arch?.family === 'arm' && present.length === 0 && modules.evidence.includes('/sys/module')) {
     // arm64 KVM cannot be a module, and a kernel with it always has /sys/module/kvm.
     return {
       ...base,
@@ -171,26 +172,31 @@ export function checkModules(facts: HostFacts): Check {
         ? ` If that fails with "Operation not supported", the firmware has disabled ${vtName(facts)}: enable it in the BIOS/UEFI setup, then power the machine off and on.`
         : '';
   const persist = ' To load it at boot, add the module name to /etc/modules-load.d/kvm.conf.';
+  // The firmware line is quoted in the hint already; any other reason goes in the summary.
+  const why = reason?.cause === 'firmware' ? '' : quoted;
   if (!modules.loadable) {
     return {
       ...base,
+      evidence,
       status: 'fail',
-      summary: `${listed ? `${listed}, but ` : ''}no ${wanted.length > 0 ? wanted.join(' or ') : 'kvm'}, and this kernel cannot load modules (no /proc/modules)`,
+      summary: `${listed ? `${listed}, but ` : ''}no ${wanted.length > 0 ? wanted.join(' or ') : 'kvm'}, and this kernel cannot load modules (no /proc/modules)${why}`,
       hint: `${onHost}Use a kernel built with ${kernelConfig(facts, core === 'builtin')}, or one with module support.${firmware}`,
     };
   }
   if (present.length > 0) {
     return {
       ...base,
+      evidence,
       status: 'fail',
-      summary: `${listed}, but not ${wanted.join(' or ')}`,
+      summary: `${listed}, but not ${wanted.join(' or ')}${why}`,
       hint: `${onHost}\`${loadCommand(facts)}\`.${firmware || persist}`,
     };
   }
   return {
     ...base,
+    evidence,
     status: 'fail',
-    summary: 'no KVM module is loaded or built in',
+    summary: `no KVM module is loaded or built in${why}`,
     hint: `${onHost}\`${loadCommand(facts)}\` (it loads kvm too).${firmware || persist}`,
   };
 }
