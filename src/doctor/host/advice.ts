@@ -21,7 +21,7 @@ export function vendorModulesFor(facts: HostFacts): string[] {
   return ['kvm_intel', 'kvm_amd'];
 }
 
-export const FIRMWARE_FIX = (facts: HostFacts) =>
+export const firmwareFix = (facts: HostFacts): string =>
   `Enable ${vtName(facts)} in the BIOS/UEFI setup, then power the machine off and on.`;
 
 /**

@@ -1,5 +1,5 @@
 import type { Check } from '../../report.ts';
-import { FIRMWARE_FIX, kernelHidesDisabledFlag, nestedAdvice, vtName } from '../advice.ts';
+import { firmwareFix, kernelHidesDisabledFlag, nestedAdvice, vtName } from '../advice.ts';
 import type { HostFacts } from '../facts.ts';
 import { atLeast } from '../parse.ts';
 
@@ -53,7 +53,7 @@ export function checkHardwareVirtualization(facts: HostFacts): Check {
         evidence,
         status: 'fail',
         summary: `${names} present but disabled in firmware (kernel log: "${facts.firmwareDisabled.trim()}")`,
-        hint: FIRMWARE_FIX(facts),
+        hint: firmwareFix(facts),
       };
     }
     const withFlag = cpu.flagSets.filter((set) => found.some((f) => set.has(f))).length;
@@ -107,7 +107,7 @@ export function checkHardwareVirtualization(facts: HostFacts): Check {
   if (facts.firmwareDisabled) {
     return fail(
       `VT is disabled in firmware (kernel log: "${facts.firmwareDisabled.trim()}")`,
-      FIRMWARE_FIX(facts),
+      firmwareFix(facts),
     );
   }
   if (facts.environment.wsl === 2) {

@@ -1,6 +1,6 @@
 import type { Check } from '../../report.ts';
 import {
-  FIRMWARE_FIX,
+  firmwareFix,
   kernelHidesDisabledFlag,
   lowerFirst,
   nestedAdvice,
@@ -20,11 +20,15 @@ function wantedModules(facts: HostFacts): string[] {
   return [...(facts.arch?.vendorModules ?? [])];
 }
 
-/** The command that loads KVM on this architecture and CPU. */
+/** The command that loads KVM on this architecture and CPU, in backticks. */
 function loadCommand(facts: HostFacts): string {
   const family = facts.arch?.family;
-  if (family === 'x86' || family === 'ppc') return `sudo modprobe ${wantedModules(facts)[0]}`;
-  return 'sudo modprobe kvm';
+  if (family === 'ppc') return '`sudo modprobe kvm_hv`';
+  if (family !== 'x86') return '`sudo modprobe kvm`';
+  if (facts.cpuVendor === 'other') {
+    return '`sudo modprobe kvm_intel` (Intel) or `sudo modprobe kvm_amd` (AMD)';
+  }
+  return `\`sudo modprobe ${vendorModulesFor(facts)[0]}\``;
 }
 
 /** The kernel options a kernel without module support needs for KVM here. */
@@ -47,7 +51,7 @@ function kernelConfig(facts: HostFacts, coreBuiltIn: boolean): string {
 /** What to do when KVM is in the kernel but did not start: loading modules cannot help. */
 function notStartedHint(facts: HostFacts, lacksFlag: boolean): string {
   const reason = facts.kvmLogReason;
-  if (reason?.cause === 'firmware') return FIRMWARE_FIX(facts);
+  if (reason?.cause === 'firmware') return firmwareFix(facts);
   if (reason?.cause === 'no-el2' || (reason === undefined && facts.arch?.family === 'arm')) {
     const read =
       reason === undefined
@@ -59,7 +63,7 @@ function notStartedHint(facts: HostFacts, lacksFlag: boolean): string {
     const module = vendorModulesFor(facts).join(' or ');
     return lacksFlag
       ? `kvm_pvm does not run in a kernel that is itself a PVM guest, and without vmx/svm this VM cannot use ${module} either: see cpu.hwvirt.`
-      : `kvm_pvm does not run in a kernel that is itself a PVM guest: use ${module} instead (\`sudo modprobe ${module}\`).`;
+      : `kvm_pvm does not run in a kernel that is itself a PVM guest: use ${module} instead (${loadCommand(facts)}).`;
   }
   if (reason?.cause === 'no-hwvirt' || lacksFlag) {
     return facts.environment.vm !== undefined
@@ -189,7 +193,7 @@ export function checkModules(facts: HostFacts): Check {
       evidence,
       status: 'fail',
       summary: `${listed}, but not ${wanted.join(' or ')}${why}`,
-      hint: `${onHost}\`${loadCommand(facts)}\`.${firmware || persist}`,
+      hint: `${onHost}${loadCommand(facts)}.${firmware || persist}`,
     };
   }
   return {
@@ -197,6 +201,6 @@ export function checkModules(facts: HostFacts): Check {
     evidence,
     status: 'fail',
     summary: `no KVM module is loaded or built in${why}`,
-    hint: `${onHost}\`${loadCommand(facts)}\` (it loads kvm too).${firmware || persist}`,
+    hint: `${onHost}${loadCommand(facts)} (it loads kvm too).${firmware || persist}`,
   };
 }
