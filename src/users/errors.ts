@@ -62,6 +62,16 @@ export const preconditionFailed = () =>
 export const storeUnavailable = (cause: unknown) =>
   new DomainError(DomainErrorCode.STORE_UNAVAILABLE, 'The store cannot be reached.', { cause });
 
+/** The store answers but runs a version this code cannot use; the cause says which. */
+export const storeUnsupported = (cause: unknown) =>
+  new DomainError(
+    DomainErrorCode.STORE_UNAVAILABLE,
+    "The store's server version is not supported.",
+    {
+      cause,
+    },
+  );
+
 export const schemaOutdated = (pending: string[]) =>
   new DomainError(
     DomainErrorCode.SCHEMA_OUTDATED,
