@@ -40,9 +40,9 @@ export interface Config {
   readonly responseTimeoutMs: number;
   readonly maxEventLoopDelayMs: number;
   readonly corsOrigins: readonly string[];
-  /** How long an Idempotency-Key on POST /user is remembered (issue 7). */
+  /** How long an Idempotency-Key on POST /user is remembered. */
   readonly idempotencyTtlMs: number;
-  /** Where and how the worker delivers user events (issue 4). */
+  /** Where and how the worker delivers user events. */
   readonly webhooks: WebhookSettings;
   readonly worker: WorkerSettings;
   readonly clock: ClockSettings;

@@ -84,7 +84,7 @@ export interface TickDocument {
 
 export const IDEMPOTENCY_KEYS = 'idempotency_keys';
 
-/** One `Idempotency-Key` (issue 7); a TTL index on `expiresAt` deletes it once expired. */
+/** One `Idempotency-Key`; a TTL index on `expiresAt` deletes it once expired. */
 export interface IdempotencyKeyDocument {
   _id: { scope: string; key: string };
   fingerprint: string;
