@@ -14,9 +14,10 @@ export const leaseFree = (now: Date): Filter<DeliveryDocument> => ({
  * first could be filled by one blocked user's backlog and stall every other user. Only a user's
  * earliest pending delivery can pass, so the result has at most one per user.
  *
- * `$lookup` with `let`/`pipeline` exists since MongoDB 3.6; the `$eq` parts of its `$expr`
- * use the `outbox_deliveries_user` and `outbox_events_user_sequence` indexes from 5.0 on.
- * https://www.mongodb.com/docs/manual/reference/operator/aggregation/lookup/
+ * `$lookup` with `let`/`pipeline` exists since MongoDB 3.6. Its look-ups use the
+ * `outbox_deliveries_user` and `outbox_events_user_sequence` indexes: the plain fields and the
+ * `$eq` on the user always, the `$lt` on the sequence too from 5.0 on.
+ * https://www.mongodb.com/docs/manual/reference/operator/query/expr/
  */
 export function claimPipeline(options: { endpoint: string; now: Date; limit: number }): Document[] {
   const { endpoint, now, limit } = options;
