@@ -20,6 +20,8 @@ const EXTERNAL = [
   'thread-stream',
   'pg',
   'mongodb',
+  // Loaded by src/config/mongo-url.ts through createRequire, only for a MongoDB URL.
+  'mongodb-connection-string-url',
   'ioredis',
   'jose',
 ];

@@ -8,22 +8,40 @@ import type { FieldError } from '../users/errors.ts';
 import { emailKey } from '../users/user.ts';
 import type { NewUser } from '../users/user-store.ts';
 import { FingerprintSet, fingerprint } from './fingerprints.ts';
+import { isJsonArrayFile, jsonArrayElements } from './json-array.ts';
 import { createLineParser } from './user-lines.ts';
 
 export interface Line {
-  /** 1-based, counting every line of the file, blank ones too. */
+  /** 1-based: the line of an NDJSON file (blank ones counted), the element of an array file. */
   number: number;
   text: string;
+  /** What is wrong with the file at this point, beyond its text (an array never closed). */
+  problem?: string;
+}
+
+/** How records are laid out: one a line (NDJSON, mongoexport's default) or one JSON array. */
+export type InputForm = 'lines' | 'array';
+
+/** What a record is called in messages, by form: a line number or an array position. */
+export const recordWord = (form: InputForm) => (form === 'array' ? 'record' : 'line');
+
+export async function inputFormOf(path: string): Promise<InputForm> {
+  return (await isJsonArrayFile(path)) ? 'array' : 'lines';
 }
 
 /** The file's non-blank lines, streamed. */
-export async function* linesOf(path: string): AsyncGenerator<Line> {
+async function* linesOf(path: string): AsyncGenerator<Line> {
   const reader = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let number = 0;
   for await (const text of reader) {
     number++;
     if (text.trim() !== '') yield { number, text };
   }
+}
+
+/** The file's records, streamed, in the given form. */
+export function recordsOf(path: string, form: InputForm): AsyncGenerator<Line> {
+  return form === 'array' ? jsonArrayElements(path) : linesOf(path);
 }
 
 /**
@@ -57,6 +75,8 @@ export interface CheckResult {
   badCount: number;
   /** The first `maxReported` bad lines, in file order. */
   bad: BadLine[];
+  /** Attributes of MongoDB documents that no user keeps, with how many records had each. */
+  dropped: ReadonlyMap<string, number>;
 }
 
 type Key = 'id' | 'email';
@@ -69,11 +89,15 @@ const keysOf = (user: NewUser): [Key, string][] =>
       ];
 
 /** Second pass, only when fingerprints collided: which lines really repeat an id or address. */
-async function confirmDuplicates(path: string, suspects: Set<number>): Promise<BadLine[]> {
+async function confirmDuplicates(
+  path: string,
+  form: InputForm,
+  suspects: Set<number>,
+): Promise<BadLine[]> {
   const parse = createLineParser();
   const first = new Map<string, number>();
   const duplicates: BadLine[] = [];
-  for await (const { number, text } of linesOf(path)) {
+  for await (const { number, text } of recordsOf(path, form)) {
     const parsed = parse(text);
     if (!('user' in parsed)) continue;
     const errors: FieldError[] = [];
@@ -89,39 +113,42 @@ async function confirmDuplicates(path: string, suspects: Set<number>): Promise<B
 }
 
 /**
- * Validates every line of an NDJSON export before anything is written: each record against the
+ * Validates every record of an export before anything is written: each record against the
  * API's schemas, and no id or address (compared as the store compares them) twice in the file.
  * Memory stays flat: duplicates are found through fingerprints, confirmed by a second pass.
  */
 export async function checkFile(
   path: string,
-  options: { maxReported: number; onLine?: () => void },
+  options: { form: InputForm; maxReported: number; onLine?: () => void },
 ): Promise<CheckResult> {
   const parse = createLineParser();
   const seen = new FingerprintSet();
   const suspects = new Set<number>();
   const bad: BadLine[] = [];
+  const dropped = new Map<string, number>();
   let records = 0;
   let invalid = 0;
-  for await (const { number, text } of linesOf(path)) {
+  for await (const { number, text, problem } of recordsOf(path, options.form)) {
     options.onLine?.();
-    const parsed = parse(text);
+    const parsed = problem ? { errors: [{ field: 'file', message: problem }] } : parse(text);
     if (!('user' in parsed)) {
       invalid++;
       if (bad.length < options.maxReported) bad.push({ line: number, errors: parsed.errors });
       continue;
     }
     records++;
+    for (const name of parsed.dropped ?? []) dropped.set(name, (dropped.get(name) ?? 0) + 1);
     for (const [field, value] of keysOf(parsed.user)) {
       const print = fingerprint(`${field}:${value}`);
       if (!seen.add(print)) suspects.add(print);
     }
   }
-  const duplicates = suspects.size > 0 ? await confirmDuplicates(path, suspects) : [];
+  const duplicates = suspects.size > 0 ? await confirmDuplicates(path, options.form, suspects) : [];
   const all = [...bad, ...duplicates].sort((a, b) => a.line - b.line);
   return {
     records: records - duplicates.length,
     badCount: invalid + duplicates.length,
     bad: all.slice(0, options.maxReported),
+    dropped,
   };
 }

@@ -10,7 +10,15 @@ import {
   type AdminCommand,
   type AdminContext,
 } from './command.ts';
-import { checkFile, linesOf, spool, type CheckResult } from './import-file.ts';
+import {
+  checkFile,
+  inputFormOf,
+  recordWord,
+  recordsOf,
+  spool,
+  type CheckResult,
+  type InputForm,
+} from './import-file.ts';
 import { Progress, costOf, formatCount } from './progress.ts';
 import { createLineParser } from './user-lines.ts';
 
@@ -18,7 +26,10 @@ const USAGE = `Usage: admin import [--in FILE] [--dry-run] [--mode newer|skip|ov
                     [--no-events]
 
 Reads NDJSON (one user per line, as \`admin export\` writes it) from stdin or --in FILE and
-writes it with its ids and timestamps. Every line is checked first (the API's rules, ids,
+writes it with its ids and timestamps. The tutorial's users are read as well, as
+\`mongoexport --collection user\` writes them (one document a line, or --jsonArray; Extended
+JSON, canonical or relaxed): \`_id\` becomes the id, createdAt and updatedAt are kept, other
+attributes are listed as not kept. Every line is checked first (the API's rules, ids,
 timestamps, no id or address twice); if any line is bad, they are listed by number and
 NOTHING is imported. Then users are written in batches, each in one transaction: a batch that
 fails is rolled back whole, the import stops, and batches before it stay written. Running the
@@ -55,32 +66,56 @@ interface ImportOptions {
 
 const MAX_REPORTED = 100;
 
-function reportBadLines({ io }: AdminContext, check: CheckResult, records: number): number {
+function reportBadLines(
+  { io }: AdminContext,
+  check: CheckResult,
+  records: number,
+  form: InputForm,
+): number {
+  const word = recordWord(form);
   for (const { line, errors } of check.bad) {
-    io.stderr.write(`line ${line}: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}\n`);
+    io.stderr.write(
+      `${word} ${line}: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}\n`,
+    );
   }
   const more = check.badCount - check.bad.length;
-  if (more > 0) io.stderr.write(`… and ${formatCount(more)} more bad lines\n`);
+  if (more > 0) io.stderr.write(`… and ${formatCount(more)} more bad ${word}s\n`);
   io.stderr.write(
-    `admin import: ${formatCount(check.badCount)} of ${formatCount(records + check.badCount)} lines are invalid; nothing was imported\n`,
+    `admin import: ${formatCount(check.badCount)} of ${formatCount(records + check.badCount)} ${word}s are invalid; nothing was imported\n`,
   );
   return EXIT.dataError;
 }
 
+/**
+ * Attributes of the tutorial's documents that our users have no place for: said before the
+ * import, so nobody learns of the loss later. The records themselves are imported.
+ */
+function reportDropped({ io }: AdminContext, log: AdminContext['logger'], check: CheckResult) {
+  if (check.dropped.size === 0) return;
+  const list = [...check.dropped]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([name, count]) => `${name} (${formatCount(count)} user${count === 1 ? '' : 's'})`);
+  log.warn({ dropped: Object.fromEntries(check.dropped) }, 'attributes not kept');
+  io.stderr.write(
+    `admin import: not kept, a user here has only name, email, id and timestamps: ${list.join(', ')}\n`,
+  );
+}
+
 async function* batchesOf(
   path: string,
+  form: InputForm,
   size: number,
 ): AsyncGenerator<{ users: NewUser[]; first: number; last: number }> {
   const parse = createLineParser();
   let users: NewUser[] = [];
   let first = 0;
   let last = 0;
-  for await (const { number, text } of linesOf(path)) {
+  for await (const { number, text } of recordsOf(path, form)) {
     const parsed = parse(text);
     // Checked already; a file changed since then is bad data, like a bad line.
     if (!('user' in parsed)) {
       throw validationFailed([
-        { field: `line ${number}`, message: 'changed since it was checked' },
+        { field: `${recordWord(form)} ${number}`, message: 'changed since it was checked' },
       ]);
     }
     if (users.length === 0) first = number;
@@ -102,13 +137,16 @@ async function importFile(
   const { users, logger, io } = context;
   const log = logger.child({ command: 'import', dryRun: options.dryRun, mode: options.mode });
   const checking = new Progress({ label: 'check', stream: io.stderr, logger: log });
+  const form = await inputFormOf(path);
   const check = await checkFile(path, {
+    form,
     maxReported: MAX_REPORTED,
     onLine: () => checking.advance(1),
   });
   checking.finish();
-  if (check.badCount > 0) return reportBadLines(context, check, check.records);
-  log.info({ records: check.records }, 'every line valid; importing');
+  if (check.badCount > 0) return reportBadLines(context, check, check.records, form);
+  reportDropped(context, log, check);
+  log.info({ records: check.records, form }, 'every record valid; importing');
 
   const progress = new Progress({
     label: 'import',
@@ -118,7 +156,7 @@ async function importFile(
   });
   let result = { created: 0, updated: 0, unchanged: 0, skipped: 0 };
   try {
-    for await (const batch of batchesOf(path, options.batchSize)) {
+    for await (const batch of batchesOf(path, form, options.batchSize)) {
       try {
         const done = await users.importMany(batch.users, {
           mode: options.mode,
@@ -131,7 +169,7 @@ async function importFile(
         const { code, message } = describeFailure(error);
         log.error({ err: error, lines: [batch.first, batch.last] }, 'batch rolled back');
         io.stderr.write(
-          `admin import: lines ${batch.first}–${batch.last} failed and were rolled back: ${message}\n` +
+          `admin import: ${recordWord(form)}s ${batch.first}–${batch.last} failed and were rolled back: ${message}\n` +
             `admin import: ${formatCount(progress.count)} users in earlier batches stay ${options.dryRun ? 'unwritten (dry run)' : 'written'}; ` +
             'fix the cause and run the same import again (it changes nothing already done)\n',
         );

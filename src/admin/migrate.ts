@@ -10,7 +10,9 @@ Applies pending migrations under the store's lock (safe to run twice at once).
                one drops the users table and every user in it (on MongoDB: its indexes)
   --yes        confirm --rollback
 
-Exit codes: 0 done, 64 usage, 69 store unreachable, 70 a migration failed, 78 bad config.
+Exit codes: 0 done, 64 usage, 65 existing data breaks a migration (records sharing a value a
+new unique index forbids: they are listed), 69 store unreachable or its version unsupported,
+70 a migration failed, 78 bad config.
 `;
 
 const OPTIONS = {

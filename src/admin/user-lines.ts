@@ -3,6 +3,7 @@ import formatsModule from 'ajv-formats';
 import type { FieldError } from '../users/errors.ts';
 import { EmailSchema, NameSchema, UserIdSchema, normalizeInput } from '../users/user.ts';
 import type { NewUser } from '../users/user-store.ts';
+import { fromSailsDocument, isMongoDocument } from './sails-records.ts';
 
 // ajv-formats is CommonJS; under Node's ESM its default import is module.exports, whose
 // `default` is the plugin (and what TypeScript's nodenext typing sees).
@@ -32,7 +33,8 @@ export const UserLineSchema = {
   additionalProperties: false,
 } as const;
 
-export type LineResult = { user: NewUser } | { errors: FieldError[] };
+/** A valid line's user; `dropped` names attributes of a MongoDB document that are not kept. */
+export type LineResult = { user: NewUser; dropped?: string[] } | { errors: FieldError[] };
 
 /** Ajv's errors as `{field, message}` pairs naming the attribute, one per field. */
 function fieldErrors(errors: ErrorObject[]): FieldError[] {
@@ -54,8 +56,10 @@ function fieldErrors(errors: ErrorObject[]): FieldError[] {
 }
 
 /**
- * Compiles the line validator once. Options as the HTTP layer's Ajv (no coercion, no removal,
- * every error), formats from ajv-formats as Fastify adds them.
+ * Compiles the line validator once. A line is one of our records (`admin export`'s NDJSON) or a
+ * document of the tutorial's Sails `user` collection as mongoexport writes it (it has `_id`),
+ * converted first and then held to the same rules. Options as the HTTP layer's Ajv (no
+ * coercion, no removal, every error), formats from ajv-formats as Fastify adds them.
  */
 export function createLineParser(): (text: string) => LineResult {
   const ajv = new Ajv({ allErrors: true, coerceTypes: false, removeAdditional: false });
@@ -68,11 +72,23 @@ export function createLineParser(): (text: string) => LineResult {
     } catch {
       return { errors: [{ field: 'line', message: 'is not valid JSON' }] };
     }
-    const input =
-      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-        ? normalizeInput(parsed as Record<string, unknown>)
-        : parsed;
-    if (!validate(input)) return { errors: fieldErrors(validate.errors ?? []) };
+    let input = parsed;
+    let dropped: string[] | undefined;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      let fields = parsed as Record<string, unknown>;
+      if (isMongoDocument(fields)) {
+        const converted = fromSailsDocument(fields);
+        if ('errors' in converted) return converted;
+        ({ record: fields, dropped } = converted);
+      }
+      input = normalizeInput(fields);
+    }
+    if (!validate(input)) {
+      const errors = fieldErrors(validate.errors ?? []);
+      // A MongoDB document's id is its `_id`: name the attribute the file has.
+      if (dropped === undefined) return { errors };
+      return { errors: errors.map((e) => (e.field === 'id' ? { ...e, field: '_id' } : e)) };
+    }
     const record = input as {
       name: string;
       email?: string | null;
@@ -91,6 +107,7 @@ export function createLineParser(): (text: string) => LineResult {
         createdAt: record.createdAt,
         updatedAt: record.updatedAt,
       },
+      ...(dropped && dropped.length > 0 ? { dropped } : {}),
     };
   };
 }

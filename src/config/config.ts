@@ -4,6 +4,7 @@ import {
   type WebhookSettings,
   type WorkerSettings,
 } from './events.ts';
+import { mongoUrlProblem } from './mongo-url.ts';
 import { VARIABLES, type Variable, type VariableType } from './variables.ts';
 
 export interface Config {
@@ -39,9 +40,9 @@ export interface Config {
   readonly responseTimeoutMs: number;
   readonly maxEventLoopDelayMs: number;
   readonly corsOrigins: readonly string[];
-  /** How long an Idempotency-Key on POST /user is remembered (issue 7). */
+  /** How long an Idempotency-Key on POST /user is remembered. */
   readonly idempotencyTtlMs: number;
-  /** Where and how the worker delivers user events (issue 4). */
+  /** Where and how the worker delivers user events. */
   readonly webhooks: WebhookSettings;
   readonly worker: WorkerSettings;
   readonly clock: ClockSettings;
@@ -95,6 +96,10 @@ function parseValue(type: VariableType, raw: string): { value?: Parsed; problem?
       const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
       if (!scheme || !type.schemes.includes(scheme)) {
         return { problem: `must be a URL with scheme ${type.schemes.join(', ')}` };
+      }
+      if (scheme === 'mongodb' || scheme === 'mongodb+srv') {
+        const problem = mongoUrlProblem(raw);
+        return problem ? { problem } : { value: raw };
       }
       if (scheme !== 'sqlite' && !URL.parse(raw)?.hostname) {
         return { problem: 'is not a valid URL with a host' };

@@ -1,4 +1,5 @@
 import { redactUrl } from '../store/index.ts';
+import { unsupportedServer } from '../store/server-version.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { UserStore } from '../users/user-store.ts';
@@ -7,7 +8,8 @@ import { sleep } from './runtime.ts';
 /**
  * Pings the store with capped exponential backoff until it answers or `maxWaitMs` passes. The
  * tutorial's app hangs forever with nothing listening; this one keeps /healthz up, logs every
- * attempt, and lets the caller exit non-zero when the store never comes.
+ * attempt, and lets the caller exit non-zero when the store never comes. Throws at once when
+ * the store answers with a version this code cannot use.
  */
 export async function waitForStore(
   store: UserStore,
@@ -20,6 +22,8 @@ export async function waitForStore(
       await store.ping();
       return true;
     } catch (error) {
+      // A server too old answers the same way however long we wait.
+      if (unsupportedServer(error)) throw error;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || options.signal?.aborted) return false;
       options.logger.warn(
@@ -69,11 +73,24 @@ export async function connectStore(
     store: store.kind,
     url: redactUrl(options.config.storeUrl),
   });
-  const reachable = await waitForStore(store, {
-    logger: storeLog,
-    maxWaitMs: options.config.startupStoreWaitMs,
-    signal: options.signal,
-  });
+  let reachable: boolean;
+  try {
+    reachable = await waitForStore(store, {
+      logger: storeLog,
+      maxWaitMs: options.config.startupStoreWaitMs,
+      signal: options.signal,
+    });
+  } catch (error) {
+    const unsupported = unsupportedServer(error);
+    if (!unsupported) throw error;
+    const { found, required, address } = unsupported;
+    storeLog.fatal(
+      { found, required, address, err: error },
+      `store server not supported: ${unsupported.message}`,
+    );
+    await options.shutdown.begin('store server not supported', 1);
+    return undefined;
+  }
   if (options.signal.aborted) return undefined;
   if (!reachable) {
     storeLog.fatal(

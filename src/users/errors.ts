@@ -62,6 +62,16 @@ export const preconditionFailed = () =>
 export const storeUnavailable = (cause: unknown) =>
   new DomainError(DomainErrorCode.STORE_UNAVAILABLE, 'The store cannot be reached.', { cause });
 
+/** The store answers but runs a version this code cannot use; the cause says which. */
+export const storeUnsupported = (cause: unknown) =>
+  new DomainError(
+    DomainErrorCode.STORE_UNAVAILABLE,
+    "The store's server version is not supported.",
+    {
+      cause,
+    },
+  );
+
 export const schemaOutdated = (pending: string[]) =>
   new DomainError(
     DomainErrorCode.SCHEMA_OUTDATED,
@@ -73,3 +83,32 @@ export const idempotencyKeyReused = () =>
     DomainErrorCode.IDEMPOTENCY_KEY_REUSED,
     'This Idempotency-Key was already used for a different request; send a new key for a new user.',
   );
+
+/**
+ * A migration could not build a unique index because existing records already share a value:
+ * bad data to fix, then rerun, not a conflict of the current request (EMAIL_TAKEN).
+ */
+export const migrationFoundDuplicates = (
+  migration: string,
+  /** `count` 0 when unknown (only the server's first example is known). */
+  duplicates: readonly { key: Record<string, unknown>; count: number; ids: readonly string[] }[],
+) => {
+  const errors = duplicates.map(({ key, count, ids }) => {
+    const value = Object.values(key)
+      .map((v) => JSON.stringify(v))
+      .join(', ');
+    const holders = count > 0 ? `${count} records` : 'more than one record';
+    const which = ids.length > 0 ? ` (${ids.join(', ')}${count > ids.length ? ', …' : ''})` : '';
+    return {
+      field: Object.keys(key).join(', '),
+      message: `${value} is held by ${holders}${which}`,
+    };
+  });
+  return new DomainError(
+    DomainErrorCode.VALIDATION_FAILED,
+    `Migration ${migration} found records sharing a value that must be unique: ` +
+      `${errors.map((e) => `${e.field} ${e.message}`).join('; ') || 'the server did not say which'}. ` +
+      'Make each value unique (or remove it), then run the migration again.',
+    { errors },
+  );
+};

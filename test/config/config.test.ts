@@ -44,6 +44,34 @@ test('loadConfig — when MONGO_URL is set, then it chooses the store (the tutor
   assert.equal(config.storeUrl, 'mongodb://localhost:27017/12factor-app');
 });
 
+test('loadConfig — when MONGO_URL is a replica-set seed list or an SRV record, then it is accepted as the driver accepts it', () => {
+  for (const url of [
+    'mongodb://a:27017,b:27017,c:27017/app?replicaSet=rs0',
+    'mongodb://user:p%40ss@a:27017,b:27017/app?replicaSet=rs0&authSource=admin&w=majority',
+    'mongodb+srv://cluster0.example.com/app?retryWrites=true',
+  ]) {
+    assert.equal(loadConfig({ MONGO_URL: url }).storeUrl, url);
+    assert.equal(loadConfig({ DATABASE_URL: url }).storeUrl, url);
+  }
+});
+
+test('loadConfig — when a MongoDB URL is one the driver would refuse, then it says why without echoing the password', () => {
+  const refused = (url: string) => {
+    try {
+      loadConfig({ MONGO_URL: url });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return assert.fail(`${url} was accepted`);
+  };
+  assert.match(refused('mongodb://'), /MONGO_URL is not a valid MongoDB connection string/);
+  assert.match(refused('mongodb://a,,b/app'), /MONGO_URL has an empty host/);
+  assert.match(refused('mongodb+srv://a.example.com,b.example.com/app'), /multiple service names/);
+  const message = refused('mongodb://user:se/cret@a/app');
+  assert.match(message, /MONGO_URL is not a valid MongoDB connection string/);
+  assert.doesNotMatch(message, /se\/cret/);
+});
+
 test('loadConfig — when MONGO_URL and a different DATABASE_URL are both set, then it refuses', () => {
   assert.throws(
     () => loadConfig({ MONGO_URL: 'mongodb://a/x', DATABASE_URL: 'postgres://b/y' }),

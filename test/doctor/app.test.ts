@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAppChecks } from '../../src/doctor/app/index.ts';
+import { checkStoreReachable, runAppChecks } from '../../src/doctor/app/index.ts';
+import { UnsupportedServerError } from '../../src/store/server-version.ts';
+import { storeUnavailable, storeUnsupported } from '../../src/users/errors.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
 import { createStore, redactUrl } from '../../src/store/index.ts';
 import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
 
@@ -59,6 +62,36 @@ test('doctor app — when the store is unreachable, then it fails with a redacte
   assert.ok(
     report.checks.filter((c) => c.status !== 'pass').every((c) => c.hint || c.status === 'info'),
   );
+});
+
+// No old MongoDB can run here: this store fails its ping as MongoUserStore's guard does for one.
+const tooOld = new UnsupportedServerError({
+  product: 'MongoDB',
+  found: '3.2',
+  required: '4.4',
+  address: 'old.example:27017',
+});
+const storeFailingWith = (error: unknown) => ({
+  store: {
+    kind: 'mongo',
+    ping: async () => {
+      throw error;
+    },
+  } as unknown as UserStore,
+});
+
+test('doctor app — checkStoreReachable when the server is too old, then doctor says so plainly instead of "does not answer"', async () => {
+  const { store } = storeFailingWith(storeUnsupported(tooOld));
+  const check = await checkStoreReachable(store, { timeoutMs: 1000, evidence: 'mongodb://…' });
+  assert.equal(check.status, 'fail');
+  assert.match(check.summary, /^mongo answers but is too old: found 3\.2, needs 4\.4 or later/);
+  assert.match(check.hint ?? '', /Upgrade the server to 4\.4 or later/);
+});
+
+test('doctor app — checkStoreReachable when the server is unreachable, then it still reports that', async () => {
+  const { store } = storeFailingWith(storeUnavailable(new Error('connect ECONNREFUSED')));
+  const check = await checkStoreReachable(store, { timeoutMs: 1000, evidence: 'x' });
+  assert.match(check.summary, /does not answer/);
 });
 
 const pg = await postgresAvailability();

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/index.ts';
+import { unsupportedServer } from '../../store/server-version.ts';
 import type { UserStore } from '../../users/user-store.ts';
 import type { Check } from '../report.ts';
 
@@ -40,6 +41,15 @@ export async function checkStoreReachable(
     const ms = Math.round(performance.now() - started);
     return { ...base, status: 'pass', summary: `${store.kind} answered in ${ms} ms` };
   } catch (error) {
+    const unsupported = unsupportedServer(error);
+    if (unsupported) {
+      return {
+        ...base,
+        status: 'fail',
+        summary: `${store.kind} answers but is too old: found ${unsupported.found}, needs ${unsupported.required} or later (${unsupported.message})`,
+        hint: `Upgrade the server to ${unsupported.required} or later; the README lists the versions supported.`,
+      };
+    }
     const cause = describe((error as { cause?: unknown }).cause ?? error);
     return {
       ...base,

@@ -1,4 +1,5 @@
 import { MongoClient, type ClientSession, type Db } from 'mongodb';
+import { checkBuildInfo, helloReply, unsupportedFromDriver } from './mongo-version.ts';
 
 export interface MongoConnectionOptions {
   url: string;
@@ -24,18 +25,27 @@ export class MongoConnection {
     this.client = this.newClient();
   }
 
+  /**
+   * The database, once connected to a server of a supported version. A server too old for the
+   * driver shows as a server selection timeout; it is reported as what it is instead.
+   */
   db(): Promise<Db> {
     if (this.closed) return Promise.reject(new Error('The store is closed.'));
-    this.connecting ??= this.client.connect().then(
-      (client) => client.db(),
-      async (error: unknown) => {
+    this.connecting ??= this.client
+      .connect()
+      .then(async (client) => {
+        const db = client.db();
+        const unsupported = checkBuildInfo(await db.admin().command({ buildInfo: 1 }));
+        if (unsupported) throw unsupported;
+        return db;
+      })
+      .catch(async (error: unknown) => {
         const failed = this.client;
         this.client = this.newClient();
         this.connecting = undefined;
         await failed.close().catch(() => undefined);
-        throw error;
-      },
-    );
+        throw unsupportedFromDriver(error) ?? error;
+      });
     return this.connecting;
   }
 
@@ -45,7 +55,7 @@ export class MongoConnection {
    */
   supportsTransactions(): Promise<boolean> {
     this.transactions ??= this.db()
-      .then((db) => db.command({ hello: 1 }))
+      .then((db) => helloReply(db))
       .then((hello) => typeof hello.setName === 'string' || hello.msg === 'isdbgrid')
       .catch((error: unknown) => {
         this.transactions = undefined;

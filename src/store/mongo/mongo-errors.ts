@@ -1,8 +1,15 @@
-import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import {
+  MongoError,
+  MongoErrorLabel,
+  MongoNetworkError,
+  MongoServerError,
+  MongoServerSelectionError,
+} from 'mongodb';
 import { anyCause, isConnectionError } from '../connection-errors.ts';
 
 // Server codes for "not available right now": shutting down, stepped down, unreachable
-// members, and MaxTimeMSExpired (our per-query time limit).
+// members, and the time limits: MaxTimeMSExpired (our per-query limit) and ExceededTimeLimit
+// (a lock or a ticket not obtained in time, also what a replica set answers while it is busy).
 // https://www.mongodb.com/docs/manual/reference/error-codes/
 const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([
   6, // HostUnreachable
@@ -11,6 +18,7 @@ const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([
   89, // NetworkTimeout
   91, // ShutdownInProgress
   189, // PrimarySteppedDown
+  262, // ExceededTimeLimit
   9001, // SocketException
   10107, // NotWritablePrimary
   11600, // InterruptedAtShutdown
@@ -29,7 +37,11 @@ export function isMongoUnavailable(error: unknown): boolean {
         e instanceof MongoServerSelectionError ||
         (e instanceof MongoServerError &&
           typeof e.code === 'number' &&
-          UNAVAILABLE_CODES.has(e.code)),
+          UNAVAILABLE_CODES.has(e.code)) ||
+        // Still transient after withTransaction's own retries (a write conflict that kept
+        // recurring, an election): the store is busy, not the request wrong, so 503 and retry.
+        // https://www.mongodb.com/docs/manual/core/transactions-in-applications/
+        (e instanceof MongoError && e.hasErrorLabel(MongoErrorLabel.TransientTransactionError)),
     )
   );
 }

@@ -33,10 +33,18 @@ function bsonValue(field: Field, value: string): string | Date | ObjectId {
 export function mongoFilter(condition: Condition | undefined): Document {
   if (condition === undefined) return {};
   switch (condition.kind) {
+    // MongoDB refuses an empty $and/$or ("must be a nonempty array"). As in SQL, no conditions
+    // to meet is no filter (`where={}`), and no alternatives to meet matches nothing.
     case 'and':
-      return { $and: condition.conditions.map(mongoFilter) };
+      if (condition.conditions.length === 0) return {};
+      return condition.conditions.length === 1
+        ? mongoFilter(condition.conditions[0])
+        : { $and: condition.conditions.map(mongoFilter) };
     case 'or':
-      return { $or: condition.conditions.map(mongoFilter) };
+      if (condition.conditions.length === 0) return { $expr: false };
+      return condition.conditions.length === 1
+        ? mongoFilter(condition.conditions[0])
+        : { $or: condition.conditions.map(mongoFilter) };
     case 'compare': {
       const { field, op, value } = condition;
       if (value === null && op !== 'eq' && op !== 'ne')

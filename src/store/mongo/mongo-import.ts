@@ -1,4 +1,10 @@
-import { ObjectId, type AnyBulkWriteOperation, type ClientSession, type Collection } from 'mongodb';
+import {
+  ObjectId,
+  type AnyBulkWriteOperation,
+  type ClientSession,
+  type Collection,
+  type Filter,
+} from 'mongodb';
 import { emailTaken } from '../../users/errors.ts';
 import { emailKey, type User } from '../../users/user.ts';
 import type { ImportOptions, ImportResult, NewUser } from '../../users/user-store.ts';
@@ -6,7 +12,7 @@ import { importChanges, planImport, type ImportPlan } from '../import-plan.ts';
 import type { MongoConnection } from './mongo-connection.ts';
 import { recordMongoEvents } from './mongo-outbox.ts';
 import { toDocument, toUser } from './mongo-records.ts';
-import type { UserDocument } from './mongo-schema.ts';
+import { EMAIL_KEY_INDEX, type UserDocument } from './mongo-schema.ts';
 
 interface Target {
   connection: MongoConnection;
@@ -14,6 +20,23 @@ interface Target {
 }
 
 const objectId = (id: string) => ObjectId.createFromHexString(id);
+
+/**
+ * Records outside the batch that hold one of its addresses. The index's filter expression is
+ * part of the query, or the planner may not use the partial unique index and scans the whole
+ * collection once per batch.
+ */
+export function emailHoldersFilter(writes: readonly User[]): Filter<UserDocument> | undefined {
+  const keys = writes.flatMap((u) => (u.email === undefined ? [] : [emailKey(u.email)]));
+  if (keys.length === 0) return undefined;
+  return {
+    $and: [
+      EMAIL_KEY_INDEX.partialFilterExpression,
+      { emailKey: { $in: keys } },
+      { _id: { $nin: writes.map((u) => objectId(u.id)) } },
+    ],
+  };
+}
 
 /**
  * Fails before writing anything when an incoming address belongs to a record outside the
@@ -24,12 +47,9 @@ async function assertEmailsFree(
   writes: User[],
   session: ClientSession | undefined,
 ): Promise<void> {
-  const keys = writes.flatMap((u) => (u.email === undefined ? [] : [emailKey(u.email)]));
-  if (keys.length === 0) return;
-  const holder = await users.findOne(
-    { emailKey: { $in: keys }, _id: { $nin: writes.map((u) => objectId(u.id)) } },
-    { projection: { _id: 1 }, session },
-  );
+  const filter = emailHoldersFilter(writes);
+  if (filter === undefined) return;
+  const holder = await users.findOne(filter, { projection: { _id: 1 }, session });
   if (holder) throw emailTaken();
 }
 

@@ -1,5 +1,7 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import type { MigrationStatus } from '../../users/user-store.ts';
+import { migrationFoundDuplicates } from '../../users/errors.ts';
+import { findDuplicates, indexBuildDuplicate } from './mongo-duplicates.ts';
 import { isDuplicateKey } from './mongo-errors.ts';
 import { MIGRATIONS } from './mongo-schema.ts';
 
@@ -70,7 +72,7 @@ export class MongoMigrator {
     try {
       const { pending } = await this.status();
       for (const migration of this.migrations.filter((m) => pending.includes(m.name))) {
-        await migration.up(this.db);
+        await this.up(migration);
         await this.collection.insertOne({ _id: migration.name, appliedAt: new Date() });
       }
     } finally {
@@ -93,6 +95,28 @@ export class MongoMigrator {
       await this.collection.deleteOne({ _id: LOCK_ID, owner });
     }
     return this.status();
+  }
+
+  /**
+   * Runs one migration. A unique index that existing data violates fails its build with E11000,
+   * which would read as a conflict of some request; it is reported as what it is, with the
+   * values at fault, found by a second query (the server names only the first).
+   */
+  private async up(migration: MongoMigration): Promise<void> {
+    try {
+      await migration.up(this.db);
+    } catch (error) {
+      const failure = indexBuildDuplicate(error);
+      if (failure === undefined) throw error;
+      const found = await findDuplicates(this.db, failure.collection, failure.fields).catch(
+        () => [],
+      );
+      const duplicates =
+        found.length > 0 || failure.first === undefined
+          ? found
+          : [{ key: failure.first, count: 0, ids: [] }];
+      throw migrationFoundDuplicates(migration.name, duplicates);
+    }
   }
 
   private async lock(): Promise<string> {

@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type ClientSession, type Db, type Filter } from 'mongodb';
+import { MongoBulkWriteError, type ClientSession, type Db } from 'mongodb';
 import type {
   ClaimOptions,
   Delivery,
@@ -24,6 +24,7 @@ import {
   toEvent,
   type OutboxCollections,
 } from './mongo-outbox-upkeep.ts';
+import { claimPipeline, leaseFilter } from './mongo-outbox-claim.ts';
 import {
   CLOCK_TICKS,
   COUNTERS,
@@ -74,13 +75,11 @@ export async function recordMongoEvents(
 }
 
 const deliveryId = (endpoint: string, sequence: number) => `${sequence} ${endpoint}`;
-const leaseFree = (now: Date): Filter<DeliveryDocument> => ({
-  $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }],
-});
 
 /**
- * The Outbox on MongoDB. Claims are findOneAndUpdate on one delivery at a time, matching only
- * while it is pending and unleased, so two workers never hold the same delivery. Fan-out writes
+ * The Outbox on MongoDB. A claim reads the unblocked due deliveries (claimPipeline), then leases
+ * each by findOneAndUpdate, matching only while it is still due and unleased, so two workers
+ * never hold the same delivery. Fan-out writes
  * the deliveries (idempotent upserts) before marking the events, and the claim checks unfanned
  * events before pending deliveries: in that order, no transaction is needed for per-user order.
  */
@@ -151,35 +150,12 @@ export class MongoOutbox implements Outbox {
       const { events, deliveries } = await this.collections();
       const now = new Date(options.now);
       const candidates = await deliveries
-        .find(
-          { endpoint, status: 'pending', nextAttemptAt: { $lte: now }, ...leaseFree(now) },
-          { sort: { sequence: 1 }, limit: limit * 4 },
-        )
+        .aggregate<{ _id: string }>(claimPipeline({ endpoint, now, limit }))
         .toArray();
       const claimed: DeliveryDocument[] = [];
-      const users = new Set<string>();
       for (const candidate of candidates) {
-        if (claimed.length >= limit) break;
-        // Only a user's earliest candidate can pass the checks below.
-        if (users.has(candidate.userId)) continue;
-        users.add(candidate.userId);
-        const unfannedEarlier = await events.findOne(
-          { userId: candidate.userId, _id: { $lt: candidate.sequence }, fannedOutAt: null },
-          { projection: { _id: 1 } },
-        );
-        if (unfannedEarlier) continue;
-        const pendingEarlier = await deliveries.findOne(
-          {
-            endpoint,
-            userId: candidate.userId,
-            status: 'pending',
-            sequence: { $lt: candidate.sequence },
-          },
-          { projection: { _id: 1 } },
-        );
-        if (pendingEarlier) continue;
         const leased = await deliveries.findOneAndUpdate(
-          { _id: candidate._id, status: 'pending', ...leaseFree(now) },
+          leaseFilter(candidate._id, now),
           {
             $set: { leaseOwner: owner, leaseUntil: new Date(addMs(options.now, options.leaseMs)) },
             $inc: { attempts: 1 },

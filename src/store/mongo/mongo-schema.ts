@@ -13,7 +13,16 @@ export interface UserDocument {
   updatedAt: Date;
 }
 
-export const EMAIL_KEY_INDEX = { name: 'users_email_key_unique', field: 'emailKey' } as const;
+/**
+ * The unique index on addresses. It is partial (only documents that have an address take part,
+ * as a SQL unique index ignores NULLs), so a query can use it only when it includes the filter
+ * expression: https://www.mongodb.com/docs/manual/core/index-partial/#query-coverage
+ */
+export const EMAIL_KEY_INDEX = {
+  name: 'users_email_key_unique',
+  field: 'emailKey',
+  partialFilterExpression: { emailKey: { $type: 'string' } },
+} as const;
 
 export const OUTBOX_EVENTS = 'outbox_events';
 export const OUTBOX_DELIVERIES = 'outbox_deliveries';
@@ -75,7 +84,7 @@ export interface TickDocument {
 
 export const IDEMPOTENCY_KEYS = 'idempotency_keys';
 
-/** One `Idempotency-Key` (issue 7); a TTL index on `expiresAt` deletes it once expired. */
+/** One `Idempotency-Key`; a TTL index on `expiresAt` deletes it once expired. */
 export interface IdempotencyKeyDocument {
   _id: { scope: string; key: string };
   fingerprint: string;

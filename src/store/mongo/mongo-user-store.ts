@@ -1,5 +1,10 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import { emailTaken, isDomainError, storeUnavailable } from '../../users/errors.ts';
+import {
+  emailTaken,
+  isDomainError,
+  storeUnavailable,
+  storeUnsupported,
+} from '../../users/errors.ts';
 import { isUserId, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
@@ -18,6 +23,7 @@ import type {
   UpdateOptions,
   UserStore,
 } from '../../users/user-store.ts';
+import { unsupportedServer } from '../server-version.ts';
 import { MongoConnection } from './mongo-connection.ts';
 import { isDuplicateKey, isMongoUnavailable } from './mongo-errors.ts';
 import { mongoFilter, mongoSort } from './mongo-filter.ts';
@@ -203,12 +209,16 @@ export class MongoUserStore implements UserStore {
     return { connection: this.connection, users: () => this.users() };
   }
 
-  /** Same classification as the SQL store: E11000 on emailKey, network failures, else a bug. */
+  /**
+   * Same classification as the SQL store: E11000 on emailKey, network failures, else a bug;
+   * plus a server too old, which is unavailable too, with the versions said plainly.
+   */
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
       if (isDomainError(error)) throw error;
+      if (unsupportedServer(error)) throw storeUnsupported(error);
       if (isDuplicateKey(error, EMAIL_KEY_INDEX)) throw emailTaken();
       if (isMongoUnavailable(error)) throw storeUnavailable(error);
       throw error;

@@ -52,3 +52,11 @@ test('mongo-filter — when sorting, then keys keep their order and id maps to _
     ['_id', 1],
   ]);
 });
+
+test('mongo-filter — when where is {} or a group is empty, then no empty $and/$or reaches MongoDB', () => {
+  // MongoDB answers `{$and: []}` with BadValue "$and/$or/$nor must be a nonempty array".
+  assert.deepEqual(where({}), {});
+  assert.deepEqual(mongoFilter({ kind: 'and', conditions: [] }), {});
+  assert.deepEqual(mongoFilter({ kind: 'or', conditions: [] }), { $expr: false });
+  assert.deepEqual(where({ or: [{ name: 'a' }] }), { name: { $eq: 'a' } });
+});

@@ -14,8 +14,7 @@ export const createIndexes: MongoMigration = {
         key: { [EMAIL_KEY_INDEX.field]: 1 },
         name: EMAIL_KEY_INDEX.name,
         unique: true,
-        // Only documents that have an address take part, like a SQL unique index ignores NULLs.
-        partialFilterExpression: { [EMAIL_KEY_INDEX.field]: { $type: 'string' } },
+        partialFilterExpression: EMAIL_KEY_INDEX.partialFilterExpression,
       },
       { key: { name: 1, _id: 1 }, name: 'users_name_id' },
       { key: { createdAt: 1, _id: 1 }, name: 'users_created_at_id' },

@@ -5,7 +5,7 @@ import { IDEMPOTENCY_KEYS } from '../mongo-schema.ts';
 const NAMESPACE_NOT_FOUND = 26;
 
 /**
- * `Idempotency-Key` (issue 7). The collection is created here, with its TTL index, because a
+ * `Idempotency-Key`. The collection is created here, with its TTL index, because a
  * transaction cannot create one on servers before 4.4. `expireAfterSeconds: 0` makes MongoDB
  * delete a key once its own `expiresAt` has passed (checked about once a minute; the store also
  * ignores expired keys meanwhile). https://www.mongodb.com/docs/manual/core/index-ttl/

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+import { createLogger } from '../../src/log/logger.ts';
+import { connectStore } from '../../src/processes/store-startup.ts';
+import { UnsupportedServerError } from '../../src/store/server-version.ts';
+import { storeUnsupported } from '../../src/users/errors.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
+
+// No MongoDB 3.2 can run here; the store below fails its ping as MongoUserStore's guard does
+// for one (STORE_UNAVAILABLE whose cause is the UnsupportedServerError).
+const tooOld = new UnsupportedServerError({
+  product: 'MongoDB',
+  found: '3.2',
+  required: '4.4',
+  address: 'old.example:27017',
+});
+const storeFailingWith = (error: unknown) => {
+  let pings = 0;
+  const store = {
+    kind: 'mongo',
+    capabilities: { embedded: false },
+    ping: async () => {
+      pings++;
+      throw error;
+    },
+    migrationStatus: async () => ({ applied: [], pending: [] }),
+  } as unknown as UserStore;
+  return { store, pings: () => pings };
+};
+
+function capturedLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new PassThrough();
+  destination.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+  });
+  return { logger: createLogger({ level: 'info', pretty: false, destination }), lines };
+}
+
+describe('store-startup', () => {
+  test('connectStore when the server is too old, then it stops at once and logs the version found and required', async () => {
+    const { store, pings } = storeFailingWith(storeUnsupported(tooOld));
+    const { logger, lines } = capturedLogger();
+    const exits: [string, number | undefined][] = [];
+    const result = await connectStore(store, {
+      logger,
+      config: { storeUrl: 'mongodb://old.example/app', startupStoreWaitMs: 60_000 },
+      signal: new AbortController().signal,
+      shutdown: { begin: async (reason, code) => void exits.push([reason, code]) },
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(result, undefined);
+    assert.equal(pings(), 1, 'no retries: waiting cannot make the server newer');
+    assert.deepEqual(exits, [['store server not supported', 1]]);
+    const fatal = lines.find((l) => l.level === 'fatal');
+    assert.ok(fatal, 'a fatal line');
+    assert.equal(fatal.found, '3.2');
+    assert.equal(fatal.required, '4.4');
+    assert.match(
+      String(fatal.msg),
+      /MongoDB at old\.example:27017 is version 3\.2; 12factor-app needs MongoDB 4\.4 or later/,
+    );
+  });
+});
