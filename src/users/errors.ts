@@ -5,6 +5,7 @@
 export const DomainErrorCode = {
   USER_NOT_FOUND: 'USER_NOT_FOUND',
   VALIDATION_FAILED: 'VALIDATION_FAILED',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   EMAIL_TAKEN: 'EMAIL_TAKEN',
   PRECONDITION_FAILED: 'PRECONDITION_FAILED',
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
@@ -45,6 +46,14 @@ export const validationFailed = (errors: FieldError[]) =>
   new DomainError(
     DomainErrorCode.VALIDATION_FAILED,
     errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+    { errors },
+  );
+
+/** A list query past the documented budget (QUERY_BUDGET); `errors` names the limit. */
+export const queryTooComplex = (errors: FieldError[]) =>
+  new DomainError(
+    DomainErrorCode.QUERY_TOO_COMPLEX,
+    `${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}. Split the query or narrow it.`,
     { errors },
   );
 
