@@ -12,6 +12,7 @@ import { createStore } from '../../src/store/index.ts';
 import { parseSqliteUrl } from '../../src/store/sqlite/sqlite-url.ts';
 import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
+import { parseListQuery } from '../../src/users/query.ts';
 import { runUserStoreContract } from './contract.ts';
 import { at, id, newUser, rejectsWith } from './contract-support.ts';
 
@@ -125,4 +126,29 @@ test('sqlite — when a write transaction is open, then a direct read stands asi
     assert.equal(read(count), undefined, 'uncommitted rows are never read around the lock');
   });
   assert.deepEqual(read(count), [{ n: 1 }]);
+});
+
+test('sqlite — when name_key is added to a file with users, then they match as if written since', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, 'app.db');
+  const store = await fileStore(t, path);
+  await store.migrate();
+  const status = await store.rollback();
+  assert.ok(status.pending.includes('0004-add-name-key'), JSON.stringify(status));
+  const db = new Database(path);
+  const insert = db.prepare(
+    `insert into users (id, name, email, email_key, created_at, updated_at) values (?, ?, null, null, ?, ?)`,
+  );
+  for (let n = 1; n <= 2500; n++)
+    insert.run(id(n), n === 1234 ? 'ÉLODIE Ωmega' : `user ${n}`, at(0), at(0));
+  db.close();
+  await store.migrate();
+  const page = await store.list(parseListQuery({ where: '{"name":{"contains":"élodie ω"}}' }));
+  assert.deepEqual(
+    page.users.map((u) => u.id),
+    [id(1234)],
+  );
+  const all = await store.list(parseListQuery({ where: '{"name":{"startsWith":"USER"}}' }));
+  assert.equal(all.total, 2499);
 });

@@ -50,12 +50,19 @@ export interface SqlEngine {
   readonly sequenceKey?: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
   /** Whether `SELECT … FOR UPDATE` exists; without it, transactions must lock otherwise. */
   readonly rowLocks?: boolean;
-  /** Lower-cases text exactly as `String.prototype.toLowerCase` does (full Unicode). */
-  readonly lower?: (text: Expression<unknown>) => Expression<unknown>;
+  /**
+   * Creates indexes that serve text matching (`LIKE` on the folded keys) where the engine has
+   * them, inside the migration's transaction, and drops them again (`down`).
+   * Without it, matching scans, in the engine, within the query budget.
+   */
+  readonly matchIndexes?: {
+    create: (db: Kysely<unknown>) => Promise<void>;
+    drop: (db: Kysely<unknown>) => Promise<void>;
+  };
   /**
    * Inserts the rows that collide with no unique index (`ON CONFLICT DO NOTHING`) in one
    * statement and answers their `key` values. Without it, a multi-row VALUES list (one
-   * placeholder per value); PostgreSQL passes one array per column to `unnest` instead: six
+   * placeholder per value); PostgreSQL passes one array per column to `unnest` instead: seven
    * parameters whatever the row count, several times faster to parse and plan.
    */
   readonly bulkInsertNew?: (db: Kysely<SqlDatabase>, rows: BulkRows) => Promise<unknown[]>;
@@ -97,10 +104,6 @@ const DEFAULT_COLUMN_TYPES: SqlColumnTypes = {
 
 export function columnTypes(engine: SqlEngine): SqlColumnTypes {
   return { ...DEFAULT_COLUMN_TYPES, ...engine.columnTypes };
-}
-
-export function lowerOf(engine: SqlEngine): (text: Expression<unknown>) => Expression<unknown> {
-  return engine.lower ?? ((text) => sql`lower(${text})`);
 }
 
 /** SQLite: `integer primary key autoincrement`, whose AUTOINCREMENT forbids reusing a rowid. */

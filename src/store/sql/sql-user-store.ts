@@ -25,7 +25,7 @@ import type {
   UserStore,
 } from '../../users/user-store.ts';
 import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
-import { lowerOf, type SqlEngine } from './sql-engine.ts';
+import type { SqlEngine } from './sql-engine.ts';
 import { createKeyed, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
 import { SqlMigrator } from './sql-migrator.ts';
@@ -85,10 +85,9 @@ export class SqlUserStore implements UserStore {
 
   list(query: ListQuery): Promise<Page> {
     return this.guard(async () => {
-      const lower = lowerOf(this.engine);
       const where = query.where;
       let base = this.db.selectFrom('users');
-      if (where) base = base.where((eb) => sqlWhere(eb, where, lower));
+      if (where) base = base.where((eb) => sqlWhere(eb, where));
       let rows = base.select(USER_COLUMNS).limit(query.limit).offset(query.skip);
       for (const order of sqlOrder(query.sort)) {
         rows = rows.orderBy(order.column, (ob) => {

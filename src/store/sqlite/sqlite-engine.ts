@@ -97,11 +97,6 @@ function open(options: SqliteEngineOptions): Database.Database {
     // it come from the OS page cache. Measured here: 20 MB less RSS after the bench's load,
     // throughput unchanged within noise, a 200,000-user import 7% slower and 20 MB smaller.
     db.pragma('cache_size = -2000');
-    // SQLite's built-in lower() folds ASCII only; replacing it with the JavaScript one makes
-    // case-insensitive matching identical to PostgreSQL (ICU) and to emailKey().
-    db.function('lower', { deterministic: true }, (text: unknown) =>
-      typeof text === 'string' ? text.toLowerCase() : text,
-    );
     cacheStatements(db);
     return db;
   } catch (error) {
