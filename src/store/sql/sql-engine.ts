@@ -9,6 +9,7 @@ import {
 } from 'kysely';
 import type { StoreCapabilities } from '../../users/user-store.ts';
 import type { SqlDatabase } from './sql-schema.ts';
+import type { SliceOptions } from './sql-sliced-list.ts';
 
 export interface SqlColumnTypes {
   id: Expression<unknown>;
@@ -88,6 +89,12 @@ export interface SqlEngine {
     /** A list of values as that one parameter. */
     bind: (values: readonly string[]) => unknown;
   };
+  /**
+   * For an engine that answers synchronously and cannot interrupt a statement (SQLite): lists
+   * whose filter must scan the table run in slices, the event loop turning between them, within
+   * a deadline (see slicedList). Engines with a server-side statement timeout leave it unset.
+   */
+  readonly scanSlices?: SliceOptions;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -34,7 +34,8 @@ import { ReadBatch } from './read-batch.ts';
 import { SqlOutbox } from './sql-outbox.ts';
 import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
-import { sqlOrder, sqlWhere } from './sql-where.ts';
+import { orderedBy, sqlWhere } from './sql-where.ts';
+import { needsScan, slicedList } from './sql-sliced-list.ts';
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
@@ -86,16 +87,15 @@ export class SqlUserStore implements UserStore {
   list(query: ListQuery): Promise<Page> {
     return this.guard(async () => {
       const where = query.where;
+      const slices = this.engine.scanSlices;
+      if (where && slices && needsScan(where))
+        return slicedList(this.db, this.engine, { ...query, where }, slices);
       let base = this.db.selectFrom('users');
       if (where) base = base.where((eb) => sqlWhere(eb, where));
-      let rows = base.select(USER_COLUMNS).limit(query.limit).offset(query.skip);
-      for (const order of sqlOrder(query.sort)) {
-        rows = rows.orderBy(order.column, (ob) => {
-          const directed = order.direction === 'asc' ? ob.asc() : ob.desc();
-          if (order.nulls === 'first') return directed.nullsFirst();
-          return order.nulls === 'last' ? directed.nullsLast() : directed;
-        });
-      }
+      const rows = orderedBy(
+        base.select(USER_COLUMNS).limit(query.limit).offset(query.skip),
+        query.sort,
+      );
       const [users, count] = await Promise.all([
         query.limit === 0 ? [] : rows.execute(),
         base

@@ -1,4 +1,10 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import {
+  sql,
+  type Expression,
+  type ExpressionBuilder,
+  type SelectQueryBuilder,
+  type SqlBool,
+} from 'kysely';
 import type { Condition, MatchMode, SortKey } from '../../users/query.ts';
 import { COLUMNS, MATCH_KEYS, NULLABLE_FIELDS, type SqlDatabase } from './sql-schema.ts';
 
@@ -76,6 +82,22 @@ export interface SqlOrder {
   direction: 'asc' | 'desc';
   /** Only for nullable columns: NULL sorts first ascending, last descending, as in MongoDB. */
   nulls?: 'first' | 'last';
+}
+
+/** `rows` ordered by the sort keys, NULLs placed as sqlOrder says. */
+export function orderedBy<O>(
+  rows: SelectQueryBuilder<SqlDatabase, 'users', O>,
+  sort: SortKey[],
+): SelectQueryBuilder<SqlDatabase, 'users', O> {
+  let ordered = rows;
+  for (const order of sqlOrder(sort)) {
+    ordered = ordered.orderBy(order.column, (ob) => {
+      const directed = order.direction === 'asc' ? ob.asc() : ob.desc();
+      if (order.nulls === 'first') return directed.nullsFirst();
+      return order.nulls === 'last' ? directed.nullsLast() : directed;
+    });
+  }
+  return ordered;
 }
 
 export function sqlOrder(sort: SortKey[]): SqlOrder[] {

@@ -18,7 +18,12 @@ export interface SqliteEngineOptions {
   filename: string;
   /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
   busyTimeoutMs: number;
+  /** How long one list query may scan before it is abandoned (DATABASE_STATEMENT_TIMEOUT_MS). */
+  queryTimeoutMs: number;
 }
+
+/** Rows one slice of a scanning list examines: what one turn of the event loop may cost. */
+const SCAN_SLICE_ROWS = 2048;
 
 /**
  * `BEGIN IMMEDIATE` takes the write lock up front. A deferred transaction that reads and then
@@ -116,6 +121,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
     kind: 'sqlite',
     capabilities: { embedded: true },
     groupCommits: true,
+    scanSlices: { rows: SCAN_SLICE_ROWS, deadlineMs: options.queryTimeoutMs },
     dialect: new ImmediateSqliteDialect(async () => {
       try {
         opened = open(options);
