@@ -22,6 +22,8 @@ export interface FieldError {
 export class DomainError extends Error {
   readonly code: DomainErrorCode;
   readonly errors: FieldError[] | undefined;
+  /** The cause's own code (e.g. SQLITE_FULL, 57014), so the log names what really happened. */
+  readonly causeCode: string | undefined;
 
   constructor(
     code: DomainErrorCode,
@@ -32,6 +34,8 @@ export class DomainError extends Error {
     this.name = 'DomainError';
     this.code = code;
     this.errors = options.errors;
+    const causeCode = (options.cause as { code?: unknown } | undefined)?.code;
+    this.causeCode = typeof causeCode === 'string' ? causeCode : undefined;
   }
 }
 

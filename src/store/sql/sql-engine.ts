@@ -95,6 +95,12 @@ export interface SqlEngine {
    * a deadline (see slicedList). Engines with a server-side statement timeout leave it unset.
    */
   readonly scanSlices?: SliceOptions;
+  /**
+   * A small committed write. After a write failed with the store unavailable (a full or
+   * read-only disk), ping() runs it, so readiness fails until writes work again; without it
+   * ping() only reads.
+   */
+  readonly probeWrite?: (db: Kysely<SqlDatabase>) => Promise<void>;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -54,6 +54,8 @@ export class SqlUserStore implements UserStore {
   /** Reads by id that arrive together, as one query. */
   private readonly byId: ReadBatch<string, User>;
   /** Runs one record's write transaction: grouped with others where the engine says so. */
+  /** Why the last write failed, while the store refused writes; undefined once one succeeds. */
+  private writeFailure: unknown = undefined;
   private readonly writes: {
     run<T>(work: (trx: Transaction<SqlDatabase>) => Promise<T>): Promise<T>;
   };
@@ -111,7 +113,7 @@ export class SqlUserStore implements UserStore {
   }
 
   create(user: NewUser): Promise<User> {
-    return this.guard(() =>
+    return this.guardWrite(() =>
       this.writes.run(async (trx) => {
         const record = userRecord(user);
         await this.records.insertUser(trx, record);
@@ -121,7 +123,7 @@ export class SqlUserStore implements UserStore {
   }
 
   createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult> {
-    return this.guard(async () => {
+    return this.guardWrite(async () => {
       const outcome = await createKeyed({ db: this.db, records: this.records }, user, idempotency);
       if ('created' in outcome) return { user: outcome.created, replayed: false };
       const { userId, record } = outcome.replay;
@@ -134,7 +136,7 @@ export class SqlUserStore implements UserStore {
   }
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
-    return this.guard(() =>
+    return this.guardWrite(() =>
       this.writes.run(async (trx) => {
         const current = await this.records.lockedUser(trx, id);
         if (!current) return undefined;
@@ -153,7 +155,7 @@ export class SqlUserStore implements UserStore {
   }
 
   remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
-    return this.guard(() =>
+    return this.guardWrite(() =>
       this.writes.run(async (trx) => {
         const current = await this.records.lockedUser(trx, id);
         if (!current) return undefined;
@@ -194,12 +196,15 @@ export class SqlUserStore implements UserStore {
   }
 
   importMany(users: readonly NewUser[], options: ImportOptions): Promise<ImportResult> {
-    return this.guard(() => importSqlBatch(this.db, this.engine, users, options));
+    return this.guardWrite(() => importSqlBatch(this.db, this.engine, users, options));
   }
 
   ping(): Promise<void> {
     return this.guard(async () => {
       await sql`select 1`.execute(this.db);
+      if (this.writeFailure !== undefined && this.engine.probeWrite) {
+        await this.guardWrite(() => this.engine.probeWrite!(this.db));
+      }
     });
   }
 
@@ -217,6 +222,21 @@ export class SqlUserStore implements UserStore {
 
   async close(): Promise<void> {
     await this.db.destroy();
+  }
+
+  /**
+   * A write through guard(), remembering whether it failed with the store unavailable (a full,
+   * read-only or failing disk): until a write succeeds again, ping() probes with one.
+   */
+  private async guardWrite<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      const result = await this.guard(operation);
+      this.writeFailure = undefined;
+      return result;
+    } catch (error) {
+      if (isDomainError(error, 'STORE_UNAVAILABLE')) this.writeFailure = error;
+      throw error;
+    }
   }
 
   /**

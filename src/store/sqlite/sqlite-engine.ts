@@ -8,6 +8,7 @@ import {
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
+  type SqliteDialectConfig,
 } from 'kysely';
 import { storeUnavailable } from '../../users/errors.ts';
 import type { SqlEngine } from '../sql/sql-engine.ts';
@@ -31,8 +32,26 @@ const SCAN_SLICE_ROWS = 2048;
  * cannot help there); this way every read-modify-write and migration waits its turn.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #inTransaction: () => boolean;
+
+  constructor(config: SqliteDialectConfig, inTransaction: () => boolean) {
+    super(config);
+    this.#inTransaction = inTransaction;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  /**
+   * On SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM (and some SQLITE_BUSY) SQLite may roll the
+   * transaction back by itself (https://www.sqlite.org/lang_transaction.html#response_to_errors_within_a_transaction).
+   * A ROLLBACK then fails with "cannot rollback - no transaction is active", and that error
+   * would replace the one that says what happened: skip it when there is nothing to undo.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#inTransaction()) return;
+    await super.rollbackTransaction(connection);
   }
 }
 
@@ -45,14 +64,16 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 
 class ImmediateSqliteDialect extends SqliteDialect {
   private readonly database: () => Promise<Database.Database>;
+  private readonly inTransaction: () => boolean;
 
-  constructor(database: () => Promise<Database.Database>) {
+  constructor(database: () => Promise<Database.Database>, inTransaction: () => boolean) {
     super({ database });
     this.database = database;
+    this.inTransaction = inTransaction;
   }
 
   override createDriver() {
-    return new ImmediateSqliteDriver({ database: this.database });
+    return new ImmediateSqliteDriver({ database: this.database }, this.inTransaction);
   }
 
   override createAdapter() {
@@ -122,16 +143,28 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
     capabilities: { embedded: true },
     groupCommits: true,
     scanSlices: { rows: SCAN_SLICE_ROWS, deadlineMs: options.queryTimeoutMs },
-    dialect: new ImmediateSqliteDialect(async () => {
-      try {
-        opened = open(options);
-        return opened;
-      } catch (error) {
-        // A directory we may not create, a read-only or full disk: the store is unusable
-        // until someone fixes the host, which is what STORE_UNAVAILABLE says.
-        throw storeUnavailable(error);
-      }
-    }),
+    dialect: new ImmediateSqliteDialect(
+      async () => {
+        try {
+          opened = open(options);
+          return opened;
+        } catch (error) {
+          // A directory we may not create, a read-only or full disk: the store is unusable
+          // until someone fixes the host, which is what STORE_UNAVAILABLE says.
+          throw storeUnavailable(error);
+        }
+      },
+      () => opened?.inTransaction ?? false,
+    ),
+    // A committed write of one page (the header's user_version, set to what it is): whether
+    // the file, its journal and the disk take writes again after a failed one.
+    probeWrite: async (db) => {
+      await db.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ user_version: number }>`pragma user_version`.execute(trx);
+        const version = Math.trunc(Number(rows[0]?.user_version ?? 0));
+        await sql.raw(`pragma user_version = ${version}`).execute(trx);
+      });
+    },
     // better-sqlite3 answers synchronously, so between two statements nothing else can run on
     // the connection; only an open transaction (awaiting its next statement) makes a read
     // wait, or it would see that transaction's uncommitted rows.
