@@ -149,6 +149,8 @@ class Parser {
           this.fail(at, 'must be a non-empty array of criteria');
           continue;
         }
+        // Members count even when empty (`{}`): each still becomes SQL the store must run.
+        this.spend('terms', value.length, 'where', 'terms');
         const parts = value.map((item, i) => this.criteria(item, `${at}[${i}]`, depth + 1));
         if (parts.every((p) => p !== undefined)) conditions.push({ kind: key, conditions: parts });
       } else if (isField(key)) {

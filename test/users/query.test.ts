@@ -155,6 +155,8 @@ test('parseListQuery — when criteria pass a budget limit, then QUERY_TOO_COMPL
   assert.match(overBudget({ where: JSON.stringify(deep) })[0]!.message, /deeper than 8 levels/);
   const wide = { or: Array.from({ length: 200 }, (_, i) => ({ name: `n${i}` })) };
   assert.match(overBudget({ where: JSON.stringify(wide) })[0]!.message, /more than 100 terms/);
+  const empties = { or: Array.from({ length: 101 }, () => ({})) };
+  assert.match(overBudget({ where: JSON.stringify(empties) })[0]!.message, /more than 100 terms/);
   const manyOps = {
     name: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`op${i}`, 1])),
   };
