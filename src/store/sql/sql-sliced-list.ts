@@ -18,16 +18,29 @@ export interface SliceOptions {
   deadlineMs: number;
 }
 
-/** Whether a condition needs a text match, which no SQLite index serves: a full scan. */
+/** Fields whose equality an index serves (the primary key, users_name_id). */
+const KEYED: ReadonlySet<string> = new Set(['id', 'name']);
+
+/**
+ * Whether the engine must examine rows beyond those an index finds: anything but an equality
+ * (or `in` list) on a keyed field at the top of the criteria, possibly ANDed with more. Ranges
+ * count as scans too: an index serves them, but a range may hold the whole table.
+ */
 export function needsScan(condition: Condition): boolean {
-  if (condition.kind === 'match') return true;
-  return (
-    (condition.kind === 'and' || condition.kind === 'or') && condition.conditions.some(needsScan)
-  );
+  switch (condition.kind) {
+    case 'compare':
+      return !(condition.op === 'eq' && condition.value !== null && KEYED.has(condition.field));
+    case 'in':
+      return condition.negate || !KEYED.has(condition.field);
+    case 'and':
+      return condition.conditions.every(needsScan);
+    default:
+      return true;
+  }
 }
 
 /**
- * A list whose filter must scan the table, on an engine that answers synchronously and cannot
+ * A list whose filter must scan the table (see needsScan), on an engine that answers synchronously and cannot
  * interrupt a statement (SQLite): the filter runs over the table in slices of `rows` rows by
  * primary key, the event loop turning between slices so other requests are served, and the
  * whole is abandoned past `deadlineMs`. The filter runs once per row: the slices count the
