@@ -52,3 +52,23 @@ test('mongo-filter — when sorting, then keys keep their order and id maps to _
     ['_id', 1],
   ]);
 });
+
+test("mongo-filter — when Sails 0.12's named operators are used, then they become the same MongoDB operators as the symbols", () => {
+  assert.deepEqual(
+    where({
+      createdAt: { greaterThanOrEqual: '2024-01-01T00:00:00Z', lessThan: '2025-01-01T00:00:00Z' },
+    }),
+    {
+      $and: [
+        { createdAt: { $gte: new Date('2024-01-01T00:00:00.000Z') } },
+        { createdAt: { $lt: new Date('2025-01-01T00:00:00.000Z') } },
+      ],
+    },
+  );
+  assert.deepEqual(where({ id: { greaterThan: ID } }), {
+    _id: { $gt: ObjectId.createFromHexString(ID) },
+  });
+  assert.deepEqual(where({ name: { lessThanOrEqual: 'm' } }), { name: { $lte: 'm' } });
+  assert.deepEqual(where({ name: { not: 'bingo' } }), { name: { $ne: 'bingo' } });
+  assert.deepEqual(where({ email: { not: ['a@x.io'] } }), { email: { $nin: ['a@x.io'] } });
+});
