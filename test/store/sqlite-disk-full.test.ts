@@ -44,7 +44,7 @@ function fillDisk(path: string): number {
   return written;
 }
 
-describe('sqlite store on a full disk', () => {
+describe('sqlite store', () => {
   test('when the disk fills, then creates get 503 STORE_UNAVAILABLE, the log says SQLITE_FULL, /readyz fails, and all comes back when space returns', async (t) => {
     const disk = mountSmallDisk(t);
     if (!disk) return;
