@@ -79,7 +79,7 @@ if (availability.reachable) {
     }
   }
 
-  test('postgres — when migrated where pg_trgm is offered, then contains and startsWith on names and addresses use trigram indexes', async (t) => {
+  test('postgres — when migrated where pg_trgm is offered, then contains and startsWith use indexes, and rows older than name_key are folded', async (t) => {
     const { store, database } = await openStore(t);
     await store.migrate();
     for (const column of ['name_key', 'email_key']) {
@@ -92,13 +92,29 @@ if (availability.reachable) {
     assert.ok(status.pending.includes('0004-add-name-key'));
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
-    const { rows } = await client
-      .query(
+    try {
+      const { rows } = await client.query(
         `SELECT indexname FROM pg_indexes WHERE tablename = 'users' AND indexname LIKE '%trgm'`,
-      )
-      .finally(() => client.end());
-    assert.deepEqual(rows, [], 'rollback drops the trigram indexes');
+      );
+      assert.deepEqual(rows, [], 'rollback drops the trigram indexes');
+      // Rows written before the column existed: the migration folds them as a write would.
+      await client.query(
+        `INSERT INTO users (id, name, created_at, updated_at)
+         SELECT lpad(to_hex(n), 24, '0'), CASE WHEN n = 1234 THEN 'ÉLODIE Ωmega' ELSE 'user ' || n END,
+                now(), now()
+         FROM generate_series(1, 2500) AS n`,
+      );
+    } finally {
+      await client.end();
+    }
     await store.migrate();
+    const found = await store.list(parseListQuery({ where: '{"name":{"contains":"élodie ω"}}' }));
+    assert.deepEqual(
+      found.users.map((u) => u.id),
+      [id(1234)],
+    );
+    const all = await store.list(parseListQuery({ where: '{"name":{"startsWith":"USER"}}' }));
+    assert.equal(all.total, 2499);
   });
 
   test('postgres — when the role may not create pg_trgm, then the migration still succeeds with a prefix index', async (t) => {
