@@ -30,7 +30,9 @@ import { page } from './plugins/page.ts';
 import { accessControl, type AccessSettings } from './plugins/auth/index.ts';
 import { limits, type LimitSettings } from './plugins/limits.ts';
 import { browserPolicy } from './plugins/browser-policy.ts';
+import { requestDeadline } from './plugins/request-deadline.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import { userRoutes } from './routes/users.ts';
 import { sharedSerializers } from './serializers.ts';
 import { operationRoutes, type Release } from './routes/operations.ts';
@@ -94,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
+    clientErrorHandler,
   };
   let onFrameworkError: NonNullable<FastifyServerOptions['frameworkErrors']> = () => undefined;
   const app = Fastify({
@@ -151,6 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   await app.register(formbody);
   requestContext(app);
+  requestDeadline(app, { timeoutMs: deps.http.requestTimeoutMs });
   // Before any route: the rate limiter hooks only the routes registered after it.
   await limits(app, deps.limits);
   await browserPolicy(app, deps.http);
@@ -166,7 +170,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ),
   );
 
-  app.setNotFoundHandler((request, reply) =>
+  // Unknown routes count toward the rate limit too: a scan of random paths is traffic like any.
+  const limitUnknown = app.hasDecorator('rateLimit') ? { preHandler: app.rateLimit() } : {};
+  app.setNotFoundHandler(limitUnknown, (request, reply) =>
     sendProblem(request, reply, {
       code: 'ROUTE_NOT_FOUND',
       detail: `No route serves ${request.method} ${pathOf(request.url)}.`,

@@ -38,6 +38,18 @@ test('rate limit — when a client goes over the limit, then 429 with Retry-Afte
   assert.deepEqual(other.json(), [], 'the refused create stored nothing');
 });
 
+test('rate limit — when a client scans unknown routes, then those requests count and end in 429', async (t) => {
+  const { app } = await appWith(t, { limits: { rateLimit: { max: 3, windowMs: 60_000 } } });
+  const statuses = [];
+  for (let i = 0; i < 5; i++) {
+    statuses.push((await app.inject({ method: 'GET', url: `/scan-${i}` })).statusCode);
+  }
+  assert.deepEqual(statuses, [404, 404, 404, 429, 429]);
+  const refused = await app.inject({ method: 'GET', url: '/user' });
+  assert.equal(refused.statusCode, 429, 'the scan spent the same budget as the API');
+  assert.equal(refused.json().code, 'RATE_LIMITED');
+});
+
 const redisUp = await redisAvailable();
 if (redisUp) {
   test('rate limit — when two processes share Redis, then a client’s budget is shared between them', async (t) => {
