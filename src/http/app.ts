@@ -14,6 +14,7 @@ import { deferredChildLogger } from '../log/deferred-child.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import type { TrustProxy } from '../config/index.ts';
 import type { FieldError } from '../users/errors.ts';
 import {
   classify,
@@ -50,7 +51,7 @@ export interface AppDeps {
     /** Longest time to answer once received (Fastify's handlerTimeout): then a 503. */
     responseTimeoutMs: number;
     keepAliveTimeoutMs: number;
-    trustProxy: boolean;
+    trustProxy: TrustProxy;
     corsOrigins: readonly string[];
   };
   access: AccessSettings;
@@ -80,7 +81,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A slow or black-holed store answers 503 RESPONSE_TIMEOUT, never a socket left hanging.
     handlerTimeout: deps.http.responseTimeoutMs,
     keepAliveTimeout: deps.http.keepAliveTimeoutMs,
-    trustProxy: deps.http.trustProxy,
+    trustProxy:
+      typeof deps.http.trustProxy === 'object' ? [...deps.http.trustProxy] : deps.http.trustProxy,
     // In-flight requests on kept-alive connections finish normally during shutdown.
     return503OnClosing: false,
     forceCloseConnections: 'idle',

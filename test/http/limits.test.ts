@@ -50,6 +50,53 @@ test('rate limit — when a client scans unknown routes, then those requests cou
   assert.equal(refused.json().code, 'RATE_LIMITED');
 });
 
+test('rate limit — when TRUST_PROXY lists the proxy, then a client rotating X-Forwarded-For is still limited by the address the proxy appended', async (t) => {
+  const { app } = await appWith(t, {
+    trustProxy: ['127.0.0.1'],
+    limits: { rateLimit: { max: 3, windowMs: 60_000 } },
+  });
+  const statuses = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/user',
+      // The client wrote the first entry; the proxy at 127.0.0.1 appended the address it saw.
+      headers: { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9` },
+    });
+    statuses.push(res.statusCode);
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+  const neighbour = await app.inject({
+    method: 'GET',
+    url: '/user',
+    headers: { 'x-forwarded-for': '203.0.113.10' },
+  });
+  assert.equal(neighbour.statusCode, 200, 'another client behind the proxy has its own budget');
+  const direct = await app.inject({
+    method: 'GET',
+    url: '/user',
+    remoteAddress: '192.0.2.50',
+    headers: { 'x-forwarded-for': '203.0.113.77' },
+  });
+  assert.equal(direct.statusCode, 200);
+  assert.equal(direct.headers['ratelimit-remaining'], '2', 'a direct client is keyed on its peer');
+});
+
+test('rate limit — when TRUST_PROXY is true, then the client-written left-most entry is the key (why the README advises addresses)', async (t) => {
+  const { app } = await appWith(t, {
+    trustProxy: true,
+    limits: { rateLimit: { max: 1, windowMs: 60_000 } },
+  });
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/user',
+      headers: { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9` },
+    });
+    assert.equal(res.statusCode, 200);
+  }
+});
+
 const redisUp = await redisAvailable();
 if (redisUp) {
   test('rate limit — when two processes share Redis, then a client’s budget is shared between them', async (t) => {
