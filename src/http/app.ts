@@ -32,6 +32,7 @@ import { accessControl, type AccessSettings } from './plugins/auth/index.ts';
 import { limits, type LimitSettings } from './plugins/limits.ts';
 import { browserPolicy } from './plugins/browser-policy.ts';
 import { requestDeadline } from './plugins/request-deadline.ts';
+import { connectionLimits } from './plugins/connections.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { userRoutes } from './routes/users.ts';
@@ -52,6 +53,9 @@ export interface AppDeps {
     responseTimeoutMs: number;
     keepAliveTimeoutMs: number;
     trustProxy: TrustProxy;
+    /** Open connections kept (below the open-files limit) and per client address (0: no cap). */
+    maxConnections: number;
+    maxConnectionsPerClient: number;
     corsOrigins: readonly string[];
   };
   access: AccessSettings;
@@ -155,6 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // JSON and form bodies only: anything else is a 415, never parsed as a string.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody);
+  connectionLimits(app, deps.http);
   requestContext(app);
   requestDeadline(app, { timeoutMs: deps.http.requestTimeoutMs });
   // Before any route: the rate limiter hooks only the routes registered after it.

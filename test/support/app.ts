@@ -73,6 +73,8 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
       responseTimeoutMs: options.responseTimeoutMs ?? 15_000,
       keepAliveTimeoutMs: 5_000,
       trustProxy: options.trustProxy ?? false,
+      maxConnections: 1000,
+      maxConnectionsPerClient: 0,
       corsOrigins: options.corsOrigins ?? [],
     },
     access: {
