@@ -163,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   requestContext(app);
   requestDeadline(app, { timeoutMs: deps.http.requestTimeoutMs });
   // Before any route: the rate limiter hooks only the routes registered after it.
-  await limits(app, deps.limits);
+  await limits(app, deps.limits, deps.registry);
   await browserPolicy(app, deps.http);
   await openapi(app, deps.release);
   const access = accessControl(deps.access);

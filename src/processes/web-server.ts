@@ -43,7 +43,7 @@ export async function serveWeb(options: {
   const lifecycle = new Lifecycle();
   const redis =
     config.redisUrl && config.rateLimit.max > 0
-      ? await connectRedis(config.redisUrl, logger)
+      ? await connectRedis(config.redisUrl, { logger, commandTimeoutMs: config.redisTimeoutMs })
       : undefined;
   const openFiles = openFilesLimit();
   const connections = connectionCap(config.maxConnections, openFiles);
