@@ -5,6 +5,7 @@
  * 127.0.0.1 only, bounded (about 2 minutes), stops by itself; writes its table into
  * docs/reliability.md between the `attack-table` markers.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,14 @@ async function runStore(store: 'SQLite' | 'PostgreSQL', rows: Row[]): Promise<vo
   try {
     database = store === 'PostgreSQL' ? await createTestDatabase() : undefined;
     const url = database?.url ?? `sqlite:${join(dir, 'app.db')}`;
+    // PostgreSQL is migrated by the release step, as in production; SQLite by the web process.
+    if (database) {
+      execFileSync(process.execPath, ['src/processes/migrate.ts'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: url },
+        stdio: 'ignore',
+      });
+    }
     let server = await web(store, url, relay);
     try {
       const created = await request({
