@@ -33,6 +33,7 @@ import { limits, type LimitSettings } from './plugins/limits.ts';
 import { browserPolicy } from './plugins/browser-policy.ts';
 import { requestDeadline } from './plugins/request-deadline.ts';
 import { connectionLimits } from './plugins/connections.ts';
+import { bodyScan } from './plugins/body-scan.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { userRoutes } from './routes/users.ts';
@@ -162,6 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   connectionLimits(app, deps.http);
   requestContext(app);
   requestDeadline(app, { timeoutMs: deps.http.requestTimeoutMs });
+  bodyScan(app);
   // Before any route: the rate limiter hooks only the routes registered after it.
   await limits(app, deps.limits, deps.registry);
   await browserPolicy(app, deps.http);

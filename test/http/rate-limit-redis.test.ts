@@ -78,7 +78,8 @@ describe('rate limiter and Redis', () => {
       proxy.stall();
       const during = [];
       for (let i = 0; i < 5; i++) during.push(await get());
-      assert.deepEqual(during, [200, 200, 200, 429, 429], 'limited by this process alone');
+      // This process counted the first request too: its own count carries on from 1.
+      assert.deepEqual(during, [200, 200, 429, 429, 429], 'limited by this process alone');
       assert.equal(logs.filter((l) => l.msg === FALLBACK).length, 1, 'said once');
       assert.equal(await metric(), '1');
 

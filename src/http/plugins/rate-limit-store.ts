@@ -13,6 +13,8 @@ type Store = InstanceType<typeof LocalStore>;
 type Callback = Parameters<Store['incr']>[1];
 type RouteOptions = Parameters<FastifyRateLimitStore['child']>[0];
 
+const ignore = () => undefined;
+
 /** While per process, how often Redis is asked whether it is back. */
 const PROBE_EVERY_MS = 1000;
 
@@ -99,12 +101,17 @@ class FallbackStore implements FastifyRateLimitStore {
       this.local[method](key, callback, timeWindow, max);
       return;
     }
+    // This process's own count is kept all along, so a switch to it (a Redis command that timed
+    // out while the event loop was busy, say) carries on from this process's share rather than
+    // granting every client a fresh budget.
+    if (method === 'incr') this.local.incr(key, ignore, timeWindow, max);
     this.shared[method](
       key,
       (error, result) => {
         if (!error) return callback(null, result);
         this.source.fail(error);
-        this.local[method](key, callback, timeWindow, max);
+        // Already counted here above: read the count rather than count twice.
+        this.local.read(key, callback, timeWindow, max);
       },
       timeWindow,
       max,
