@@ -74,11 +74,10 @@ async function rssMb(port: number): Promise<number> {
 async function phase(
   port: number,
   id: string,
-  index: number,
+  from: string,
   attack?: (signal: AbortSignal) => Promise<string>,
 ): Promise<{ figures: VictimFigures; got: string }> {
   const controller = new AbortController();
-  const from = `127.0.2.${index}`;
   const running = victim({
     port,
     from,
@@ -93,7 +92,12 @@ async function phase(
   return { figures, got };
 }
 
+/**
+ * Every client has its own loopback address per store and attack (127.<store>.1.x attackers,
+ * 127.<store>.2.x victims): the rate limit's counters live in Redis, shared by both stores' runs.
+ */
 async function runStore(store: 'SQLite' | 'PostgreSQL', rows: Row[]): Promise<void> {
+  const net = store === 'SQLite' ? 1 : 2;
   const target = new URL(TEST_REDIS_URL);
   const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
   let database: TestDatabase | undefined;
@@ -113,15 +117,15 @@ async function runStore(store: 'SQLite' | 'PostgreSQL', rows: Row[]): Promise<vo
     try {
       const created = await request({
         port: server.port,
-        from: '127.0.0.2',
+        from: `127.${net}.2.1`,
         method: 'POST',
         path: '/user?name=victim',
       });
       const { id } = JSON.parse(created.body) as { id: string };
       for (const [index, attack] of ATTACKS.entries()) {
-        const without = await phase(server.port, id, 2 * index + 10);
-        const from = `127.0.1.${index + 10}`;
-        const during = await phase(server.port, id, 2 * index + 11, (signal) =>
+        const without = await phase(server.port, id, `127.${net}.2.${2 * index + 10}`);
+        const from = `127.${net}.1.${index + 10}`;
+        const during = await phase(server.port, id, `127.${net}.2.${2 * index + 11}`, (signal) =>
           attack.run({ port: server.port, from, id, redisRelay: relay, signal }),
         );
         // Connections the attack left are closed; give the server a moment to see it.
