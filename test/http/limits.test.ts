@@ -106,6 +106,8 @@ if (redisUp) {
       await namespace.clean(redis);
       redis.disconnect();
     });
+    // Until the client is connected the limiter counts per process, by design.
+    await redis.ping();
     const limits = { rateLimit: { max: 4, windowMs: 60_000 }, redis, namespace: namespace.prefix };
     const a = await appWith(t, { limits });
     const b = await appWith(t, { limits });

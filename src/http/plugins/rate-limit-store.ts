@@ -13,8 +13,6 @@ type Store = InstanceType<typeof LocalStore>;
 type Callback = Parameters<Store['incr']>[1];
 type RouteOptions = Parameters<FastifyRateLimitStore['child']>[0];
 
-const ignore = () => undefined;
-
 /** While per process, how often Redis is asked whether it is back. */
 const PROBE_EVERY_MS = 1000;
 
@@ -103,12 +101,16 @@ class FallbackStore implements FastifyRateLimitStore {
     }
     // This process's own count is kept all along, so a switch to it (a Redis command that timed
     // out while the event loop was busy, say) carries on from this process's share rather than
-    // granting every client a fresh budget.
-    if (method === 'incr') this.local.incr(key, ignore, timeWindow, max);
+    // granting every client a fresh budget; and back on Redis, which missed what was counted
+    // here meanwhile, the larger of the two counts holds. (LocalStore answers synchronously.)
+    let own: Parameters<Callback>[1];
+    if (method === 'incr')
+      this.local.incr(key, (_error, result) => (own = result), timeWindow, max);
     this.shared[method](
       key,
       (error, result) => {
-        if (!error) return callback(null, result);
+        if (!error)
+          return callback(null, own && result && own.current > result.current ? own : result);
         this.source.fail(error);
         // Already counted here above: read the count rather than count twice.
         this.local.read(key, callback, timeWindow, max);
