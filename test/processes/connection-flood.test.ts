@@ -34,7 +34,10 @@ async function idleFlood(port: number, count: number): Promise<net.Socket[]> {
   return sockets.filter((s) => !s.destroyed);
 }
 
-/** One request on a fresh connection from VICTIM_ADDRESS; a refused connection is retried. */
+/**
+ * One request on a fresh connection from VICTIM_ADDRESS. A refused connection is retried, and so
+ * is a 503 OVERLOADED (load shedding on a busy machine), as its Retry-After asks.
+ */
 async function victim(
   port: number,
   method: string,
@@ -43,7 +46,7 @@ async function victim(
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      return await new Promise((resolve, reject) => {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = http.request(
           { port, host: '127.0.0.1', localAddress: VICTIM_ADDRESS, method, path, agent: false },
           (res) => {
@@ -55,6 +58,9 @@ async function victim(
         req.on('error', reject);
         req.end();
       });
+      if (answer.status !== 503 || !answer.body.includes('OVERLOADED')) return answer;
+      lastError = new Error(`503 OVERLOADED: ${answer.body}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
     } catch (error) {
       lastError = error;
       await new Promise((resolve) => setTimeout(resolve, 300));
