@@ -94,7 +94,8 @@ export const VARIABLES = [
     name: 'REQUEST_TIMEOUT_MS',
     type: ms(1000, 600_000),
     default: '30000',
-    description: 'Longest time to receive a whole request before the socket is closed.',
+    description:
+      'Longest time to receive a request’s headers, then its body; past it 408 and the socket is closed.',
   },
   {
     name: 'KEEP_ALIVE_TIMEOUT_MS',
