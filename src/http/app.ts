@@ -14,6 +14,7 @@ import { deferredChildLogger } from '../log/deferred-child.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import type { TrustProxy } from '../config/index.ts';
 import type { FieldError } from '../users/errors.ts';
 import {
   classify,
@@ -30,7 +31,11 @@ import { page } from './plugins/page.ts';
 import { accessControl, type AccessSettings } from './plugins/auth/index.ts';
 import { limits, type LimitSettings } from './plugins/limits.ts';
 import { browserPolicy } from './plugins/browser-policy.ts';
+import { requestDeadline } from './plugins/request-deadline.ts';
+import { connectionLimits } from './plugins/connections.ts';
+import { bodyScan } from './plugins/body-scan.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import { userRoutes } from './routes/users.ts';
 import { sharedSerializers } from './serializers.ts';
 import { operationRoutes, type Release } from './routes/operations.ts';
@@ -48,7 +53,10 @@ export interface AppDeps {
     /** Longest time to answer once received (Fastify's handlerTimeout): then a 503. */
     responseTimeoutMs: number;
     keepAliveTimeoutMs: number;
-    trustProxy: boolean;
+    trustProxy: TrustProxy;
+    /** Open connections kept (below the open-files limit) and per client address (0: no cap). */
+    maxConnections: number;
+    maxConnectionsPerClient: number;
     corsOrigins: readonly string[];
   };
   access: AccessSettings;
@@ -78,7 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A slow or black-holed store answers 503 RESPONSE_TIMEOUT, never a socket left hanging.
     handlerTimeout: deps.http.responseTimeoutMs,
     keepAliveTimeout: deps.http.keepAliveTimeoutMs,
-    trustProxy: deps.http.trustProxy,
+    trustProxy:
+      typeof deps.http.trustProxy === 'object' ? [...deps.http.trustProxy] : deps.http.trustProxy,
     // In-flight requests on kept-alive connections finish normally during shutdown.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -94,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
+    clientErrorHandler,
   };
   let onFrameworkError: NonNullable<FastifyServerOptions['frameworkErrors']> = () => undefined;
   const app = Fastify({
@@ -150,9 +160,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // JSON and form bodies only: anything else is a 415, never parsed as a string.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody);
+  connectionLimits(app, deps.http);
   requestContext(app);
+  requestDeadline(app, { timeoutMs: deps.http.requestTimeoutMs });
+  bodyScan(app);
   // Before any route: the rate limiter hooks only the routes registered after it.
-  await limits(app, deps.limits);
+  await limits(app, deps.limits, deps.registry);
   await browserPolicy(app, deps.http);
   await openapi(app, deps.release);
   const access = accessControl(deps.access);
@@ -166,7 +179,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ),
   );
 
-  app.setNotFoundHandler((request, reply) =>
+  // Unknown routes count toward the rate limit too: a scan of random paths is traffic like any.
+  const limitUnknown = app.hasDecorator('rateLimit') ? { preHandler: app.rateLimit() } : {};
+  app.setNotFoundHandler(limitUnknown, (request, reply) =>
     sendProblem(request, reply, {
       code: 'ROUTE_NOT_FOUND',
       detail: `No route serves ${request.method} ${pathOf(request.url)}.`,

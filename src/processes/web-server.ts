@@ -11,6 +11,7 @@ import { installShutdown } from './shutdown.ts';
 import { sleep } from './runtime.ts';
 import { connectStore } from './store-startup.ts';
 import { connectRedis } from './redis.ts';
+import { connectionCap, openFilesLimit } from './open-files.ts';
 
 const HANDOFF_SETTLE_MS = 250;
 
@@ -42,8 +43,16 @@ export async function serveWeb(options: {
   const lifecycle = new Lifecycle();
   const redis =
     config.redisUrl && config.rateLimit.max > 0
-      ? await connectRedis(config.redisUrl, logger)
+      ? await connectRedis(config.redisUrl, { logger, commandTimeoutMs: config.redisTimeoutMs })
       : undefined;
+  const openFiles = openFilesLimit();
+  const connections = connectionCap(config.maxConnections, openFiles);
+  if (connections.clamped) {
+    logger.warn(
+      { maxConnections: config.maxConnections, openFiles, applied: connections.cap },
+      'MAX_CONNECTIONS is above what the open-files limit allows; lowered',
+    );
+  }
   const app = await buildApp({
     service: new UserService({ store, idempotencyTtlMs: config.idempotencyTtlMs }),
     store,
@@ -51,7 +60,12 @@ export async function serveWeb(options: {
     logger,
     registry,
     release,
-    http: config,
+    http: {
+      ...config,
+      maxConnections: connections.cap,
+      // Behind a proxy every connection comes from it: a cap per address would cap everyone.
+      maxConnectionsPerClient: config.trustProxy === false ? config.maxConnectionsPerClient : 0,
+    },
     access: config,
     limits: {
       rateLimit: config.rateLimit,
@@ -110,6 +124,7 @@ export async function serveWeb(options: {
     storeLog.info(
       {
         address: app.server.address(),
+        maxConnections: connections.cap,
         startupMs: Math.round(performance.now() - startedAt),
         release,
       },

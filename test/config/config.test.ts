@@ -162,3 +162,16 @@ test('loadConfig — when the limits are left alone, then rate limiting and load
   assert.ok(config.responseTimeoutMs > config.statementTimeoutMs, 'the store times out first');
   assert.throws(() => loadConfig({ REDIS_URL: 'http://cache' }), /REDIS_URL/);
 });
+
+test('loadConfig — when TRUST_PROXY is a boolean or proxy addresses, then Fastify gets that; a hop count or garbage is refused', () => {
+  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+  assert.deepEqual(
+    loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7,::1,fd00::/8,loopback' }).trustProxy,
+    ['10.0.0.0/8', '192.0.2.7', '::1', 'fd00::/8', 'loopback'],
+  );
+  assert.throws(() => loadConfig({ TRUST_PROXY: '1' }), /TRUST_PROXY cannot be a hop count/);
+  for (const bad of ['10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/1', 'yes']) {
+    assert.throws(() => loadConfig({ TRUST_PROXY: bad }), /TRUST_PROXY/, bad);
+  }
+});

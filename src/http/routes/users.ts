@@ -6,6 +6,7 @@ import type { UserService } from '../../users/user-service.ts';
 import { etagOf, ifMatchHolds, ifNoneMatchHolds } from '../etag.ts';
 import { createKeyOf } from '../idempotency.ts';
 import { listLinks } from '../links.ts';
+import { checkAttributeCount } from '../body-bounds.ts';
 import {
   CreateBodySchema,
   CreateHeadersSchema,
@@ -33,6 +34,8 @@ async function mergeParameters(request: FastifyRequest): Promise<void> {
     throw validationFailed([{ field: 'body', message: 'must be an object' }]);
   }
   const query = request.query as Record<string, unknown>;
+  checkAttributeCount(query, 'query');
+  checkAttributeCount(body as object | undefined, 'body');
   request.body = normalizeInput({ ...query, ...(body as Record<string, unknown> | undefined) });
 }
 
