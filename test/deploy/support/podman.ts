@@ -33,11 +33,15 @@ export function podmanMissing(): string | undefined {
  * hard limits) cannot be set, and with hybrid cgroups crun refuses to start; runc does not.
  */
 export function podmanEnv(dir: string): NodeJS.ProcessEnv {
-  const limit = (flag: string) => Number(execFileSync('sh', ['-c', `ulimit -H${flag}`]).toString());
-  const nofile = limit('n');
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  const hard = (name: string, fallback: number) => {
+    const value = new RegExp(`^${name}\\s+\\S+\\s+(\\S+)`, 'm').exec(limits)?.[1];
+    return value && value !== 'unlimited' ? Number(value) : fallback;
+  };
   // podman lowers its own process limit to the kernel's pid_max; a container may not exceed it.
   const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
-  const nproc = Math.min(limit('u') || pidMax, pidMax);
+  const nofile = hard('Max open files', 1_048_576);
+  const nproc = Math.min(hard('Max processes', pidMax), pidMax);
   const conf = join(dir, 'containers.conf');
   writeFileSync(
     conf,
