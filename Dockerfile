@@ -5,7 +5,7 @@
 #   release  docker run 12factor-app:v1.0 node dist/processes/migrate.js
 #   admin    docker run 12factor-app:v1.0 node dist/processes/admin.js doctor app
 # Config comes from the environment at run time, never from here (factor III).
-# test/deploy/image.test.ts builds this file with podman and runs the image (README: "How these
+# test/deploy/image.podman.ts builds this file with podman and runs the image (README: "How these
 # files are tested").
 #
 # npm behind a proxy that re-signs TLS: pass your CA bundle and npm config as build secrets, never

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../support/free-port.ts';
@@ -22,6 +23,18 @@ const podmanSettings = missing ? process.env : podmanEnv(scratch.dir);
 const socket = join(scratch.dir, 'podman.sock');
 const project = `12f-compose-${process.pid}`;
 const services = ['postgres', 'web', 'worker', 'clock'];
+
+/** Docker's `GET /_ping` on the API socket. */
+function ping(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    request({ socketPath: path, path: '/_ping' }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    })
+      .on('error', () => resolve(false))
+      .end();
+  });
+}
 
 function composeMissing(): string | undefined {
   try {
@@ -73,13 +86,7 @@ if (missing && process.env.CI) {
         env: podmanSettings,
         stdio: 'ignore',
       });
-      await until('podman system service', async () => {
-        const { code } = await run('curl', ['-sf', '--unix-socket', socket, 'http://d/_ping'], {
-          env: podmanSettings,
-          allowFail: true,
-        });
-        return code === 0;
-      });
+      await until('podman system service', () => ping(socket));
       // podman runs healthchecks from systemd timers; where systemd is not PID 1 (CI
       // containers), this runs them on the compose file's own 2-5 s intervals instead.
       ticker = (async () => {
