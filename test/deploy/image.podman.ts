@@ -127,6 +127,18 @@ if (missing && process.env.CI) {
       assert.equal(Labels['org.opencontainers.image.source'], BUILD.SOURCE_URL);
       const empty = Object.entries(Labels).filter(([, value]) => value === '');
       assert.deepEqual(empty, [], 'no empty label');
+      // The build secrets (CA bundle, npm config) were mounted for `npm ci` only.
+      const { stdout } = await podman([
+        'run',
+        '--rm',
+        '--user',
+        '0',
+        IMAGE,
+        'sh',
+        '-c',
+        'ls -A /root /run/secrets 2>&1; true',
+      ]);
+      assert.doesNotMatch(stdout, /\.npmrc|^ca$/m, 'no build secret in the image');
     });
 
     test('its node_modules holds production dependencies and only this platform’s SQLite addon, without sources', async () => {
