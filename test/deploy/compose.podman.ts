@@ -45,6 +45,7 @@ function composeMissing(): string | undefined {
   }
 }
 
+if (missing) scratch.remove();
 if (missing && process.env.CI) {
   test('compose stack — when CI runs without podman or Compose, then the suite fails', () => {
     throw new Error(`${missing}. CI must bring the stack up.`);

@@ -95,6 +95,7 @@ async function processOne(name: string) {
   };
 }
 
+if (missing) scratch.remove();
 if (missing && process.env.CI) {
   test('image — when CI runs without podman, then the suite fails', () => {
     throw new Error(`${missing}. CI must build and run the image.`);
