@@ -14,6 +14,11 @@ const MAX_ERROR_BACKOFF_MS = 5000;
 
 export interface DeliveryWorkerOptions {
   outbox: Outbox;
+  /**
+   * The store's cheapest round trip. With no WEBHOOK_URLS there is nothing to claim, yet the
+   * worker is ready only while its store answers: readiness probes and rollouts wait on it.
+   */
+  ping: () => Promise<void>;
   webhooks: WebhookSettings;
   worker: WorkerSettings;
   logger: Logger;
@@ -90,11 +95,15 @@ export class DeliveryWorker {
     let errorBackoff = 0;
     while (!this.stopping) {
       this.lastTurn = Date.now();
-      if (webhooks.urls.length === 0) {
-        await this.idle(worker.pollMs);
-        continue;
-      }
       try {
+        if (webhooks.urls.length === 0) {
+          // Events stay in the outbox, unfanned, until URLs are configured.
+          await this.options.ping();
+          this.answered();
+          errorBackoff = 0;
+          await this.idle(worker.pollMs);
+          continue;
+        }
         const fanned = await outbox.fanOut({
           endpoints: webhooks.urls,
           now: this.now().toISOString(),
@@ -116,8 +125,7 @@ export class DeliveryWorker {
           claimed += batch.length;
           for (const delivery of batch) this.track(running, this.deliver(delivery));
         }
-        if (!this.storeAnswered) logger.info({ owner: this.owner }, 'outbox reachable');
-        this.storeAnswered = true;
+        this.answered();
         errorBackoff = 0;
         if (fanned < FAN_OUT_BATCH && claimed === 0) await this.idle(worker.pollMs);
       } catch (error) {
@@ -128,6 +136,11 @@ export class DeliveryWorker {
         await this.idle(errorBackoff);
       }
     }
+  }
+
+  private answered(): void {
+    if (!this.storeAnswered) this.options.logger.info({ owner: this.owner }, 'outbox reachable');
+    this.storeAnswered = true;
   }
 
   /**

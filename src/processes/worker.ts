@@ -24,6 +24,7 @@ const store = await createStore({
 });
 const worker = new DeliveryWorker({
   outbox: store.outbox,
+  ping: () => store.ping(),
   webhooks: config.webhooks,
   worker: config.worker,
   logger,
