@@ -4,6 +4,7 @@ import {
   type WebhookSettings,
   type WorkerSettings,
 } from './events.ts';
+import { parseTelemetrySettings, type TelemetrySettings } from './telemetry.ts';
 import { VARIABLES, type Variable, type VariableType } from './variables.ts';
 
 export interface Config {
@@ -45,6 +46,8 @@ export interface Config {
   readonly webhooks: WebhookSettings;
   readonly worker: WorkerSettings;
   readonly clock: ClockSettings;
+  /** OpenTelemetry tracing, from the standard OTEL_* variables; off by default. */
+  readonly telemetry: TelemetrySettings;
 }
 
 export type Scope = 'read' | 'write';
@@ -181,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push({ variable: 'JWT_JWKS_URL', message: 'needs JWT_ISSUER and JWT_AUDIENCE' });
   }
   const events = parseEventSettings(values, problems);
+  const telemetry = parseTelemetrySettings(values, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const get = <T extends Parsed>(name: string) => values.get(name) as T;
@@ -219,5 +223,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins,
     idempotencyTtlMs: get<number>('IDEMPOTENCY_TTL_MS'),
     ...events,
+    telemetry,
   });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { traceFieldsOf } from './request-span.ts';
 
 // An incoming id is honoured only if it is short and plain, so logs cannot be forged through it.
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -58,6 +59,7 @@ export function requestContext(app: FastifyInstance): void {
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         // Who wrote, for the audit trail: `token#n` or `jwt:<sub>`, never the credential.
         ...(request.principal && { principal: request.principal.subject }),
+        ...traceFieldsOf(request),
       },
       'request completed',
     );

@@ -1,0 +1,34 @@
+import { context, propagation, ROOT_CONTEXT, trace, type Link } from '@opentelemetry/api';
+
+/**
+ * The trace context helpers the rest of the code uses. They go through OpenTelemetry's API only:
+ * with tracing off no SDK, context manager or propagator is registered, so each is a few
+ * property reads that find nothing.
+ */
+
+const NO_FIELDS = Object.freeze({});
+
+/** pino's mixin: `trace_id` and `span_id` on every line written inside a span. */
+export function traceLogFields(): { trace_id?: string; span_id?: string } {
+  const span = trace.getSpan(context.active());
+  if (!span) return NO_FIELDS;
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
+/** The active span's W3C `traceparent`, to store with an outbox event; null when none. */
+export function currentTraceparent(): string | null {
+  const carrier: { traceparent?: string } = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ?? null;
+}
+
+/** A span link to the trace a stored `traceparent` names; none when it is absent or invalid. */
+export function linksTo(traceparent: string | null | undefined): Link[] {
+  if (!traceparent) return [];
+  const spanContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent }));
+  return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext }] : [];
+}
+
+/** The one tracer every module records its spans with. */
+export const tracer = () => trace.getTracer('12factor-app');
