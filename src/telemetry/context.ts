@@ -1,4 +1,12 @@
-import { context, propagation, ROOT_CONTEXT, trace, type Link } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Link,
+} from '@opentelemetry/api';
 
 /**
  * The trace context helpers the rest of the code uses. They go through OpenTelemetry's API only:
@@ -32,3 +40,25 @@ export function linksTo(traceparent: string | null | undefined): Link[] {
 
 /** The one tracer every module records its spans with. */
 export const tracer = () => trace.getTracer('12factor-app');
+
+/**
+ * Runs `work` as a new trace's root span (a clock tick, an admin command): a failure marks the
+ * span an error and is rethrown. With tracing off the span is the API's no-op one.
+ */
+export function inRootSpan<T>(
+  name: string,
+  attributes: Attributes,
+  work: () => Promise<T>,
+): Promise<T> {
+  return tracer().startActiveSpan(name, { attributes }, ROOT_CONTEXT, async (span) => {
+    try {
+      return await work();
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      span.setAttribute('error.type', (error as Error)?.name ?? 'Error');
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}

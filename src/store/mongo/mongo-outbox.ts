@@ -1,4 +1,5 @@
 import { MongoBulkWriteError, type ClientSession, type Db, type Filter } from 'mongodb';
+import { currentTraceparent } from '../../telemetry/context.ts';
 import type {
   ClaimOptions,
   Delivery,
@@ -58,6 +59,7 @@ export async function recordMongoEvents(
     );
   if (!counter) throw new Error('the outbox counter did not return a value');
   const first = counter.value - changes.length + 1;
+  const traceparent = currentTraceparent();
   await db.collection<EventDocument>(OUTBOX_EVENTS).insertMany(
     changes.map((change, i) => ({
       _id: first + i,
@@ -68,6 +70,7 @@ export async function recordMongoEvents(
       before: change.before,
       after: change.after,
       fannedOutAt: null,
+      ...(traceparent && { traceparent }),
     })),
     { session, ordered: true },
   );

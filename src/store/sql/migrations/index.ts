@@ -4,6 +4,7 @@ import type { SqlColumnTypes } from '../sql-engine.ts';
 import { createUsers } from './0001-create-users.ts';
 import { createOutbox } from './0002-create-outbox.ts';
 import { createIdempotencyKeys } from './0003-create-idempotency-keys.ts';
+import { addEventTraceContext } from './0005-add-event-trace-context.ts';
 
 /** What migrations need from the engine: its column types and how it numbers rows. */
 export interface SqlSchemaTools {
@@ -21,6 +22,7 @@ export function sqlMigrations(tools: SqlSchemaTools): MigrationProvider {
     '0001-create-users': createUsers(tools.types),
     '0002-create-outbox': createOutbox(tools),
     '0003-create-idempotency-keys': createIdempotencyKeys(tools.types),
+    '0005-add-event-trace-context': addEventTraceContext(tools.types),
   };
   return { getMigrations: async () => migrations };
 }
