@@ -14,12 +14,13 @@ import {
  * property reads that find nothing.
  */
 
-const NO_FIELDS = Object.freeze({});
-
-/** pino's mixin: `trace_id` and `span_id` on every line written inside a span. */
+/**
+ * pino's mixin: `trace_id` and `span_id` on every line written inside a span. A fresh object each
+ * time: pino merges the line's own fields into it.
+ */
 export function traceLogFields(): { trace_id?: string; span_id?: string } {
   const span = trace.getSpan(context.active());
-  if (!span) return NO_FIELDS;
+  if (!span) return {};
   const { traceId, spanId } = span.spanContext();
   return { trace_id: traceId, span_id: spanId };
 }
