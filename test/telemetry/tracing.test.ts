@@ -66,6 +66,7 @@ describe('telemetry tracing', () => {
     t.after(() => worker.kill());
     await worker.waitForLine((l) => l.msg === 'worker ready');
 
+    assert.equal((await fetch(`http://127.0.0.1:${web.port}/healthz`)).status, 200);
     // The caller's own trace: the request's span must continue it.
     const callerTrace = hex(16);
     const callerSpan = hex(8);
@@ -91,6 +92,7 @@ describe('telemetry tracing', () => {
     assert.equal(server.attributes['http.response.status_code'], 201);
     assert.equal(server.resource['service.name'], 'users-under-test');
     assert.equal(server.resource['process.command'], 'web');
+    assert.ok(!otlp.spans.some((s) => s.attributes['url.path'] === '/healthz'), 'probes untraced');
 
     const store = await otlp.waitForSpan(
       (s) => s.kind === SPAN_KIND.client && s.attributes['db.operation.name'] === 'create',

@@ -4,7 +4,8 @@ import { traceFieldsOf } from './request-span.ts';
 
 // An incoming id is honoured only if it is short and plain, so logs cannot be forged through it.
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+/** Probe and scrape routes: logged at debug, not traced. */
+export const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 export function requestIdOf(request: { headers: Record<string, unknown> }): string {
   const incoming = request.headers['x-request-id'];

@@ -15,7 +15,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { tracer } from '../../telemetry/context.ts';
-import { pathOf, routeOf } from './request-context.ts';
+import { pathOf, QUIET_ROUTES, routeOf } from './request-context.ts';
 import { CONTEXT, SPAN } from './request-span.ts';
 
 /**
@@ -29,6 +29,8 @@ export function tracing(app: FastifyInstance): void {
   app.decorateRequest(SPAN, undefined);
   app.decorateRequest(CONTEXT, undefined);
   app.addHook('onRequest', (request, _reply, done) => {
+    // Probes and scrapes every few seconds would bury the traces worth reading.
+    if (QUIET_ROUTES.has(routeOf(request))) return done();
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const span = tracer().startSpan(
       request.method,
