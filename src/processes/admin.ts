@@ -112,12 +112,12 @@ if (resolved === undefined) {
 } else {
   try {
     process.exitCode = await resolved.command(resolved.rest, io);
-    // A one-off command has no shutdown budget: its last spans get up to 2 s to leave.
-    await tracing?.shutdown(2000);
   } catch (error) {
     io.stderr.write(
       `admin: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     process.exitCode = EX_SOFTWARE;
   }
+  // A one-off command has no shutdown budget: its last spans get up to 2 s to leave.
+  await tracing?.shutdown(2000);
 }
