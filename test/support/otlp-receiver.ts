@@ -16,6 +16,7 @@ interface JsonSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  traceState?: string;
   name: string;
   kind: number;
   attributes?: KeyValue[];
@@ -34,6 +35,7 @@ export interface ReceivedSpan {
   traceId: string;
   spanId: string;
   parentSpanId: string | undefined;
+  traceState: string | undefined;
   name: string;
   kind: number;
   attributes: Record<string, string | number | boolean>;
@@ -137,6 +139,7 @@ export class OtlpReceiver {
             traceId: span.traceId,
             spanId: span.spanId,
             parentSpanId: span.parentSpanId || undefined,
+            traceState: span.traceState || undefined,
             name: span.name,
             kind: span.kind,
             attributes: record(span.attributes),

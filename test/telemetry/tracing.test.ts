@@ -87,6 +87,7 @@ describe('telemetry tracing', () => {
     assert.equal(server.name, 'POST /user');
     assert.equal(server.traceId, callerTrace, 'the incoming traceparent is continued');
     assert.equal(server.parentSpanId, callerSpan);
+    assert.equal(server.traceState, 'vendor=abc', 'and its tracestate');
     assert.equal(server.attributes['http.request.method'], 'POST');
     assert.equal(server.attributes['http.route'], '/user');
     assert.equal(server.attributes['http.response.status_code'], 201);
