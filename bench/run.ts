@@ -17,6 +17,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../test/support/free-port.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -313,6 +314,41 @@ async function benchStore(
   return { rss, cold, logged, requests };
 }
 
+/**
+ * GET by id and POST with tracing on (the default sampler, every request a trace, exported over
+ * OTLP/protobuf to a local sink) on SQLite: compared with the same scenarios of the plain
+ * SQLite run above, which has tracing off.
+ */
+async function benchTracing(dir: string, bare: Server, rows: Row[]) {
+  const sink = await startOtlpSink();
+  const store = 'sqlite, tracing on';
+  const web = await start(
+    WEB_ARGS,
+    {
+      DATABASE_URL: `sqlite:${join(dir, 'bench-traced.db')}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
+    },
+    join(dir, 'web-traced.log'),
+  );
+  try {
+    const ids = await seed(web.port, 1000);
+    const each = (method: 'GET' | 'POST', path: (i: number) => string): Load => ({
+      path: '/user',
+      options: () => perConnection(method, ids.length, path),
+    });
+    for (const [scenario, load] of [
+      ['GET /user/:id', each('GET', (i) => `/user/${ids[i]}`)],
+      ['POST /user', each('POST', (i) => `/user?name=load-${i}`)],
+    ] as const) {
+      const r = await interleaved(web, bare, load);
+      rows.push({ store, scenario, rps: r.rps, bareRps: r.bareRps, p99: r.p99, errors: r.errors });
+    }
+  } finally {
+    await stop(web);
+    await sink.close();
+  }
+}
+
 /** The bare node:http baseline's cold start: process start to its first answer, median. */
 async function bareColdStart(): Promise<number> {
   const times: number[] = [];
@@ -345,6 +381,7 @@ async function main() {
         join(dir, 'web-sqlite.log'),
       ),
     });
+    await benchTracing(dir, bare, rows);
     const admin = new pg.Client({ connectionString: PG_ADMIN });
     try {
       await admin.connect();

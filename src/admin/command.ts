@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { inRootSpan } from '../telemetry/context.ts';
 import { ConfigError, type Config } from '../config/index.ts';
 import type { CommandIo } from '../doctor/host/cli.ts';
 import type { Logger } from '../log/logger.ts';
@@ -136,7 +137,10 @@ export async function runAdminCommand<Options>(
   try {
     context = await openContext(io);
     if (command.needsSchema) await ensureSchema(context);
-    return await command.run(context, options);
+    const opened = context;
+    return await inRootSpan(`admin ${command.name}`, { 'admin.command': command.name }, () =>
+      command.run(opened, options),
+    );
   } catch (error) {
     const { code, message } = describeFailure(error);
     if (code === EXIT.software) context?.logger.error({ err: error }, 'admin command failed');

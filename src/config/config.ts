@@ -5,6 +5,7 @@ import {
   type WorkerSettings,
 } from './events.ts';
 import { mongoUrlProblem } from './mongo-url.ts';
+import { parseTelemetrySettings, type TelemetrySettings } from './telemetry.ts';
 import { VARIABLES, type Variable, type VariableType } from './variables.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
@@ -53,6 +54,8 @@ export interface Config {
   readonly webhooks: WebhookSettings;
   readonly worker: WorkerSettings;
   readonly clock: ClockSettings;
+  /** OpenTelemetry tracing, from the standard OTEL_* variables; off by default. */
+  readonly telemetry: TelemetrySettings;
 }
 
 export type Scope = 'read' | 'write';
@@ -199,6 +202,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     values as ReadonlyMap<string, Exclude<Parsed, readonly string[]>>,
     problems,
   );
+  const telemetry = parseTelemetrySettings(
+    values as ReadonlyMap<string, Exclude<Parsed, readonly string[]>>,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const get = <T extends Parsed>(name: string) => values.get(name) as T;
@@ -240,5 +247,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins,
     idempotencyTtlMs: get<number>('IDEMPOTENCY_TTL_MS'),
     ...events,
+    telemetry,
   });
 }

@@ -1,4 +1,5 @@
 import { EVENT_VARIABLES } from './variables-events.ts';
+import { TELEMETRY_VARIABLES } from './variables-telemetry.ts';
 import { ms, type Variable } from './variable-types.ts';
 
 export type { Variable, VariableType } from './variable-types.ts';
@@ -246,6 +247,7 @@ export const VARIABLES = [
     description: 'When the build ran (ISO-8601), shown at /version (set by the image build).',
   },
   ...EVENT_VARIABLES,
+  ...TELEMETRY_VARIABLES,
 ] as const satisfies readonly Variable[];
 
 export type VariableName = (typeof VARIABLES)[number]['name'];

@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { inRootSpan } from '../telemetry/context.ts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import type { Outbox } from '../users/outbox.ts';
@@ -86,7 +87,10 @@ export class Clock {
         await this.sleep(Math.min(next.getTime() - this.now().getTime(), MAX_SLEEP_MS));
       }
       if (this.stopped.signal.aborted) return;
-      await this.tick(job, next.toISOString(), log);
+      const tick = next.toISOString();
+      await inRootSpan(`clock ${job.name}`, { 'clock.job': job.name, 'clock.tick': tick }, () =>
+        this.tick(job, tick, log),
+      );
     }
   }
 

@@ -6,7 +6,8 @@ import type { Delivery, Outbox } from '../users/outbox.ts';
 import type { DeliveryMetrics } from './outbox-metrics.ts';
 import { nextAttemptAt, type RetryPolicy } from './retry-policy.ts';
 import { endpointLabel, webhookBody } from './webhook-message.ts';
-import { postWebhook, type SendWebhook } from './webhook-sender.ts';
+import { traceDelivery } from './delivery-span.ts';
+import { postWebhook, type AttemptResult, type SendWebhook } from './webhook-sender.ts';
 
 /** Events fanned out per store call: large enough for bursts, small enough for short locks. */
 const FAN_OUT_BATCH = 500;
@@ -123,7 +124,13 @@ export class DeliveryWorker {
             leaseMs: worker.leaseMs,
           });
           claimed += batch.length;
-          for (const delivery of batch) this.track(running, this.deliver(delivery));
+          for (const delivery of batch) {
+            const work = traceDelivery(delivery, (headers) => this.deliver(delivery, headers));
+            this.track(
+              running,
+              work.then(() => undefined),
+            );
+          }
         }
         this.answered();
         errorBackoff = 0;
@@ -170,7 +177,10 @@ export class DeliveryWorker {
     });
   }
 
-  private async deliver(delivery: Delivery): Promise<void> {
+  private async deliver(
+    delivery: Delivery,
+    headers: Record<string, string>,
+  ): Promise<AttemptResult> {
     const { outbox, webhooks, metrics } = this.options;
     const { endpoint, event } = delivery;
     const label = endpointLabel(endpoint);
@@ -189,6 +199,7 @@ export class DeliveryWorker {
       secrets: webhooks.secrets,
       timeoutMs: webhooks.timeoutMs,
       at,
+      headers,
     });
     const seconds = (performance.now() - started) / 1000;
     const key = { endpoint, sequence: event.sequence };
@@ -200,7 +211,7 @@ export class DeliveryWorker {
         const settled = await outbox.complete(key, { owner: this.owner, now: now.toISOString() });
         if (!settled) log.warn('delivered after the lease ended; another worker may repeat it');
         else log.debug({ status: result.status, durationMs: seconds * 1000 }, 'webhook delivered');
-        return;
+        return result;
       }
       const retryAt = nextAttemptAt(
         this.policy,
@@ -220,5 +231,6 @@ export class DeliveryWorker {
       // The lease expires and another attempt follows: at least once, never lost.
       log.error({ err: error }, 'could not record the webhook outcome; it will be retried');
     }
+    return result;
   }
 }

@@ -26,6 +26,7 @@ import {
 } from './problems.ts';
 import { pathOf, requestContext, requestIdOf } from './plugins/request-context.ts';
 import { metrics } from './plugins/metrics.ts';
+import { tracing } from './plugins/tracing.ts';
 import { openapi } from './plugins/openapi.ts';
 import { page } from './plugins/page.ts';
 import { accessControl, type AccessSettings } from './plugins/auth/index.ts';
@@ -61,6 +62,8 @@ export interface AppDeps {
   };
   access: AccessSettings;
   limits: LimitSettings;
+  /** A span per request (OpenTelemetry); off unless the process's tracing is on. */
+  traced?: boolean;
 }
 
 /**
@@ -160,6 +163,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // JSON and form bodies only: anything else is a 415, never parsed as a string.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody);
+  // First, so its onResponse ends the span before the access line is written, and its onRoute
+  // sees every route.
+  if (deps.traced) tracing(app);
   connectionLimits(app, deps.http);
   requestContext(app);
   requestDeadline(app, { timeoutMs: deps.http.requestTimeoutMs });

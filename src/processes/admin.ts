@@ -17,7 +17,12 @@ import { runDoctorHost } from '../doctor/host/cli.ts';
 import { createLogger } from '../log/logger.ts';
 import { createStore } from '../store/index.ts';
 import { UserService } from '../users/user-service.ts';
-import { readRelease } from './runtime.ts';
+import { traceLogFields } from '../telemetry/context.ts';
+import type { Tracing } from '../telemetry/tracing.ts';
+import { readRelease, traceProcess } from './runtime.ts';
+
+/** Set once a data command loads the config; its spans are flushed before the exit. */
+let tracing: Tracing | undefined;
 
 /**
  * `npm run admin -- <command> …`: one-off commands. Each returns its exit code; this entry point
@@ -36,7 +41,9 @@ async function openContext(io: AdminIo): Promise<AdminContext> {
     level: config.logLevel,
     pretty: io.stderr.isTTY === true && !io.env.NO_COLOR,
     stream: 'stderr',
+    ...(config.telemetry.enabled && { mixin: traceLogFields }),
   }).child({ process: 'admin' });
+  tracing = await traceProcess('admin', config, readRelease(config));
   const store = await createStore({
     url: config.storeUrl,
     poolMax: config.poolMax,
@@ -111,4 +118,6 @@ if (resolved === undefined) {
     );
     process.exitCode = EX_SOFTWARE;
   }
+  // A one-off command has no shutdown budget: its last spans get up to 2 s to leave.
+  await tracing?.shutdown(2000);
 }

@@ -5,7 +5,7 @@ import { outboxJobs } from '../events/outbox-jobs.ts';
 import { OutboxGauges } from '../events/outbox-metrics.ts';
 import { createStore } from '../store/index.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
-import { startProcess } from './runtime.ts';
+import { startProcess, traceFlushMs, traceProcess } from './runtime.ts';
 import { installShutdown } from './shutdown.ts';
 import { connectStore } from './store-startup.ts';
 
@@ -16,6 +16,8 @@ import { connectStore } from './store-startup.ts';
 const { config, logger, release } = startProcess('clock');
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
+const tracing = await traceProcess('clock', config, release);
+tracing.register(registry);
 const store = await createStore({
   url: config.storeUrl,
   poolMax: 2,
@@ -56,6 +58,7 @@ const shutdown = installShutdown({
     { name: 'finish jobs', run: () => clock.stop() },
     { name: 'close ops server', run: () => ops?.close() },
     { name: 'close store', run: () => store.close() },
+    { name: 'flush traces', run: () => tracing.shutdown(traceFlushMs(config)) },
   ],
 });
 

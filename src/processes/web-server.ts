@@ -8,7 +8,7 @@ import { createStore } from '../store/index.ts';
 import { instrumentStore } from '../store/instrumented-store.ts';
 import { UserService } from '../users/user-service.ts';
 import { installShutdown } from './shutdown.ts';
-import { sleep } from './runtime.ts';
+import { sleep, traceProcess, traceFlushMs } from './runtime.ts';
 import { connectStore } from './store-startup.ts';
 import { connectRedis } from './redis.ts';
 import { connectionCap, openFilesLimit } from './open-files.ts';
@@ -29,6 +29,8 @@ export async function serveWeb(options: {
   const startedAt = performance.now();
   const { config, logger, release } = options;
   const registry = new Registry();
+  const tracing = await traceProcess('web', config, release);
+  tracing.register(registry);
   const store = instrumentStore(
     await createStore({
       url: config.storeUrl,
@@ -39,6 +41,7 @@ export async function serveWeb(options: {
       onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
     }),
     registry,
+    { traced: tracing.enabled },
   );
   const lifecycle = new Lifecycle();
   const redis =
@@ -72,6 +75,7 @@ export async function serveWeb(options: {
       redis,
       maxEventLoopDelayMs: config.maxEventLoopDelayMs,
     },
+    traced: tracing.enabled,
   });
   const startup = new AbortController();
   let servedTraffic = false;
@@ -101,6 +105,7 @@ export async function serveWeb(options: {
         : []),
       { name: 'close store', run: () => store.close() },
       { name: 'close redis', run: () => void redis?.disconnect() },
+      { name: 'flush traces', run: () => tracing.shutdown(traceFlushMs(config)) },
     ],
   });
 

@@ -4,7 +4,7 @@ import { DeliveryMetrics, OutboxGauges } from '../events/outbox-metrics.ts';
 import { endpointLabel } from '../events/webhook-message.ts';
 import { createStore } from '../store/index.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
-import { startProcess } from './runtime.ts';
+import { startProcess, traceFlushMs, traceProcess } from './runtime.ts';
 import { installShutdown } from './shutdown.ts';
 import { connectStore } from './store-startup.ts';
 
@@ -15,6 +15,8 @@ import { connectStore } from './store-startup.ts';
 const { config, logger, release } = startProcess('worker');
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
+const tracing = await traceProcess('worker', config, release);
+tracing.register(registry);
 const store = await createStore({
   url: config.storeUrl,
   poolMax: config.poolMax,
@@ -45,6 +47,7 @@ const shutdown = installShutdown({
     { name: 'stop claiming, finish deliveries', run: () => worker.stop() },
     { name: 'close ops server', run: () => ops?.close() },
     { name: 'close store', run: () => store.close() },
+    { name: 'flush traces', run: () => tracing.shutdown(traceFlushMs(config)) },
   ],
 });
 

@@ -24,6 +24,11 @@ export interface UserEvent {
   before: User | null;
   /** The record after the change; null for `user.deleted`. */
   after: User | null;
+  /**
+   * The W3C `traceparent` of the traced request that made the change, when tracing was on: the
+   * worker links its delivery spans to that trace.
+   */
+  traceparent?: string;
 }
 
 /** What a store needs to record an event; it assigns the id and the sequence. */

@@ -28,6 +28,8 @@ export interface OutboxEventsTable {
   /** JSON: `{"before": User | null, "after": User | null}`. */
   payload: string;
   fanned_out_at: Timestamp | null;
+  /** The W3C traceparent of the traced request that made the change; null when untraced. */
+  trace_parent: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface OutboxDeliveriesTable {

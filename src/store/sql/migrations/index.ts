@@ -5,6 +5,7 @@ import { createUsers } from './0001-create-users.ts';
 import { createOutbox } from './0002-create-outbox.ts';
 import { createIdempotencyKeys } from './0003-create-idempotency-keys.ts';
 import { addNameKey } from './0004-add-name-key.ts';
+import { addEventTraceContext } from './0005-add-event-trace-context.ts';
 
 /** What migrations need from the engine: its column types, how it numbers rows, its indexes. */
 export interface SqlSchemaTools {
@@ -24,6 +25,7 @@ export function sqlMigrations(tools: SqlSchemaTools): MigrationProvider {
     '0002-create-outbox': createOutbox(tools),
     '0003-create-idempotency-keys': createIdempotencyKeys(tools.types),
     '0004-add-name-key': addNameKey(tools),
+    '0005-add-event-trace-context': addEventTraceContext(tools.types),
   };
   return { getMigrations: async () => migrations };
 }
