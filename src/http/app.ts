@@ -7,7 +7,6 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Server } from 'node:http';
-import formbody from '@fastify/formbody';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { deferredChildLogger } from '../log/deferred-child.ts';
@@ -30,6 +29,8 @@ import { page } from './plugins/page.ts';
 import { accessControl, type AccessSettings } from './plugins/auth/index.ts';
 import { limits, type LimitSettings } from './plugins/limits.ts';
 import { browserPolicy } from './plugins/browser-policy.ts';
+import { bodyParsers } from './plugins/body-parsers.ts';
+import { allowedMethods } from './plugins/allow.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
 import { userRoutes } from './routes/users.ts';
 import { sharedSerializers } from './serializers.ts';
@@ -79,6 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     handlerTimeout: deps.http.responseTimeoutMs,
     keepAliveTimeout: deps.http.keepAliveTimeoutMs,
     trustProxy: deps.http.trustProxy,
+    // Sails serves every route with or without a trailing slash (`GET /user/`, `/user/<id>/`).
+    routerOptions: { ignoreTrailingSlash: true },
     // In-flight requests on kept-alive connections finish normally during shutdown.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -147,9 +150,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addSchema(UserSchema);
   app.addSchema(ProblemSchema);
-  // JSON and form bodies only: anything else is a 415, never parsed as a string.
-  app.removeContentTypeParser('text/plain');
-  await app.register(formbody);
+  await bodyParsers(app);
+  const allow = allowedMethods(app);
   requestContext(app);
   // Before any route: the rate limiter hooks only the routes registered after it.
   await limits(app, deps.limits);
@@ -184,5 +186,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     userRoutes(scope, deps.service);
   });
+  allow.serve();
   return app;
 }
