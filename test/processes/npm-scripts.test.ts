@@ -95,7 +95,7 @@ describe('preflight', () => {
       { skip: noOldNode },
       () => {
         const run = spawnSync('sh', ['-c', pkg.scripts[script]!], {
-        killSignal: 'SIGKILL',
+          killSignal: 'SIGKILL',
           cwd: ROOT,
           env: {
             PATH: `${dirname(oldNode!)}:${process.env.PATH}`,

@@ -1,5 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
+
+type Done = (error: Error | null, body?: unknown) => void;
 
 /**
  * Bodies are JSON or form-urlencoded, nothing else (anything else is a 415, never parsed as a
@@ -13,13 +15,15 @@ import formbody from '@fastify/formbody';
  */
 export async function bodyParsers(app: FastifyInstance): Promise<void> {
   app.removeContentTypeParser(['text/plain', 'application/json']);
-  // Fastify's own parser keeps its prototype-poisoning guard (secure-json-parse).
-  const json = app.getDefaultJsonParser('error', 'error');
-  const parseJson = (
-    request: Parameters<typeof json>[0],
+  // Fastify's own parser keeps its prototype-poisoning guard (secure-json-parse); it is the
+  // callback form (the promise form is only in its type).
+  const json = app.getDefaultJsonParser('error', 'error') as (
+    request: FastifyRequest,
     body: string,
-    done: Parameters<typeof json>[2],
-  ) => (body.trim() === '' ? done(null, undefined) : json(request, body, done));
+    done: Done,
+  ) => void;
+  const parseJson = (request: FastifyRequest, body: string, done: Done): void =>
+    body.trim() === '' ? done(null, undefined) : json(request, body, done);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
   // Fastify tests the media type with its parameters; anchored at both ends of the type so a
   // "+json" met only in a parameter is not taken for JSON.
