@@ -156,8 +156,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Before any route: the rate limiter hooks only the routes registered after it.
   await limits(app, deps.limits);
   await browserPolicy(app, deps.http);
-  await openapi(app, deps.release);
   const access = accessControl(deps.access);
+  await openapi(app, deps.release, {
+    enabled: access.enabled,
+    readsRequireAuth: deps.access.readsRequireAuth,
+  });
   metrics(app, deps.registry, { guard: access.metrics });
   // While draining, each response closes its connection, so clients move to another instance
   // instead of reusing a socket the server is about to close. Added only then, so requests pay
