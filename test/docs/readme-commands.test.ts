@@ -90,14 +90,21 @@ describe('README commands', () => {
 
   it('the tutorial calls run verbatim and answer as shown', () => {
     const [block] = shBlocks('## The tutorial, verbatim');
-    const calls = block!.split('\n').filter((line) => line.startsWith('$ curl '));
+    const lines = block!.split('\n');
+    const calls = lines.flatMap((line, i) =>
+      line.startsWith('$ curl ') ? [{ call: line.slice(2), shown: JSON.parse(lines[i + 1]!) }] : [],
+    );
     assert.equal(calls.length, 4);
-    const shownId = /user\/([0-9a-f]{24})/.exec(calls[2]!)![1]!;
+    const shownId = /user\/([0-9a-f]{24})/.exec(calls[2]!.call)![1]!;
     let id = '';
-    for (const call of calls) {
-      const answer = JSON.parse(sh(here(call.slice(2)).replaceAll(shownId, id || shownId)));
+    // The same keys and names as shown; ids and times are this run's.
+    const keys = (value: unknown) => Object.keys([value].flat()[0] as object);
+    const lastName = (value: unknown) => ([value].flat().at(-1) as { name: string }).name;
+    for (const { call, shown } of calls) {
+      const answer = JSON.parse(sh(here(call).replaceAll(shownId, id || shownId)));
       if (!id) id = answer.id;
-      assert.ok(answer, call);
+      assert.deepEqual(keys(answer), keys(shown), call);
+      assert.equal(lastName(answer), lastName(shown), call);
     }
     assert.equal(
       JSON.parse(
