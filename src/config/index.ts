@@ -9,3 +9,4 @@ export {
 } from './config.ts';
 export type { ClockSettings, WebhookSettings, WorkerSettings } from './events.ts';
 export { VARIABLES, type Variable } from './variables.ts';
+export { startRefusals, isEmbeddedStore, type StartRefusal } from './start-policy.ts';
