@@ -125,3 +125,15 @@ test('unit — when 1,029 users are seeded, then their timestamps spread over ev
   }
   assert.equal(months.size, 12, [...months].join(' '));
 });
+
+test('unit — when the store holds one user, then seed says "1 user", not "1 users"', async (t) => {
+  const url = `sqlite:${join(tempDir(t), 'app.db')}`;
+  const first = captureIo();
+  const seed = (argv: string[], out: ReturnType<typeof captureIo>) =>
+    runAdminCommand(seedCommand, argv, out.io, (io) => openTestContext(t, url, io));
+  assert.equal(await seed(['--count', '1'], first), EXIT.ok);
+  assert.match(first.stdout(), /^seed: 1 user created /);
+  const again = captureIo();
+  assert.equal(await seed(['--count', '1'], again), EXIT.failure);
+  assert.match(again.stderr(), /already holds 1 user; add --force/);
+});
