@@ -1,6 +1,6 @@
 import { ApiError, type Api, type ListQuery, type SortField, type User } from './api.ts';
 import { byId, el, say } from './dom.ts';
-import { users as countUsers } from './messages.ts';
+import { listSummary } from './messages.ts';
 
 const SEARCH_DELAY_MS = 250;
 const PAGE_SIZES = [10, 25, 50, 100];
@@ -131,19 +131,6 @@ export function createList(
       ),
     );
 
-  function describe(users: User[], total: number): string {
-    if (total === 0) return query.search ? `No users match “${query.search}”.` : 'No users yet.';
-    if (users.length === 0) return `No users on this page; ${countUsers(total)} in all.`;
-    const pages = Math.ceil(total / query.limit);
-    const page = Math.floor(query.skip / query.limit) + 1;
-    const first = query.skip + 1;
-    const last = query.skip + users.length;
-    const range = first === last ? `${first}` : `${first}–${last}`;
-    const where = pages > 1 ? ` (page ${page} of ${pages})` : '';
-    if (total === 1) return `Showing ${countUsers(1)}.`;
-    return `Showing ${range} of ${countUsers(total)}${where}.`;
-  }
-
   function showSort(): void {
     for (const th of table.tHead!.querySelectorAll<HTMLElement>('th[data-sort]')) {
       if (th.dataset.sort === query.sort.field) {
@@ -170,7 +157,7 @@ export function createList(
       total = page.total;
       body.replaceChildren(...page.users.map(row));
       say(error, '');
-      status.textContent = describe(page.users, page.total);
+      status.textContent = listSummary(query, page.users.length, page.total);
     } catch (caught) {
       if (controller.signal.aborted) return;
       const detail = caught instanceof ApiError ? caught.message : 'The service did not answer.';

@@ -29,3 +29,21 @@ export function humanMessage(label: string, message: string): string {
 
 /** "1 user", "31 users". */
 export const users = (count: number) => `${count} ${count === 1 ? 'user' : 'users'}`;
+
+/** What the list shows: "Showing 26–50 of 100 users (page 2 of 4).", "Showing 31 of 31 users…". */
+export function listSummary(
+  view: { search: string; skip: number; limit: number },
+  shown: number,
+  total: number,
+): string {
+  if (total === 0) return view.search ? `No users match “${view.search}”.` : 'No users yet.';
+  if (shown === 0) return `No users on this page; ${users(total)} in all.`;
+  if (total === 1) return `Showing ${users(1)}.`;
+  const pages = Math.ceil(total / view.limit);
+  const page = Math.floor(view.skip / view.limit) + 1;
+  const first = view.skip + 1;
+  const last = view.skip + shown;
+  const range = first === last ? `${first}` : `${first}–${last}`;
+  const where = pages > 1 ? ` (page ${page} of ${pages})` : '';
+  return `Showing ${range} of ${users(total)}${where}.`;
+}
