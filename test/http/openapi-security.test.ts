@@ -54,7 +54,8 @@ describe('openapi document', () => {
   });
 
   it('without access control, the token is optional and 401/403 are not promised', async () => {
-    const { userOps } = await documentWith({});
+    const { userOps, doc } = await documentWith({});
+    assert.ok(doc.paths['/readyz']?.get?.responses['503'], '/readyz documents its 503');
     for (const { op } of userOps) {
       assert.equal(op.security?.[0] && Object.keys(op.security[0]).length, 0);
       assert.equal(op.responses['401'], undefined);

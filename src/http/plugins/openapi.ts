@@ -51,6 +51,11 @@ export async function openapi(
     // The user routes' security and the errors every one of them may answer, so /docs can send
     // a token and a client generator knows each answer's shape.
     transform: ({ schema, url, route }) => {
+      // Documented only: /readyz's answers carry its checks, which a response schema would drop.
+      if (url === '/readyz') {
+        const response = { 200: { type: 'object', description: 'Ready' }, 503: problemRef };
+        return { schema: { ...schema, response } as FastifySchema, url };
+      }
       if (!schema?.tags?.includes('user')) return { schema, url };
       const safe = [route.method].flat().every((method) => method === 'GET' || method === 'HEAD');
       const scope = safe ? 'user:read' : 'user:write';
