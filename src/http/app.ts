@@ -151,7 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(UserSchema);
   app.addSchema(ProblemSchema);
   await bodyParsers(app);
-  const allow = allowedMethods(app);
+  const allow = allowedMethods(app, { beforeCors: deps.http.corsOrigins.length > 0 });
   requestContext(app);
   // Before any route: the rate limiter hooks only the routes registered after it.
   await limits(app, deps.limits);

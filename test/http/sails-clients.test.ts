@@ -184,3 +184,18 @@ describe('user routes (Sails 0.12 clients)', () => {
     }
   });
 });
+
+describe('user routes without CORS', () => {
+  it('OPTIONS still answers 204 with Allow', async (t) => {
+    const app = await buildTestApp();
+    t.after(() => app.close());
+    const res = await app.app.inject({ method: 'OPTIONS', url: '/user/' });
+    assert.equal(res.statusCode, 204);
+    assert.deepEqual(String(res.headers.allow).split(', ').sort(), [
+      'GET',
+      'HEAD',
+      'OPTIONS',
+      'POST',
+    ]);
+  });
+});

@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * `OPTIONS` on any route answers 204 with `Allow` naming the methods its path serves
- * (RFC 9110 §9.3.7). Routing happens before onRequest hooks, so the header is set in one, ahead
- * of @fastify/cors: a CORS preflight, which that plugin answers in its own hook, carries `Allow`
- * too. Call this before the first route is declared, and `serve` after the last.
+ * (RFC 9110 §9.3.7). With CORS on, @fastify/cors answers every OPTIONS in its own onRequest hook,
+ * before any route: then `Allow` is set by a hook of ours that runs ahead of it (routing happens
+ * before onRequest hooks), and only then, so other requests pay for no extra hook. Call this
+ * before the first route is declared, and `serve` after the last.
  */
-export function allowedMethods(app: FastifyInstance) {
+export function allowedMethods(app: FastifyInstance, options: { beforeCors: boolean }) {
   const byPath = new Map<string, string>();
   const methodsOf = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
@@ -15,19 +16,24 @@ export function allowedMethods(app: FastifyInstance) {
     for (const method of [route.method].flat()) methods.add(method);
     methodsOf.set(route.url, methods);
   });
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.method === 'OPTIONS') {
-      const allow = byPath.get(request.routeOptions.url ?? '');
-      if (allow) reply.header('allow', allow);
-    }
-    done();
-  });
+  if (options.beforeCors) {
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.method === 'OPTIONS') {
+        const allow = byPath.get(request.routeOptions.url ?? '');
+        if (allow) reply.header('allow', allow);
+      }
+      done();
+    });
+  }
   return {
     serve(): void {
       for (const [url, methods] of [...methodsOf]) {
         if (methods.has('OPTIONS')) continue;
-        byPath.set(url, [...methods, 'OPTIONS'].join(', '));
-        app.options(url, { schema: { hide: true } }, (_request, reply) => reply.code(204).send());
+        const allow = [...methods, 'OPTIONS'].join(', ');
+        byPath.set(url, allow);
+        app.options(url, { schema: { hide: true } }, (_request, reply) =>
+          reply.code(204).header('allow', allow).send(),
+        );
       }
     },
   };
