@@ -111,6 +111,15 @@ async function ensureSchema({ store, users }: AdminContext): Promise<void> {
 }
 
 /**
+ * `npm run admin seed --count 5` hands `--count` to npm, not to us (the command sees `seed 5`):
+ * npm passes options on only after `--`. npm names the script it runs in the environment.
+ */
+function npmHint(io: AdminIo): string {
+  if (io.env.npm_lifecycle_event !== 'admin') return '';
+  return 'With npm run, put -- before the command: npm run admin -- <command> [options]\n';
+}
+
+/**
  * Runs a command the way the admin entry does: `--help`, usage errors (64) before anything is
  * opened, then the context, the schema check, the command, and the store closed whatever
  * happens. Every failure ends as a one-line message on stderr and a non-zero exit code.
@@ -130,7 +139,7 @@ export async function runAdminCommand<Options>(
     options = command.parse(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`admin ${command.name}: ${error.message}\n\n${command.usage}`);
+    io.stderr.write(`admin ${command.name}: ${error.message}\n${npmHint(io)}\n${command.usage}`);
     return EXIT.usage;
   }
   let context: AdminContext | undefined;

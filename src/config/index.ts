@@ -11,3 +11,4 @@ export type { ClockSettings, WebhookSettings, WorkerSettings } from './events.ts
 export type { TelemetrySettings } from './telemetry.ts';
 export { VARIABLES, type Variable } from './variables.ts';
 export type { TrustProxy } from './trust-proxy.ts';
+export { startRefusals, isEmbeddedStore, type StartRefusal } from './start-policy.ts';

@@ -7,7 +7,6 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Server } from 'node:http';
-import formbody from '@fastify/formbody';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { deferredChildLogger } from '../log/deferred-child.ts';
@@ -35,6 +34,8 @@ import { browserPolicy } from './plugins/browser-policy.ts';
 import { requestDeadline } from './plugins/request-deadline.ts';
 import { connectionLimits } from './plugins/connections.ts';
 import { bodyScan } from './plugins/body-scan.ts';
+import { bodyParsers } from './plugins/body-parsers.ts';
+import { allowedMethods } from './plugins/allow.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { userRoutes } from './routes/users.ts';
@@ -91,6 +92,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: deps.http.keepAliveTimeoutMs,
     trustProxy:
       typeof deps.http.trustProxy === 'object' ? [...deps.http.trustProxy] : deps.http.trustProxy,
+    // Sails serves every route with or without a trailing slash (`GET /user/`, `/user/<id>/`).
+    routerOptions: { ignoreTrailingSlash: true },
     // In-flight requests on kept-alive connections finish normally during shutdown.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -160,9 +163,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addSchema(UserSchema);
   app.addSchema(ProblemSchema);
-  // JSON and form bodies only: anything else is a 415, never parsed as a string.
-  app.removeContentTypeParser('text/plain');
-  await app.register(formbody);
+  await bodyParsers(app);
+  const allow = allowedMethods(app, { beforeCors: deps.http.corsOrigins.length > 0 });
   // First, so its onResponse ends the span before the access line is written, and its onRoute
   // sees every route.
   if (deps.traced) tracing(app);
@@ -173,8 +175,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Before any route: the rate limiter hooks only the routes registered after it.
   await limits(app, deps.limits, deps.registry);
   await browserPolicy(app, deps.http);
-  await openapi(app, deps.release);
   const access = accessControl(deps.access);
+  await openapi(app, deps.release, {
+    enabled: access.enabled,
+    readsRequireAuth: deps.access.readsRequireAuth,
+  });
   metrics(app, deps.registry, { guard: access.metrics });
   // While draining, each response closes its connection, so clients move to another instance
   // instead of reusing a socket the server is about to close. Added only then, so requests pay
@@ -205,5 +210,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     userRoutes(scope, deps.service);
   });
+  allow.serve();
   return app;
 }

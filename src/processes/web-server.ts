@@ -94,7 +94,16 @@ export async function serveWeb(options: {
         },
       },
       // Keep serving while load balancers notice /readyz failing (Kubernetes: endpoints update).
-      { name: 'delay', run: () => sleep(servedTraffic ? config.shutdownDelayMs : 0) },
+      // A Ctrl-C outside production comes from a terminal, with no load balancer to wait for.
+      {
+        name: 'delay',
+        run: (reason) => {
+          const fromTerminal = reason === 'SIGINT' && config.nodeEnv !== 'production';
+          const delayMs = servedTraffic && !fromTerminal ? config.shutdownDelayMs : 0;
+          logger.info({ delayMs }, 'shutdown delay');
+          return sleep(delayMs);
+        },
+      },
       { name: 'close server', run: () => app.close() },
       // Under the cluster supervisor a connection may be on its way to this process over IPC
       // when the supervisor learns the server closed; staying up a moment lets this process

@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
 import { userNotFound, schemaOutdated } from './errors.ts';
 import { isUserId, type User, type UserChanges, type UserInput } from './user.ts';
-import type { ListQuery } from './query.ts';
+import { LIMIT_DEFAULT, type ListQuery } from './query.ts';
 import type {
   CreateResult,
   IdempotencyKey,
@@ -46,8 +46,9 @@ export class UserService {
     this.idempotencyTtlMs = options.idempotencyTtlMs ?? DAY_MS;
   }
 
-  list(query: ListQuery): Promise<Page> {
-    return this.store.list(query);
+  /** Missing parts take the API's defaults, so `users.list({ limit: 1 })` works in the console. */
+  list(query: Partial<ListQuery> = {}): Promise<Page> {
+    return this.store.list({ where: undefined, sort: [], limit: LIMIT_DEFAULT, skip: 0, ...query });
   }
 
   async get(id: string): Promise<User> {

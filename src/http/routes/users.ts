@@ -135,6 +135,8 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
   };
   app.put('/user/:id', update);
   app.patch('/user/:id', update);
+  // Sails' own REST update route, for HTML forms and clients that cannot send PUT.
+  app.post('/user/:id', update);
 
   app.delete('/user/:id', {
     schema: {
