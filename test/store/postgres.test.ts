@@ -88,6 +88,7 @@ if (availability.reachable) {
       // A prefix may also be served by a B-tree ("C" collation): any index, never a scan.
       assert.doesNotMatch(await plan(database.url, `${column} LIKE 'bin%'`), /Seq Scan/);
     }
+    await store.rollback();
     const status = await store.rollback();
     assert.ok(status.pending.includes('0004-add-name-key'));
     const client = new pg.Client({ connectionString: database.url });
@@ -115,6 +116,47 @@ if (availability.reachable) {
     );
     const all = await store.list(parseListQuery({ where: '{"name":{"startsWith":"USER"}}' }));
     assert.equal(all.total, 2499);
+  });
+
+  test('postgres — when a release older than name_key inserts and renames users, then matching finds them by their current names', async (t) => {
+    const { store, database } = await openStore(t);
+    await store.migrate();
+    await store.create(newUser(1, { name: 'Alice Walker' }));
+    await store.create(newUser(2, { name: 'Bob Stone' }));
+    await store.create(newUser(4, { name: 'Dana Ross' }));
+    // The older release's statements: they never name name_key.
+    const old = new pg.Client({ connectionString: database.url });
+    await old.connect();
+    const keys = async () =>
+      (await old.query('SELECT id, name_key AS key FROM users ORDER BY id')).rows;
+    try {
+      await old.query(
+        `INSERT INTO users (id, name, created_at, updated_at) VALUES ($1, 'ÉLODIE Ωmega', now(), now())`,
+        [id(3)],
+      );
+      await old.query(`UPDATE users SET name = 'Zoé Quinn', updated_at = now() WHERE id = $1`, [
+        id(1),
+      ]);
+      await old.query(`UPDATE users SET name = 'DANA ROSS' WHERE id = $1`, [id(4)]);
+      const names = async (where: string) =>
+        (await store.list(parseListQuery({ where, sort: 'id ASC' }))).users.map((u) => u.id);
+      assert.deepEqual(await names('{"name":{"contains":"élodie ω"}}'), [id(3)]);
+      assert.deepEqual(await names('{"name":{"startsWith":"ZOÉ"}}'), [id(1)]);
+      assert.deepEqual(await names('{"name":{"contains":"walker"}}'), [], 'the old name is gone');
+      assert.deepEqual(await names('{"name":{"endsWith":"STONE"}}'), [id(2)]);
+      assert.deepEqual(await names('{"name":{"like":"dana%"}}'), [id(4)]);
+      // The next migrate folds those rows as a write of this release would.
+      await store.migrate();
+      assert.deepEqual(await keys(), [
+        { id: id(1), key: 'zoé quinn' },
+        { id: id(2), key: 'bob stone' },
+        { id: id(3), key: 'élodie ωmega' },
+        { id: id(4), key: 'dana ross' },
+      ]);
+      assert.deepEqual(await names('{"name":{"contains":"élodie ω"}}'), [id(3)]);
+    } finally {
+      await old.end();
+    }
   });
 
   test('postgres — when the role may not create pg_trgm, then the migration still succeeds with a prefix index', async (t) => {

@@ -138,6 +138,7 @@ test('sqlite — when name_key is added to a file with users, then they match as
   const path = join(dir, 'app.db');
   const store = await fileStore(t, path);
   await store.migrate();
+  await store.rollback();
   const status = await store.rollback();
   assert.ok(status.pending.includes('0004-add-name-key'), JSON.stringify(status));
   const db = new Database(path);
@@ -155,6 +156,43 @@ test('sqlite — when name_key is added to a file with users, then they match as
   );
   const all = await store.list(parseListQuery({ where: '{"name":{"startsWith":"USER"}}' }));
   assert.equal(all.total, 2499);
+});
+
+test('sqlite — when a release older than name_key inserts and renames users, then matching finds them by their current names', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, 'app.db');
+  const store = await fileStore(t, path);
+  await store.migrate();
+  await store.create(newUser(1, { name: 'Alice Walker' }));
+  await store.create(newUser(2, { name: 'Bob Stone' }));
+  // The older release's own connection and statements: they never name name_key.
+  const old = new Database(path);
+  old
+    .prepare(
+      `insert into users (id, name, email, email_key, created_at, updated_at) values (?, ?, null, null, ?, ?)`,
+    )
+    .run(id(3), 'ÉLODIE Ωmega', at(0), at(0));
+  old
+    .prepare(`update users set name = ?, updated_at = ? where id = ?`)
+    .run('Zoé Quinn', at(1), id(1));
+  old.close();
+  const names = async (where: string) =>
+    (await store.list(parseListQuery({ where, sort: 'id ASC' }))).users.map((u) => u.id);
+  assert.deepEqual(await names('{"name":{"contains":"élodie ω"}}'), [id(3)]);
+  assert.deepEqual(await names('{"name":{"startsWith":"ZOÉ"}}'), [id(1)]);
+  assert.deepEqual(await names('{"name":{"contains":"walker"}}'), [], 'the old name is gone');
+  assert.deepEqual(await names('{"name":{"endsWith":"STONE"}}'), [id(2)]);
+  // The next migrate folds those rows as a write of this release would.
+  await store.migrate();
+  const check = new Database(path, { readonly: true });
+  t.after(() => check.close());
+  assert.deepEqual(check.prepare('select id, name_key as key from users order by id').all(), [
+    { id: id(1), key: 'zoé quinn' },
+    { id: id(2), key: 'bob stone' },
+    { id: id(3), key: 'élodie ωmega' },
+  ]);
+  assert.deepEqual(await names('{"name":{"contains":"élodie ω"}}'), [id(3)]);
 });
 
 test('sqlite — when a text match must scan many slices, then total, page and order are those of one full scan', async (t) => {

@@ -33,7 +33,14 @@ export function needsScan(condition: Condition): boolean {
     case 'in':
       return condition.negate || !KEYED.has(condition.field);
     case 'and':
-      return condition.conditions.every(needsScan);
+      // No conjunct at all (`{}`) filters nothing: the list is a page of the primary key.
+      // Otherwise one conjunct an index serves bounds the rows; an empty one bounds none.
+      return (
+        condition.conditions.length > 0 &&
+        condition.conditions.every(
+          (c) => (c.kind === 'and' && c.conditions.length === 0) || needsScan(c),
+        )
+      );
     default:
       return true;
   }
