@@ -199,12 +199,15 @@ test('sqlite — when a text match must scan many slices, then total, page and o
   const store = await createStore({ url: 'sqlite::memory:', ...OPTIONS });
   t.after(() => store.close());
   await store.migrate();
-  // 12,500 users over seven slices; every third matches, so 4,167 matches fit the kept ids,
-  // and `user` matches all of them, past the kept ids, so the page is read by its own query.
-  const users = Array.from({ length: 12_500 }, (_, i) =>
-    newUser(i + 1, { name: i % 3 === 0 ? `Match ${12_500 - i}` : `user ${i}` }),
+  // 24,000 users over twelve slices: every third is a `Match`, and the 16,000 others match
+  // `startsWith: u`, past the 10,000 candidates a scanning list keeps, so its candidates are
+  // ranked several times along the scan.
+  const users = Array.from({ length: 24_000 }, (_, i) =>
+    newUser(i + 1, { name: i % 3 === 0 ? `Match ${24_000 - i}` : `user ${(i * 7919) % 24_000}` }),
   );
   await store.importMany(users, { mode: 'skip', events: false });
+  const byName = (a: { name: string }, b: { name: string }) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   const few = await store.list(
     parseListQuery({
       where: '{"name":{"contains":"MATCH"}}',
@@ -213,27 +216,58 @@ test('sqlite — when a text match must scan many slices, then total, page and o
       skip: '1',
     }),
   );
-  const fewExpected = users
-    .filter((u) => u.name.startsWith('Match'))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const fewExpected = users.filter((u) => u.name.startsWith('Match')).sort(byName);
   assert.equal(few.total, fewExpected.length);
   assert.deepEqual(
     few.users.map((u) => u.name),
     fewExpected.slice(1, 4).map((u) => u.name),
   );
-  const many = await store.list(
+  const many = users.filter((u) => u.name.startsWith('user'));
+  assert.ok(many.length > 10_000);
+  const deep = await store.list(
+    parseListQuery({
+      where: '{"name":{"startsWith":"u"}}',
+      sort: 'name DESC',
+      limit: '20',
+      skip: '9980',
+    }),
+  );
+  assert.equal(deep.total, many.length);
+  assert.deepEqual(
+    deep.users.map((u) => u.id),
+    many
+      .sort(byName)
+      .reverse()
+      .slice(9980, 10_000)
+      .map((u) => u.id),
+  );
+  const last = await store.list(
     parseListQuery({ where: '{"name":{"startsWith":"u"}}', sort: 'id DESC', limit: '2' }),
   );
-  assert.equal(many.total, users.filter((u) => u.name.startsWith('user')).length);
   assert.deepEqual(
-    many.users.map((u) => u.id),
-    users
-      .filter((u) => u.name.startsWith('user'))
+    last.users.map((u) => u.id),
+    many
       .map((u) => u.id)
       .sort()
       .reverse()
       .slice(0, 2),
   );
+});
+
+test('sqlite — when a scanning list reaches past 10,000 rows, then it is refused as past the query budget', async (t) => {
+  const store = await createStore({ url: 'sqlite::memory:', ...OPTIONS });
+  t.after(() => store.close());
+  await store.migrate();
+  await store.create(newUser(1));
+  await rejectsWith(
+    store.list(parseListQuery({ where: '{"name":{"!":"x"}}', skip: '9991', limit: '10' })),
+    'QUERY_TOO_COMPLEX',
+  );
+  // An index finds the rows: nothing to keep across slices, any skip is answered.
+  const keyed = await store.list(
+    parseListQuery({ where: JSON.stringify({ id: [id(1)] }), skip: '900000' }),
+  );
+  assert.deepEqual(keyed, { users: [], total: 1 });
 });
 
 test('sqlite — when a scanning list passes the statement timeout, then it is abandoned with STORE_UNAVAILABLE', async (t) => {
