@@ -139,7 +139,10 @@ function open(options: SqliteEngineOptions): Database.Database {
 /**
  * Migration 0005 on SQLite: after a rename that left the key as it was (a release that
  * predates the column), the key is set NULL; an insert by such a release leaves it NULL
- * already. The partial index finds those rows for fillNameKeys.
+ * already. The trigger cannot fold (it runs on the writer's connection, which may lack
+ * users_name_fold), so a change of case only, whose key stays the same, is cleared too:
+ * matching still folds the row, and the next migrate (every start, on SQLite) refills it.
+ * The partial index finds those rows for fillNameKeys.
  */
 const sqliteNameKeyGuard: SqlEngine['nameKeyGuard'] = {
   async create(db) {
