@@ -254,7 +254,7 @@ const rows = results
   )
   .join('\n');
 const OUT = join(ROOT, 'bench', 'events.md');
-const markdown = `# Benchmarks: webhook delivery (issue 4)
+const markdown = `# Benchmarks: webhook delivery
 
 Written by \`npm run bench:events\` on ${new Date().toISOString()}. ${WORKERS} worker processes
 (\`WORKER_CONCURRENCY\` 16, \`DATABASE_POOL_MAX\` 24, one URL) deliver to a receiver on 127.0.0.1 that answers 204 at once;

@@ -467,7 +467,7 @@ node after all its slices: ${r.bareRss.toFixed(0)} MB).
 |---|---|---|---|---|
 ${r.extras.join('\n')}
 
-Targets (issue 2): GET by id on SQLite ≥ 0.45 × bare; on PostgreSQL ≥ 0.13 ×; POST on SQLite ≥ 0.12 ×; cold start
+Targets: GET by id on SQLite ≥ 0.45 × bare; on PostgreSQL ≥ 0.13 ×; POST on SQLite ≥ 0.12 ×; cold start
 ≤ 3.5 × bare; RSS after load ≤ 100 MB. For scale, the tutorial's Sails 0.12 app takes ~670 ms to start and ~116 MB.
 `;
   // Other benches own marked sections of this file (npm run bench:admin): keep them.

@@ -28,7 +28,7 @@ export interface ClockOptions {
 const MAX_SLEEP_MS = 60_000;
 
 /**
- * The `clock` process type's scheduler (issue 4). Each job waits for its cron's next instant,
+ * The `clock` process type's scheduler (the transactional outbox, docs/adr/0005). Each job waits for its cron's next instant,
  * then claims that (job, tick) in the store: only the first clock to claim it runs it, so two
  * clocks started by mistake never run a tick twice. A tick missed while no clock ran, or while
  * the previous run was still going, is skipped: the next one does the same work.

@@ -37,7 +37,7 @@ export function workerId(): string {
 }
 
 /**
- * The worker's loop (issue 4): fan new events out to every URL, claim due deliveries per URL
+ * The worker's loop (the transactional outbox, docs/adr/0005): fan new events out to every URL, claim due deliveries per URL
  * (leased, in per-user order), POST each signed, and record the outcome. Up to
  * `worker.concurrency` webhooks per URL are in flight; a finished one wakes the loop, so a
  * user's next event follows at once. `stop()` stops claiming and waits for those in flight.

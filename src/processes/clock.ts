@@ -10,7 +10,7 @@ import { installShutdown } from './shutdown.ts';
 import { connectStore } from './store-startup.ts';
 
 /**
- * The `clock` process type (issue 4): runs the outbox's schedules (purge, report). Run one; a
+ * The `clock` process type (the transactional outbox, docs/adr/0005): runs the outbox's schedules (purge, report). Run one; a
  * second by mistake is harmless, as every tick is claimed in the store before it runs.
  */
 const { config, logger, release } = startProcess('clock');

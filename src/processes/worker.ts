@@ -9,7 +9,7 @@ import { installShutdown } from './shutdown.ts';
 import { connectStore } from './store-startup.ts';
 
 /**
- * The `worker` process type (issue 4): delivers the outbox's events to WEBHOOK_URLS. Any number
+ * The `worker` process type (the transactional outbox, docs/adr/0005): delivers the outbox's events to WEBHOOK_URLS. Any number
  * may run against one store. SIGTERM: stop claiming, finish the webhooks in flight, exit 0.
  */
 const { config, logger, release } = startProcess('worker');

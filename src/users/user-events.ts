@@ -5,7 +5,7 @@ export type UserEventType = (typeof USER_EVENT_TYPES)[number];
 
 /**
  * One change to a user, written by the store in the same transaction as the change (the
- * transactional outbox, issue 4): if the change fails there is no event; if it commits, so
+ * transactional outbox, docs/adr/0005-transactional-outbox.md): if the change fails there is no event; if it commits, so
  * does the event.
  */
 export interface UserEvent {

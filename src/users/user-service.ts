@@ -63,7 +63,7 @@ export class UserService {
   }
 
   /**
-   * A create that a retry under the same key cannot repeat (issue 7): the first call creates,
+   * A create that a retry under the same key cannot repeat (docs/reliability.md, "Retried creates"): the first call creates,
    * later ones within IDEMPOTENCY_TTL_MS replay that user (`replayed: true`); the same key with
    * another fingerprint throws IDEMPOTENCY_KEY_REUSED.
    */

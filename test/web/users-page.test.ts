@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { openSite, type Site, type WatchedPage } from './support.ts';
 
-// Issue 8: the page drives the real API of a real web process in Debian's Chromium.
+// The user-management page drives the real API of a real web process in Debian's Chromium.
 describe('users page', { timeout: 60_000 }, () => {
   let site: Site;
   let view: WatchedPage;

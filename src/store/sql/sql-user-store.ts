@@ -34,8 +34,8 @@ import { ReadBatch } from './read-batch.ts';
 import { SqlOutbox } from './sql-outbox.ts';
 import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
-import { orderedBy, sqlWhere } from './sql-where.ts';
 import { needsScan, slicedList } from './sql-sliced-list.ts';
+import { listStatements } from './sql-list-query.ts';
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
@@ -53,9 +53,9 @@ export class SqlUserStore implements UserStore {
   private readonly records: SqlRecordStatements;
   /** Reads by id that arrive together, as one query. */
   private readonly byId: ReadBatch<string, User>;
-  /** Runs one record's write transaction: grouped with others where the engine says so. */
   /** Why the last write failed, while the store refused writes; undefined once one succeeds. */
   private writeFailure: unknown = undefined;
+  /** Runs one record's write transaction: grouped with others where the engine says so. */
   private readonly writes: {
     run<T>(work: (trx: Transaction<SqlDatabase>) => Promise<T>): Promise<T>;
   };
@@ -92,18 +92,8 @@ export class SqlUserStore implements UserStore {
       const slices = this.engine.scanSlices;
       if (where && slices && needsScan(where))
         return slicedList(this.db, this.engine, { ...query, where }, slices);
-      let base = this.db.selectFrom('users');
-      if (where) base = base.where((eb) => sqlWhere(eb, where));
-      const rows = orderedBy(
-        base.select(USER_COLUMNS).limit(query.limit).offset(query.skip),
-        query.sort,
-      );
-      const [users, count] = await Promise.all([
-        query.limit === 0 ? [] : rows.execute(),
-        base
-          .select((eb) => eb.fn.countAll<number | string | bigint>().as('total'))
-          .executeTakeFirstOrThrow(),
-      ]);
+      const { rows, count: counted } = listStatements(this.db, query);
+      const [users, count] = await Promise.all([rows.execute(), counted.executeTakeFirstOrThrow()]);
       return { users: users.map(toUser), total: Number(count.total) };
     });
   }

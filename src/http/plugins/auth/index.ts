@@ -41,7 +41,7 @@ function refuse(reply: FastifyReply, challenge: string, code: 'UNAUTHENTICATED' 
 }
 
 /**
- * Access control (issue 7): static tokens (API_TOKENS) and/or JWTs verified against a JWKS. One
+ * Access control (docs/security.md): static tokens (API_TOKENS) and/or JWTs verified against a JWKS. One
  * hook per protected scope; health, readiness, version and the docs are never behind it, so
  * orchestrators and people can always see the service. Tokens in URLs are not accepted (they
  * would end up in access logs and browser history).

@@ -6,12 +6,14 @@ import { createOutbox } from './0002-create-outbox.ts';
 import { createIdempotencyKeys } from './0003-create-idempotency-keys.ts';
 import { addNameKey } from './0004-add-name-key.ts';
 import { addEventTraceContext } from './0005-add-event-trace-context.ts';
+import { guardNameKey } from './0006-guard-name-key.ts';
 
 /** What migrations need from the engine: its column types, how it numbers rows, its indexes. */
 export interface SqlSchemaTools {
   types: SqlColumnTypes;
   sequenceKey: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
   matchIndexes?: SqlEngine['matchIndexes'];
+  nameKeyGuard: SqlEngine['nameKeyGuard'];
 }
 
 /**
@@ -26,6 +28,7 @@ export function sqlMigrations(tools: SqlSchemaTools): MigrationProvider {
     '0003-create-idempotency-keys': createIdempotencyKeys(tools.types),
     '0004-add-name-key': addNameKey(tools),
     '0005-add-event-trace-context': addEventTraceContext(tools.types),
+    '0006-guard-name-key': guardNameKey(tools),
   };
   return { getMigrations: async () => migrations };
 }
