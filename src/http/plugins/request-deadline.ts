@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, finished } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../problems.ts';
 
@@ -39,9 +39,18 @@ export function requestDeadline(app: FastifyInstance, options: { timeoutMs: numb
       arriving.delete(cut);
     };
     arriving.add(cut);
-    payload.on('end', settle);
-    payload.on('close', settle);
+    // Only the stream the parser reads says the body is done: a client that drops mid-body
+    // closes `payload` early, and that must fail `body` (below), not merely stop the clock.
+    body.on('end', settle);
     body.on('close', settle);
+    // A reply sent before the body is read (a later hook refused it) needs no deadline either.
+    reply.raw.on('close', settle);
+    // `pipe()` passes on neither an error nor an early close, so without this the parser would
+    // wait for the rest of an abandoned upload forever and the request would never complete.
+    // Not `pipeline()`: it would destroy the request, and with it the socket a 408 or 503 needs.
+    finished(payload, (error) => {
+      if (error && !body.destroyed) body.destroy(error);
+    });
     payload.pipe(body);
     done(null, body);
   });
