@@ -3,12 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../problems.ts';
 
 /**
- * Node's `requestTimeout` stops watching a request once its headers are in, so a client that
- * trickles its body would hold its socket (and a place in the drain at shutdown) for as long as
- * it likes. Each body still arriving is read through a stream this plugin can fail: at
- * REQUEST_TIMEOUT_MS after the headers it fails with 408 REQUEST_TIMEOUT, and when the server
- * begins closing, at once with 503 DRAINING. Either answer closes the connection, so the rest of
- * the body is never read.
+ * Node's `requestTimeout` does cover a body that stalls, but it is checked only every
+ * `connectionsCheckingInterval`, so a trickling client holds its socket up to one interval past
+ * the timeout; and at shutdown Node has no way to turn away a body still arriving, which would
+ * hold a place in the drain until its own deadline. So each body still arriving is read through
+ * a stream this plugin can fail: at REQUEST_TIMEOUT_MS after the headers, by its own timer, with
+ * 408 REQUEST_TIMEOUT, and when the server begins closing, at once with 503 DRAINING. Either
+ * answer closes the connection, so the rest of the body is never read.
  */
 export function requestDeadline(app: FastifyInstance, options: { timeoutMs: number }): void {
   const arriving = new Set<(error: ProblemError) => void>();
