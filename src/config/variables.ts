@@ -135,7 +135,7 @@ export const VARIABLES = [
     type: { kind: 'integer', min: 0, max: 1_000_000 },
     default: '256',
     description:
-      'Open connections one client address may hold; 0 is no cap. Not applied when TRUST_PROXY is set.',
+      'Open connections one client may hold (an IPv6 client is its /64); 0 is no cap. Addresses of trusted proxies in TRUST_PROXY are exempt; TRUST_PROXY=true turns the cap off.',
   },
   {
     name: 'API_TOKENS',

@@ -155,6 +155,12 @@ if (resolved === undefined) {
     );
     process.exitCode = EX_SOFTWARE;
   }
-  // A one-off command has no shutdown budget: its last spans get up to 2 s to leave.
-  await tracing?.shutdown(2000);
+  // A one-off command has no shutdown budget: its last spans get up to 2 s to leave. Past that,
+  // an export still waiting on a collector that never answers would hold the process open for
+  // up to OTEL_EXPORTER_OTLP_TIMEOUT, so the process ends here: the work and its output are done
+  // (stdout and stderr are written synchronously to files and pipes).
+  if (tracing) {
+    await tracing.shutdown(2000);
+    process.exit();
+  }
 }

@@ -66,8 +66,6 @@ export async function serveWeb(options: {
     http: {
       ...config,
       maxConnections: connections.cap,
-      // Behind a proxy every connection comes from it: a cap per address would cap everyone.
-      maxConnectionsPerClient: config.trustProxy === false ? config.maxConnectionsPerClient : 0,
     },
     access: config,
     limits: {

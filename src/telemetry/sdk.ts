@@ -17,6 +17,9 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import type { TelemetrySettings } from '../config/index.ts';
 import { CountingExporter, CountingProcessor, type DropReason } from './bounded-export.ts';
 
+/** Longest attribute value a span keeps; longer ones are cut to this many characters. */
+const SPAN_ATTRIBUTE_MAX_CHARS = 1024;
+
 /**
  * Exports at most this many batches at once: with a hung collector each waits out its timeout,
  * so this and the queue bound the memory a collector can cost.
@@ -92,6 +95,9 @@ export function startSdk(options: {
       'process.pid': process.pid,
     }),
     spanProcessors: [counting],
+    // A value a client controls (a path of several KiB) would otherwise travel whole in every
+    // export: truncated here, each span stays small whatever a request carries.
+    spanLimits: { attributeValueLengthLimit: SPAN_ATTRIBUTE_MAX_CHARS },
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());

@@ -46,7 +46,10 @@ export function tracedCall(storeKind: string, inner: Call): Call {
             span.setStatus({ code: SpanStatusCode.ERROR });
             span.setAttribute(
               ATTR_ERROR_TYPE,
-              (failure as { code?: string }).code ?? (failure as Error).name ?? 'Error',
+              // Anything can be thrown, null included: reading it must not throw over it.
+              (failure as { code?: string } | null)?.code ??
+                (failure as Error | null)?.name ??
+                'Error',
             );
             span.end();
             throw failure;

@@ -119,4 +119,24 @@ describe('web process connections', () => {
     // The log names the cause (lines are written in batches: wait for it).
     await web.waitForLine((l) => l.msg === 'connection refused: too many from one address');
   });
+
+  test('connections from a trusted proxy are not capped per address, while TRUST_PROXY=true turns the cap off and an untrusted list keeps it', async (t) => {
+    const held = async (env: Record<string, string>) => {
+      const web = await startWeb({
+        DATABASE_URL: sqliteUrl(t),
+        MAX_CONNECTIONS_PER_CLIENT: '5',
+        ...env,
+      });
+      t.after(() => web.kill());
+      const sockets = await idleFlood(web.port, 15);
+      t.after(() => sockets.forEach((s) => s.destroy()));
+      return sockets.length;
+    };
+    assert.equal(await held({ TRUST_PROXY: '127.0.0.1' }), 15, 'the proxy (127.0.0.1) is trusted');
+    assert.equal(await held({ TRUST_PROXY: 'true' }), 15, 'every peer trusted: no cap');
+    assert.ok(
+      (await held({ TRUST_PROXY: '10.0.0.0/8' })) <= 5,
+      'a peer that is not a trusted proxy is capped',
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAdmin } from '../admin/support.ts';
@@ -32,6 +33,33 @@ describe('telemetry process spans', () => {
     assert.equal(span.parentSpanId, undefined, 'a trace of its own');
     assert.equal(span.attributes['admin.command'], 'migrate');
     assert.equal(span.resource['process.command'], 'admin');
+  });
+
+  test('an admin command whose collector never answers still exits once its work is done', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), '12f-spans-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // A collector that accepts connections and never answers a byte.
+    const held = new Set<Socket>();
+    const hung = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of held) socket.destroy();
+      hung.close();
+    });
+    const { port } = hung.address() as { port: number };
+    const run = await runAdmin(['migrate', '--status'], {
+      env: {
+        DATABASE_URL: `sqlite:${join(dir, 'app.db')}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // Far past the guard below: only the process's own bound can end it in time.
+        OTEL_EXPORTER_OTLP_TIMEOUT: '120000',
+      },
+      // The guard kills a process still running by then, which leaves it no exit code.
+      timeoutMs: 20_000,
+    });
+    assert.notEqual(run.code, null, 'the process exited of itself');
+    assert.ok(held.size > 0, 'the export did reach the hung collector');
   });
 
   test('each clock tick is one span, and the job’s log line carries its ids', async (t) => {

@@ -208,3 +208,19 @@ describe('telemetry tracing', () => {
     });
   }
 });
+
+describe('telemetry tracing limits', () => {
+  test('a request with a path of several KiB gets a span whose attribute values are cut to 1024 characters', async (t) => {
+    const url = await migratedStore(t);
+    const otlp = await collector(t);
+    const web = await startWeb({ DATABASE_URL: url, ...tracingEnv(otlp.endpoint) });
+    t.after(() => web.kill());
+    const long = `/${'x'.repeat(6000)}`;
+    const response = await fetch(`http://127.0.0.1:${web.port}${long}`);
+    assert.equal(response.status, 404);
+    const span = await otlp.waitForSpan((s) => s.kind === SPAN_KIND.server);
+    const path = String(span.attributes['url.path']);
+    assert.ok(long.startsWith(path), 'the path is kept as far as it goes');
+    assert.ok(path.length <= 1024, `url.path holds ${path.length} characters`);
+  });
+});

@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, finished, type TransformCallback } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { validationFailed } from '../../users/errors.ts';
 import { MAX_ATTRIBUTES } from '../body-bounds.ts';
@@ -44,6 +44,12 @@ export function bodyScan(app: FastifyInstance): void {
     });
     // The body parser listens while it reads; an error after that must not go unhandled.
     scan.on('error', () => undefined);
+    // `pipe()` passes on neither an error nor an early close: without this, a client that drops
+    // mid-body would leave the parser waiting forever. Not `pipeline()`, which would destroy the
+    // request, and with it the socket the 400 is written to.
+    finished(payload, (error) => {
+      if (error && !scan.destroyed) scan.destroy(error);
+    });
     payload.pipe(scan);
     done(null, scan);
   });

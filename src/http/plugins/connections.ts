@@ -1,11 +1,41 @@
-import type { Socket } from 'node:net';
+import { isIPv6, type Socket } from 'node:net';
+import proxyAddr from '@fastify/proxy-addr';
 import type { FastifyInstance } from 'fastify';
+import type { TrustProxy } from '../../config/index.ts';
 
 export interface ConnectionSettings {
   /** Open connections this process keeps; past it Node closes new ones at once. */
   maxConnections: number;
   /** Open connections one peer address may hold; 0 is no cap. */
   maxConnectionsPerClient: number;
+  /**
+   * Behind trusted proxies every connection of theirs carries many clients: those addresses are
+   * not capped. `true` trusts every peer, so the cap is off altogether.
+   */
+  trustProxy: TrustProxy;
+}
+
+const MAPPED_IPV4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+
+/**
+ * Whom a connection is counted against: an IPv4 address as it is (also when it arrives mapped
+ * into IPv6, `::ffff:a.b.c.d`), and an IPv6 peer by its /64, since one host is handed a whole
+ * /64 and could otherwise take a fresh address for every connection.
+ */
+export function clientKey(address: string): string {
+  const mapped = MAPPED_IPV4.exec(address);
+  if (mapped) return mapped[1]!;
+  const bare = address.split('%')[0]!;
+  if (!isIPv6(bare)) return address;
+  const [head = '', tail] = bare.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  // An embedded dotted IPv4 tail sits in the last 32 bits, never in the first 64.
+  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /** From this share of the cap on, idle keep-alive connections are closed to make room. */
@@ -27,6 +57,10 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
   server.maxConnections = settings.maxConnections;
   const reclaimAt = Math.floor(settings.maxConnections * RECLAIM_AT);
   const perClient = new Map<string, number>();
+  const capPerClient = settings.trustProxy === true ? 0 : settings.maxConnectionsPerClient;
+  const trusted = Array.isArray(settings.trustProxy)
+    ? proxyAddr.compile([...settings.trustProxy])
+    : () => false;
   let open = 0;
   let lastReclaim = -Infinity;
   const lastWarning = new Map<string, number>();
@@ -47,7 +81,8 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
 
   server.on('connection', (socket: Socket) => {
     open++;
-    const address = socket.remoteAddress ?? '';
+    const peer = socket.remoteAddress ?? '';
+    const address = clientKey(peer);
     const held = (perClient.get(address) ?? 0) + 1;
     perClient.set(address, held);
     socket.once('close', () => {
@@ -56,10 +91,10 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
       if (left === 0) perClient.delete(address);
       else perClient.set(address, left);
     });
-    if (settings.maxConnectionsPerClient > 0 && held > settings.maxConnectionsPerClient) {
+    if (capPerClient > 0 && held > capPerClient && !trusted(peer, 0)) {
       warn('connection refused: too many from one address', {
         address,
-        maxConnectionsPerClient: settings.maxConnectionsPerClient,
+        maxConnectionsPerClient: capPerClient,
       });
       socket.destroy();
       return;

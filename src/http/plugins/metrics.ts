@@ -2,6 +2,7 @@ import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-clien
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { BoundHistogram, type HistogramSeries } from '../../metrics/bound-histogram.ts';
 import { routeOf } from './request-context.ts';
+import { onCompleted } from './on-completed.ts';
 
 /**
  * Prometheus metrics for the web process: request durations by route and status, requests in
@@ -50,7 +51,7 @@ export function metrics(
   // One series per method, route and status, made on first use; routes are patterns, so there
   // are few of them.
   const series = new Map<string, HistogramSeries>();
-  app.addHook('onResponse', (request, reply, done) => {
+  onCompleted(app, (request, reply) => {
     const route = routeOf(request);
     const key = `${request.method} ${reply.statusCode} ${route}`;
     let found = series.get(key);
@@ -63,7 +64,6 @@ export function metrics(
       series.set(key, found);
     }
     found.observe(reply.elapsedTime / 1000);
-    done();
   });
   // Open by default like /healthz; METRICS_REQUIRE_AUTH puts it behind a read token.
   const onRequest = options.guard ? { onRequest: options.guard } : {};

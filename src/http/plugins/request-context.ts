@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { traceFieldsOf } from './request-span.ts';
+import { onCompleted } from './on-completed.ts';
 
 // An incoming id is honoured only if it is short and plain, so logs cannot be forged through it.
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,7 +48,7 @@ export function requestContext(app: FastifyInstance): void {
     }
     done();
   });
-  app.addHook('onResponse', (request, reply, done) => {
+  onCompleted(app, (request, reply) => {
     const route = routeOf(request);
     const level = QUIET_ROUTES.has(route) ? 'debug' : reply.statusCode >= 500 ? 'error' : 'info';
     access[level](
@@ -64,7 +65,6 @@ export function requestContext(app: FastifyInstance): void {
       },
       'request completed',
     );
-    done();
   });
 }
 

@@ -1,14 +1,15 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, finished } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../problems.ts';
 
 /**
- * Node's `requestTimeout` stops watching a request once its headers are in, so a client that
- * trickles its body would hold its socket (and a place in the drain at shutdown) for as long as
- * it likes. Each body still arriving is read through a stream this plugin can fail: at
- * REQUEST_TIMEOUT_MS after the headers it fails with 408 REQUEST_TIMEOUT, and when the server
- * begins closing, at once with 503 DRAINING. Either answer closes the connection, so the rest of
- * the body is never read.
+ * Node's `requestTimeout` does cover a body that stalls, but it is checked only every
+ * `connectionsCheckingInterval`, so a trickling client holds its socket up to one interval past
+ * the timeout; and at shutdown Node has no way to turn away a body still arriving, which would
+ * hold a place in the drain until its own deadline. So each body still arriving is read through
+ * a stream this plugin can fail: at REQUEST_TIMEOUT_MS after the headers, by its own timer, with
+ * 408 REQUEST_TIMEOUT, and when the server begins closing, at once with 503 DRAINING. Either
+ * answer closes the connection, so the rest of the body is never read.
  */
 export function requestDeadline(app: FastifyInstance, options: { timeoutMs: number }): void {
   const arriving = new Set<(error: ProblemError) => void>();
@@ -39,9 +40,18 @@ export function requestDeadline(app: FastifyInstance, options: { timeoutMs: numb
       arriving.delete(cut);
     };
     arriving.add(cut);
-    payload.on('end', settle);
-    payload.on('close', settle);
+    // Only the stream the parser reads says the body is done: a client that drops mid-body
+    // closes `payload` early, and that must fail `body` (below), not merely stop the clock.
+    body.on('end', settle);
     body.on('close', settle);
+    // A reply sent before the body is read (a later hook refused it) needs no deadline either.
+    reply.raw.on('close', settle);
+    // `pipe()` passes on neither an error nor an early close, so without this the parser would
+    // wait for the rest of an abandoned upload forever and the request would never complete.
+    // Not `pipeline()`: it would destroy the request, and with it the socket a 408 or 503 needs.
+    finished(payload, (error) => {
+      if (error && !body.destroyed) body.destroy(error);
+    });
     payload.pipe(body);
     done(null, body);
   });

@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastif
 import { tracer } from '../../telemetry/context.ts';
 import { pathOf, QUIET_ROUTES, routeOf } from './request-context.ts';
 import { CONTEXT, SPAN } from './request-span.ts';
+import { onCompleted } from './on-completed.ts';
 
 /**
  * A server span per request, after OpenTelemetry's HTTP semantic conventions
@@ -58,7 +59,7 @@ export function tracing(app: FastifyInstance): void {
       return context.with(active, handler, this, request, ...rest);
     } as RouteHandlerMethod;
   });
-  app.addHook('onResponse', (request, reply, done) => {
+  onCompleted(app, (request, reply) => {
     const span = request[SPAN];
     if (span) {
       const route = routeOf(request);
@@ -70,6 +71,5 @@ export function tracing(app: FastifyInstance): void {
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }
-    done();
   });
 }
