@@ -50,7 +50,9 @@ describe('rate limiter and Redis', () => {
       const logger = createLogger({ level: 'silent', pretty: false });
       const redis = await connectRedis(`redis://127.0.0.1:${proxy.port}`, {
         logger,
-        commandTimeoutMs: 50,
+        // Long enough that a busy test machine never trips it by accident (the first request
+        // must be counted in Redis); a stalled Redis trips any timeout.
+        commandTimeoutMs: 500,
       });
       const direct = new Redis(TEST_REDIS_URL);
       const namespace = redisNamespace();
