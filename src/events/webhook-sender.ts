@@ -24,6 +24,29 @@ export type SendWebhook = (request: WebhookRequest) => Promise<AttemptResult>;
 
 const BODY_EXCERPT = 200;
 const MAX_ERROR = 300;
+/**
+ * Most bytes of a response the worker reads, whatever the receiver sends: enough for the log's
+ * excerpt and to drain a short answer so its connection returns to the pool. The rest is
+ * cancelled (the connection is closed), so a receiver streaming without end costs this much.
+ */
+export const MAX_RESPONSE_BYTES = 4096;
+
+/** Up to `limit` bytes of a body as text; cancels the rest of the stream. */
+async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
+  if (body === null) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks).toString('utf8');
+    const kept = value.subarray(0, limit - size);
+    chunks.push(kept);
+    size += kept.length;
+  }
+  await reader.cancel();
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 const clipError = (text: string) =>
   text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR - 1)}…` : text;
@@ -61,12 +84,11 @@ export const postWebhook: SendWebhook = async (request) => {
       redirect: 'manual',
       signal: AbortSignal.timeout(request.timeoutMs),
     });
+    const answer = await readCapped(response.body, MAX_RESPONSE_BYTES);
     if (response.status >= 200 && response.status < 300) {
-      // Read to the end so the connection goes back to the pool.
-      await response.arrayBuffer();
       return { ok: true, status: response.status };
     }
-    const text = (await response.text()).slice(0, BODY_EXCERPT).replace(/\s+/g, ' ').trim();
+    const text = answer.slice(0, BODY_EXCERPT).replace(/\s+/g, ' ').trim();
     return {
       ok: false,
       status: response.status,

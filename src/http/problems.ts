@@ -7,6 +7,7 @@ import { DomainErrorCode, isDomainError, type FieldError } from '../users/errors
 export const PROBLEMS = {
   [DomainErrorCode.USER_NOT_FOUND]: { status: 404, title: 'User not found' },
   [DomainErrorCode.VALIDATION_FAILED]: { status: 400, title: 'Invalid request' },
+  [DomainErrorCode.QUERY_TOO_COMPLEX]: { status: 400, title: 'Query too complex' },
   [DomainErrorCode.EMAIL_TAKEN]: { status: 409, title: 'E-mail address taken' },
   [DomainErrorCode.PRECONDITION_FAILED]: { status: 412, title: 'Precondition failed' },
   [DomainErrorCode.STORE_UNAVAILABLE]: { status: 503, title: 'Store unavailable' },

@@ -39,13 +39,13 @@ export const ListQuerySchema = {
     where: {
       type: 'string',
       description:
-        'JSON criteria: `{"name":{"contains":"bin"}}`; operators `<` `<=` `>` `>=` `!` `in` `like` `contains` `startsWith` `endsWith`, and `or`/`and` arrays.',
+        'JSON criteria: `{"name":{"contains":"bin"}}`; operators `<` `<=` `>` `>=` `!` (or Sails\' `lessThan` `lessThanOrEqual` `greaterThan` `greaterThanOrEqual` `not`) `in` `like` `contains` `startsWith` `endsWith`, and `or`/`and` arrays. At most 100 terms, 8 levels, 1000 list values, 10 text-matching operators with 500 pattern characters together; past that, 400 QUERY_TOO_COMPLEX.',
     },
     sort: {
       type: 'string',
-      description: '`"name DESC"`, `"name ASC,createdAt DESC"` or `{"name":-1}`.',
+      description: '`"name DESC"`, `"name ASC,createdAt DESC"` or `{"name":-1}`; at most 10 keys.',
     },
-    limit: { type: 'string', description: 'Page size, 0–1000 (default 30).' },
+    limit: { type: 'string', description: 'Page size, 1–1000 (default 30).' },
     skip: { type: 'string', description: 'Records to skip (default 0).' },
     ...filterParams,
   },

@@ -38,6 +38,7 @@ export async function createStore(options: StoreOptions): Promise<UserStore> {
           filename: parseSqliteUrl(options.url),
           busyTimeoutMs:
             options.statementTimeoutMs > 0 ? options.statementTimeoutMs : SQLITE_UNLIMITED_BUSY_MS,
+          queryTimeoutMs: options.statementTimeoutMs > 0 ? options.statementTimeoutMs : Infinity,
         }),
       );
     }

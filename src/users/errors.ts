@@ -5,6 +5,7 @@
 export const DomainErrorCode = {
   USER_NOT_FOUND: 'USER_NOT_FOUND',
   VALIDATION_FAILED: 'VALIDATION_FAILED',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   EMAIL_TAKEN: 'EMAIL_TAKEN',
   PRECONDITION_FAILED: 'PRECONDITION_FAILED',
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
@@ -21,6 +22,8 @@ export interface FieldError {
 export class DomainError extends Error {
   readonly code: DomainErrorCode;
   readonly errors: FieldError[] | undefined;
+  /** The cause's own code (e.g. SQLITE_FULL, 57014), so the log names what really happened. */
+  readonly causeCode: string | undefined;
 
   constructor(
     code: DomainErrorCode,
@@ -31,6 +34,8 @@ export class DomainError extends Error {
     this.name = 'DomainError';
     this.code = code;
     this.errors = options.errors;
+    const causeCode = (options.cause as { code?: unknown } | undefined)?.code;
+    this.causeCode = typeof causeCode === 'string' ? causeCode : undefined;
   }
 }
 
@@ -45,6 +50,14 @@ export const validationFailed = (errors: FieldError[]) =>
   new DomainError(
     DomainErrorCode.VALIDATION_FAILED,
     errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+    { errors },
+  );
+
+/** A list query past the documented budget (QUERY_BUDGET); `errors` names the limit. */
+export const queryTooComplex = (errors: FieldError[]) =>
+  new DomainError(
+    DomainErrorCode.QUERY_TOO_COMPLEX,
+    `${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}. Split the query or narrow it.`,
     { errors },
   );
 

@@ -1,5 +1,5 @@
 import { FIELDS, isPrintable, isUserId, type Field } from './user.ts';
-import { validationFailed, type FieldError } from './errors.ts';
+import { queryTooComplex, validationFailed, type FieldError } from './errors.ts';
 
 /**
  * A list query in a store-neutral form. Clients speak Sails' `where`/`sort`/`limit`/`skip`;
@@ -29,33 +29,91 @@ export interface ListQuery {
 }
 
 export const LIMIT_DEFAULT = 30;
+export const LIMIT_MIN = 1;
 export const LIMIT_MAX = 1000;
 export const SKIP_MAX = 2_147_483_647;
-const MAX_CONDITIONS = 100;
-const MAX_DEPTH = 8;
-const MAX_IN_VALUES = 1000;
 
-const COMPARE_OPS: Record<string, CompareOp> = { '<': 'lt', '<=': 'lte', '>': 'gt', '>=': 'gte' };
-const MATCH_OPS: Record<string, MatchMode> = {
-  contains: 'contains',
-  startsWith: 'startsWith',
-  endsWith: 'endsWith',
-  like: 'like',
-};
-export const WHERE_OPERATORS = ['<', '<=', '>', '>=', '!', 'in', ...Object.keys(MATCH_OPS)];
+/**
+ * What one list query may cost. Every store runs a query in time proportional to rows × terms ×
+ * pattern length (SQLite cannot interrupt a statement), so these bounds are what keeps one
+ * request from holding the store for everyone. Past any of them: 400 QUERY_TOO_COMPLEX.
+ * Documented in the README ("Query budget").
+ */
+export const QUERY_BUDGET = {
+  /** Criteria keys, operators and `or`/`and` members, counted over the whole `where`. */
+  terms: 100,
+  /** Nesting of `or`/`and`. */
+  depth: 8,
+  /** `in`/`!` list values, over the whole `where`. */
+  listValues: 1000,
+  /** Text-matching operators (`contains`, `startsWith`, `endsWith`, `like`). */
+  matchTerms: 10,
+  /** Characters over every text-matching pattern together. */
+  patternChars: 500,
+  /** Keys in `sort`. */
+  sortKeys: 10,
+} as const;
+
+// Maps, not object literals: a client's operator name must never find an Object.prototype member.
+const COMPARE_OPS: ReadonlyMap<string, CompareOp> = new Map([
+  ['<', 'lt'],
+  ['<=', 'lte'],
+  ['>', 'gt'],
+  ['>=', 'gte'],
+  // Sails 0.12's names for the same operators (sails-mongo accepts them too).
+  ['lessThan', 'lt'],
+  ['lessThanOrEqual', 'lte'],
+  ['greaterThan', 'gt'],
+  ['greaterThanOrEqual', 'gte'],
+]);
+const NOT_OPS: ReadonlySet<string> = new Set(['!', 'not']);
+const MATCH_OPS: ReadonlyMap<string, MatchMode> = new Map([
+  ['contains', 'contains'],
+  ['startsWith', 'startsWith'],
+  ['endsWith', 'endsWith'],
+  ['like', 'like'],
+]);
+export const WHERE_OPERATORS = [
+  ...COMPARE_OPS.keys(),
+  ...NOT_OPS,
+  'in',
+  ...MATCH_OPS.keys(),
+] as readonly string[];
 export const LIST_PARAMS = ['where', 'sort', 'limit', 'skip'] as const;
 
 function isField(name: string): name is Field {
   return Object.hasOwn(FIELDS, name);
 }
 
+/** Thrown at the first budget overrun, so parsing work stops there too. */
+class OverBudget extends Error {}
+
 class Parser {
   readonly errors: FieldError[] = [];
-  private count = 0;
+  private terms = 0;
+  private listValues = 0;
+  private matchTerms = 0;
+  private patternChars = 0;
 
   fail(field: string, message: string): undefined {
     this.errors.push({ field, message });
     return undefined;
+  }
+
+  /** Charges `amount` to one budget line; past its limit the whole query is refused. */
+  private spend(
+    line: 'terms' | 'listValues' | 'matchTerms' | 'patternChars',
+    amount: number,
+    path: string,
+    what: string,
+  ): void {
+    this[line] += amount;
+    const limit = QUERY_BUDGET[line];
+    if (this[line] > limit) {
+      this.errors.length = 0;
+      this.fail(path, `has more than ${limit} ${what} (the query budget's limit)`);
+      throw new OverBudget();
+    }
   }
 
   /** A value for `field`, checked and normalized so every store compares the same thing. */
@@ -74,20 +132,25 @@ class Parser {
   }
 
   criteria(raw: unknown, path: string, depth: number): Condition | undefined {
-    if (depth > MAX_DEPTH) return this.fail(path, `nests deeper than ${MAX_DEPTH} levels`);
+    if (depth > QUERY_BUDGET.depth) {
+      this.errors.length = 0;
+      this.fail(path, `nests deeper than ${QUERY_BUDGET.depth} levels (the query budget's limit)`);
+      throw new OverBudget();
+    }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       return this.fail(path, 'must be an object');
     }
     const conditions: Condition[] = [];
     for (const [key, value] of Object.entries(raw)) {
       const at = `${path}.${key}`;
-      if (++this.count > MAX_CONDITIONS)
-        return this.fail(path, `has more than ${MAX_CONDITIONS} conditions`);
+      this.spend('terms', 1, 'where', 'terms');
       if (key === 'or' || key === 'and') {
         if (!Array.isArray(value) || value.length === 0) {
           this.fail(at, 'must be a non-empty array of criteria');
           continue;
         }
+        // Members count even when empty (`{}`): each still becomes SQL the store must run.
+        this.spend('terms', value.length, 'where', 'terms');
         const parts = value.map((item, i) => this.criteria(item, `${at}[${i}]`, depth + 1));
         if (parts.every((p) => p !== undefined)) conditions.push({ kind: key, conditions: parts });
       } else if (isField(key)) {
@@ -115,6 +178,7 @@ class Parser {
     const conditions: Condition[] = [];
     for (const [op, operand] of entries) {
       const at = `${path}.${op}`;
+      this.spend('terms', 1, 'where', 'terms');
       const condition = this.operator(field, op, operand, at);
       if (condition) conditions.push(condition);
     }
@@ -123,13 +187,13 @@ class Parser {
   }
 
   private operator(field: Field, op: string, operand: unknown, at: string): Condition | undefined {
-    const compare = COMPARE_OPS[op];
+    const compare = COMPARE_OPS.get(op);
     if (compare) {
       const value = this.value(field, operand, at);
       if (value === null) return this.fail(at, 'cannot be null');
       return value === undefined ? undefined : { kind: 'compare', field, op: compare, value };
     }
-    if (op === '!') {
+    if (NOT_OPS.has(op)) {
       if (Array.isArray(operand)) return this.inList(field, operand, at, true);
       const value = this.value(field, operand, at);
       return value === undefined ? undefined : { kind: 'compare', field, op: 'ne', value };
@@ -138,18 +202,20 @@ class Parser {
       if (!Array.isArray(operand)) return this.fail(at, 'must be an array');
       return this.inList(field, operand, at, false);
     }
-    const mode = MATCH_OPS[op];
+    const mode = MATCH_OPS.get(op);
     if (mode) {
       if (FIELDS[field] !== 'string') return this.fail(at, `applies to text attributes only`);
       if (typeof operand !== 'string') return this.fail(at, 'must be a string');
       if (!isPrintable(operand)) return this.fail(at, 'must not contain control characters');
+      this.spend('matchTerms', 1, 'where', 'text-matching terms');
+      this.spend('patternChars', operand.length, 'where', 'characters of text patterns');
       return { kind: 'match', field, mode, value: operand };
     }
     return this.fail(at, `is not a supported operator (use one of ${WHERE_OPERATORS.join(', ')})`);
   }
 
   private inList(field: Field, raw: unknown[], path: string, negate: boolean) {
-    if (raw.length > MAX_IN_VALUES) return this.fail(path, `has more than ${MAX_IN_VALUES} values`);
+    this.spend('listValues', raw.length, 'where', 'list values');
     const values: string[] = [];
     for (const [i, item] of raw.entries()) {
       const value = this.value(field, item, `${path}[${i}]`);
@@ -172,6 +238,7 @@ class Parser {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         return this.fail(path, 'must be an object of attribute: 1 | -1');
       }
+      this.sortBudget(Object.keys(parsed).length, path);
       for (const [field, dir] of Object.entries(parsed)) {
         const direction =
           dir === 1 || dir === 'asc' || dir === 'ASC'
@@ -184,7 +251,9 @@ class Parser {
         else keys.push({ field, direction });
       }
     } else {
-      for (const part of raw.split(',')) {
+      const parts = raw.split(',');
+      this.sortBudget(parts.length, path);
+      for (const part of parts) {
         const match = /^\s*([A-Za-z]+)(?:\s+(asc|desc))?\s*$/i.exec(part);
         const field = match?.[1];
         if (!match || field === undefined)
@@ -198,20 +267,38 @@ class Parser {
     return keys;
   }
 
-  integer(raw: string, path: string, max: number): number | undefined {
-    if (!/^\d{1,10}$/.test(raw)) return this.fail(path, `must be an integer from 0 to ${max}`);
+  private sortBudget(keys: number, path: string): void {
+    if (keys <= QUERY_BUDGET.sortKeys) return;
+    this.errors.length = 0;
+    this.fail(path, `has more than ${QUERY_BUDGET.sortKeys} keys (the query budget's limit)`);
+    throw new OverBudget();
+  }
+
+  integer(raw: string, path: string, min: number, max: number): number | undefined {
+    const range = `must be an integer from ${min} to ${max}`;
+    if (!/^\d{1,10}$/.test(raw)) return this.fail(path, range);
     const value = Number(raw);
-    if (value > max) return this.fail(path, `must be an integer from 0 to ${max}`);
+    if (value < min || value > max) return this.fail(path, range);
     return value;
   }
 }
 
 /**
  * Reads Sails-style list parameters (all strings, as they come in a query string). Throws a
- * VALIDATION_FAILED error naming every bad parameter.
+ * VALIDATION_FAILED error naming every bad parameter, or QUERY_TOO_COMPLEX naming the first
+ * limit of QUERY_BUDGET the query goes past.
  */
 export function parseListQuery(params: Record<string, string | undefined>): ListQuery {
   const parser = new Parser();
+  try {
+    return parseWith(parser, params);
+  } catch (error) {
+    if (error instanceof OverBudget) throw queryTooComplex(parser.errors);
+    throw error;
+  }
+}
+
+function parseWith(parser: Parser, params: Record<string, string | undefined>): ListQuery {
   const conditions: Condition[] = [];
   const at = (name: string) => params[name];
 
@@ -244,8 +331,10 @@ export function parseListQuery(params: Record<string, string | undefined>): List
   const limitParam = at('limit');
   const skipParam = at('skip');
   const limit =
-    limitParam === undefined ? LIMIT_DEFAULT : parser.integer(limitParam, 'limit', LIMIT_MAX);
-  const skip = skipParam === undefined ? 0 : parser.integer(skipParam, 'skip', SKIP_MAX);
+    limitParam === undefined
+      ? LIMIT_DEFAULT
+      : parser.integer(limitParam, 'limit', LIMIT_MIN, LIMIT_MAX);
+  const skip = skipParam === undefined ? 0 : parser.integer(skipParam, 'skip', 0, SKIP_MAX);
 
   if (parser.errors.length > 0) throw validationFailed(parser.errors);
   const deduped = sort.filter((key, i) => sort.findIndex((k) => k.field === key.field) === i);

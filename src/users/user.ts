@@ -139,3 +139,12 @@ export function pickChanges(input: Record<string, unknown>): UserChanges {
 export function emailKey(email: string): string {
   return email.normalize('NFC').toLowerCase();
 }
+
+/**
+ * A name as case-insensitive text matching (`contains`…) compares it: JavaScript's full Unicode
+ * lower case. SQL stores keep it in a column written with the name, so matching runs in the
+ * engine with no per-row call back into JavaScript; patterns are folded the same way.
+ */
+export function nameKey(name: string): string {
+  return name.toLowerCase();
+}

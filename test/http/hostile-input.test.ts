@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
+import { isPrintable } from '../../src/users/user.ts';
 
 /**
  * Hostile input against a real store: every rejected request answers a problem document with
@@ -254,6 +255,229 @@ function cases(existing: string): Case[] {
   ];
 }
 
+const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
+
+/** Every list query past one limit of the query budget, and the limit it names. */
+function overBudget(): { name: string; url: string; names: RegExp }[] {
+  const or = (n: number, term: (i: number) => unknown) => ({
+    or: Array.from({ length: n }, (_, i) => term(i)),
+  });
+  let deep: unknown = { name: 'x' };
+  for (let i = 0; i < 9; i++) deep = { and: [deep] };
+  return [
+    {
+      name: '99 contains terms of 100 characters, limit 1000 (the measured attack)',
+      url: `/user?limit=1000&where=${enc(or(99, () => ({ email: { contains: 'a'.repeat(100) } })))}`,
+      // `or` and its 99 members are 100 terms: the first criterion past them is refused,
+      // before any pattern is read.
+      names: /more than 100 terms/,
+    },
+    {
+      name: '11 text-matching terms',
+      url: `/user?where=${enc(or(11, (i) => ({ name: { startsWith: String(i) } })))}`,
+      names: /more than 10 text-matching terms/,
+    },
+    {
+      name: '501 characters of patterns',
+      url: `/user?where=${enc({ name: { contains: 'a'.repeat(250), endsWith: 'b'.repeat(251) } })}`,
+      names: /more than 500 characters/,
+    },
+    { name: 'nested 9 deep', url: `/user?where=${enc(deep)}`, names: /deeper than 8/ },
+    {
+      name: '101 terms',
+      url: `/user?where=${enc(or(101, (i) => ({ name: `n${i}` })))}`,
+      names: /more than 100 terms/,
+    },
+    {
+      name: '1001 list values',
+      url: `/user?where=${enc({ name: { in: Array(1001).fill('a') } })}`,
+      names: /more than 1000 list values/,
+    },
+    {
+      name: '11 sort keys',
+      url: `/user?sort=${enc(Array(11).fill('name ASC').join(','))}`,
+      names: /more than 10 keys/,
+    },
+  ];
+}
+
+/** Any `where`/`sort`/`limit`/`skip` the grammar can say, valid or not, costly or not. */
+function listQueries(existing: string) {
+  const field = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('name', 'email', 'createdAt', 'updatedAt', 'id') },
+    { weight: 2, arbitrary: fc.constantFrom(...PROTOTYPE_NAMES) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+  );
+  const operator = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom(
+        '<',
+        '<=',
+        '>',
+        '>=',
+        '!',
+        'not',
+        'in',
+        'like',
+        'contains',
+        'startsWith',
+        'endsWith',
+        'lessThan',
+        'lessThanOrEqual',
+        'greaterThan',
+        'greaterThanOrEqual',
+      ),
+    },
+    { weight: 2, arbitrary: fc.constantFrom(...PROTOTYPE_NAMES) },
+    { weight: 1, arbitrary: fc.constantFrom('$ne', '$regex', '$where', '$gt', 'or', 'and') },
+    { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+  );
+  const scalar = fc.oneof(
+    fc.string({ maxLength: 120 }),
+    fc.string({ unit: 'binary', maxLength: 20 }),
+    fc.constantFrom(existing, '2017-02-13T06:13:53.791Z', 'keep@example.com', '%', '\\', ''),
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    fc.constant(null),
+    fc.integer(),
+    fc.boolean(),
+  );
+  const operand = fc.oneof(
+    { weight: 4, arbitrary: scalar },
+    { weight: 1, arbitrary: fc.array(scalar, { maxLength: 30 }) },
+    { weight: 1, arbitrary: fc.array(fc.constant('v'), { minLength: 990, maxLength: 1010 }) },
+    { weight: 1, arbitrary: fc.object({ maxDepth: 1 }) },
+  );
+  const fieldValue = fc.oneof(
+    scalar,
+    fc.array(scalar, { maxLength: 10 }),
+    fc.dictionary(operator, operand, { maxKeys: 4 }),
+  );
+  const { criteria } = fc.letrec((tie) => ({
+    criteria: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.dictionary(field, fieldValue, { maxKeys: 4 }),
+      fc
+        .record({
+          key: fc.constantFrom('or', 'and'),
+          parts: fc.array(tie('criteria'), { minLength: 0, maxLength: 12 }),
+        })
+        .map(({ key, parts }) => ({ [key]: parts })),
+    ),
+  }));
+  const sortField = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('name', 'email', 'createdAt', 'updatedAt', 'id') },
+    { weight: 1, arbitrary: field },
+  );
+  const sortText = fc
+    .array(fc.tuple(sortField, fc.constantFrom('', ' ASC', ' DESC', ' desc', ' sideways')), {
+      minLength: 1,
+      maxLength: 4,
+    })
+    .map((keys) => keys.map(([f, d]) => f + d).join(','));
+  const sortJson = fc
+    .dictionary(sortField, fc.oneof(fc.constantFrom(1, -1, 'asc', 'DESC', 0), scalar), {
+      maxKeys: 12,
+    })
+    .map((keys) => JSON.stringify(keys));
+  const sort = fc.oneof(
+    { weight: 3, arbitrary: sortText },
+    { weight: 3, arbitrary: sortJson },
+    { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+  );
+  const count = fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: 1, max: 1000 }).map(String) },
+    { weight: 1, arbitrary: fc.constantFrom('0', '-1', '1001', '1e3', '', '99999999999') },
+  );
+  return fc.record(
+    {
+      where: fc.oneof(
+        { weight: 5, arbitrary: criteria.map((c) => JSON.stringify(c)) },
+        { weight: 1, arbitrary: fc.json({ maxDepth: 3 }) },
+      ),
+      sort,
+      limit: count,
+      skip: count,
+    },
+    { requiredKeys: [] },
+  );
+}
+
+/**
+ * Well-formed criteria only (known attributes, listed operators, values of the right type), so
+ * nearly every query reaches the store: what the SQL or MongoDB translation must survive.
+ */
+function wellFormedWhere(existing: string) {
+  const text = fc.oneof(
+    fc.string({ maxLength: 60 }).filter(isPrintable),
+    fc.constantFrom('%', '_', '\\', "'", 'keep', 'KEEP@example.COM', 'İ', 'ß', 'Σ'),
+  );
+  const date = fc
+    .date({ noInvalidDate: true, min: new Date(0), max: new Date(4e12) })
+    .map((d) => d.toISOString());
+  const id = fc.oneof(
+    fc.constant(existing),
+    fc.bigInt({ min: 0n, max: (1n << 96n) - 1n }).map((n) => n.toString(16).padStart(24, '0')),
+  );
+  const byKind = {
+    name: text,
+    email: fc.oneof(text, fc.constant(null)),
+    createdAt: date,
+    updatedAt: date,
+    id,
+  };
+  const fieldTerm = fc
+    .constantFrom(...(Object.keys(byKind) as (keyof typeof byKind)[]))
+    .chain((field) => {
+      const value = byKind[field];
+      const plain = field === 'email' ? text : value;
+      const ops: fc.Arbitrary<unknown>[] = [
+        value,
+        fc.array(plain, { maxLength: 5 }),
+        fc
+          .record(
+            {
+              '<': plain,
+              '<=': plain,
+              '>': plain,
+              '>=': plain,
+              '!': value,
+              not: fc.array(plain, { maxLength: 3 }),
+              in: fc.array(plain, { maxLength: 5 }),
+              lessThan: plain,
+              greaterThanOrEqual: plain,
+            },
+            { requiredKeys: [] },
+          )
+          .filter((o) => Object.keys(o).length > 0),
+      ];
+      if (field === 'name' || field === 'email') {
+        ops.push(
+          fc
+            .record(
+              { contains: text, startsWith: text, endsWith: text, like: text },
+              { requiredKeys: [] },
+            )
+            .filter((o) => Object.keys(o).length > 0),
+        );
+      }
+      return fc.oneof(...ops).map((v) => ({ [field]: v }));
+    });
+  const { criteria } = fc.letrec((tie) => ({
+    criteria: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fieldTerm,
+      fc
+        .record({
+          key: fc.constantFrom('or', 'and'),
+          parts: fc.array(tie('criteria'), { minLength: 1, maxLength: 4 }),
+        })
+        .map(({ key, parts }) => ({ [key]: parts })),
+    ),
+  }));
+  return criteria.map((c) => JSON.stringify(c));
+}
+
 async function snapshot(t: TestApp): Promise<string> {
   const res = await t.app.inject({ method: 'GET', url: '/user?limit=1000' });
   assert.equal(res.statusCode, 200);
@@ -307,6 +531,80 @@ async function runSuite(t: TestContext, store: string, url?: string) {
         assertProblem(res, c.name);
       }
       assert.equal(await snapshot(app), before);
+    },
+  );
+
+  await t.test(
+    `${store} — when a list query passes a budget limit, then 400 QUERY_TOO_COMPLEX names the limit`,
+    async () => {
+      for (const c of overBudget()) {
+        const res = await app.app.inject({ method: 'GET', url: c.url });
+        assert.equal(res.statusCode, 400, `${c.name}: ${res.body.slice(0, 300)}`);
+        assertProblem(res, c.name);
+        assert.equal(res.json().code, 'QUERY_TOO_COMPLEX', c.name);
+        assert.match(res.json().errors[0].message, c.names, c.name);
+      }
+    },
+  );
+
+  await t.test(
+    `${store} — when an operator, attribute or sort key is named after an Object.prototype member, then 400`,
+    async () => {
+      for (const name of PROTOTYPE_NAMES) {
+        for (const url of [
+          `/user?where=${enc(`{"name":{${JSON.stringify(name)}:"x"}}`)}`,
+          `/user?where=${enc(`{"email":{${JSON.stringify(name)}:["x"]}}`)}`,
+          `/user?where=${enc(`{${JSON.stringify(name)}:"x"}`)}`,
+          `/user?where=${enc(`{"or":[{${JSON.stringify(name)}:{"contains":"x"}}]}`)}`,
+          `/user?sort=${enc(name)}`,
+          `/user?sort=${enc(`{${JSON.stringify(name)}:1}`)}`,
+        ]) {
+          const res = await app.app.inject({ method: 'GET', url });
+          assert.equal(res.statusCode, 400, `${name} ${url}: ${res.body.slice(0, 300)}`);
+          assertProblem(res, name);
+        }
+      }
+    },
+  );
+
+  await t.test(
+    `${store} — when any where/sort/limit/skip the grammar allows is sent, then 200 or a 400 problem, never a 5xx`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(listQueries(existing.id), async (params) => {
+          const search = new URLSearchParams(params).toString();
+          const res = await app.app.inject({ method: 'GET', url: `/user?${search}` });
+          assert.ok(
+            res.statusCode === 200 || res.statusCode === 400,
+            `GET /user?${search} → ${res.statusCode} ${res.body.slice(0, 500)}`,
+          );
+          if (res.statusCode === 400) assertProblem(res, `GET /user?${search}`);
+          else assert.ok(Array.isArray(res.json()));
+        }),
+        { seed: 20261206, numRuns: 300, endOnFailure: true },
+      );
+      assert.equal(await snapshot(app), before);
+    },
+  );
+
+  await t.test(
+    `${store} — when well-formed criteria of any shape are sent, then the store answers them (200) or the budget refuses them (400)`,
+    async () => {
+      const sortKeys = fc.constantFrom('name', 'email DESC', 'createdAt ASC, name DESC', 'id DESC');
+      let answered = 0;
+      await fc.assert(
+        fc.asyncProperty(wellFormedWhere(existing.id), sortKeys, async (where, sort) => {
+          const search = new URLSearchParams({ where, sort, limit: '50' }).toString();
+          const res = await app.app.inject({ method: 'GET', url: `/user?${search}` });
+          if (res.statusCode === 200) answered++;
+          else {
+            assert.equal(res.statusCode, 400, `GET /user?${search} → ${res.body.slice(0, 500)}`);
+            assert.equal(res.json().code, 'QUERY_TOO_COMPLEX', res.body.slice(0, 500));
+          }
+        }),
+        { seed: 20261207, numRuns: 200, endOnFailure: true },
+      );
+      assert.ok(answered > 150, `only ${answered} of 200 queries reached the store`);
     },
   );
 

@@ -6,7 +6,11 @@ import type { SqlDatabase } from '../../src/store/sql/sql-schema.ts';
 import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
 
 async function openDb(t: TestContext): Promise<Kysely<SqlDatabase>> {
-  const engine = createSqliteEngine({ filename: ':memory:', busyTimeoutMs: 1000 });
+  const engine = createSqliteEngine({
+    filename: ':memory:',
+    busyTimeoutMs: 1000,
+    queryTimeoutMs: 10_000,
+  });
   const db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
   t.after(() => db.destroy());
   await sql`create table parent (id integer primary key)`.execute(db);

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { createStore } from '../../src/store/index.ts';
 import { isDomainError } from '../../src/users/errors.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
+import { parseListQuery } from '../../src/users/query.ts';
 import {
   adminQuery,
   createTestDatabase,
@@ -63,6 +64,84 @@ if (availability.reachable) {
       assert.equal(byName[column]?.data_type, 'timestamp with time zone');
       assert.equal(byName[column]?.datetime_precision, 3);
     }
+  });
+
+  async function plan(url: string, where: string): Promise<string> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // Few rows: make the planner show whether an index can serve the condition at all.
+      await client.query('SET enable_seqscan = off');
+      const { rows } = await client.query(`EXPLAIN SELECT id FROM users WHERE ${where}`);
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    } finally {
+      await client.end();
+    }
+  }
+
+  test('postgres — when migrated where pg_trgm is offered, then contains and startsWith use indexes, and rows older than name_key are folded', async (t) => {
+    const { store, database } = await openStore(t);
+    await store.migrate();
+    for (const column of ['name_key', 'email_key']) {
+      const index = new RegExp(`users_${column}_trgm`);
+      assert.match(await plan(database.url, `${column} LIKE '%bingo%'`), index);
+      // A prefix may also be served by a B-tree ("C" collation): any index, never a scan.
+      assert.doesNotMatch(await plan(database.url, `${column} LIKE 'bin%'`), /Seq Scan/);
+    }
+    const status = await store.rollback();
+    assert.ok(status.pending.includes('0004-add-name-key'));
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT indexname FROM pg_indexes WHERE tablename = 'users' AND indexname LIKE '%trgm'`,
+      );
+      assert.deepEqual(rows, [], 'rollback drops the trigram indexes');
+      // Rows written before the column existed: the migration folds them as a write would.
+      await client.query(
+        `INSERT INTO users (id, name, created_at, updated_at)
+         SELECT lpad(to_hex(n), 24, '0'), CASE WHEN n = 1234 THEN 'ÉLODIE Ωmega' ELSE 'user ' || n END,
+                now(), now()
+         FROM generate_series(1, 2500) AS n`,
+      );
+    } finally {
+      await client.end();
+    }
+    await store.migrate();
+    const found = await store.list(parseListQuery({ where: '{"name":{"contains":"élodie ω"}}' }));
+    assert.deepEqual(
+      found.users.map((u) => u.id),
+      [id(1234)],
+    );
+    const all = await store.list(parseListQuery({ where: '{"name":{"startsWith":"USER"}}' }));
+    assert.equal(all.total, 2499);
+  });
+
+  test('postgres — when the role may not create pg_trgm, then the migration still succeeds with a prefix index', async (t) => {
+    const database = await createTestDatabase();
+    const role = `${database.name}_owner`;
+    await adminQuery(`CREATE ROLE ${role} LOGIN`);
+    // Owner of the schema but without CREATE on the database: CREATE EXTENSION is refused.
+    const setup = new pg.Client({ connectionString: database.url });
+    await setup.connect();
+    await setup.query(`ALTER SCHEMA public OWNER TO ${role}`).finally(() => setup.end());
+    const url = new URL(database.url);
+    url.username = role;
+    const store = await createStore({ url: url.toString(), ...OPTIONS });
+    t.after(async () => {
+      await store.close();
+      await database.drop();
+      await adminQuery(`DROP ROLE IF EXISTS ${role}`);
+    });
+    const status = await store.migrate();
+    assert.deepEqual(status.pending, []);
+    assert.match(await plan(database.url, `name_key LIKE 'bin%'`), /users_name_key_prefix/);
+    await store.create(newUser(1, { name: 'Bingo' }));
+    const page = await store.list(parseListQuery({ where: '{"name":{"contains":"ING"}}' }));
+    assert.deepEqual(
+      page.users.map((u) => u.id),
+      [id(1)],
+    );
   });
 
   test('postgres — when the server terminates the pooled backends, then the pool reports it and recovers without crashing', async (t) => {

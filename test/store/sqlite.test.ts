@@ -12,6 +12,7 @@ import { createStore } from '../../src/store/index.ts';
 import { parseSqliteUrl } from '../../src/store/sqlite/sqlite-url.ts';
 import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
+import { parseListQuery } from '../../src/users/query.ts';
 import { runUserStoreContract } from './contract.ts';
 import { at, id, newUser, rejectsWith } from './contract-support.ts';
 
@@ -112,7 +113,11 @@ test('sqlite — when parsing sqlite: URLs, then relative, absolute and in-memor
 });
 
 test('sqlite — when a write transaction is open, then a direct read stands aside instead of seeing its rows', async (t) => {
-  const engine = createSqliteEngine({ filename: ':memory:', busyTimeoutMs: 1000 });
+  const engine = createSqliteEngine({
+    filename: ':memory:',
+    busyTimeoutMs: 1000,
+    queryTimeoutMs: 10_000,
+  });
   const db = new Kysely<Record<string, never>>({ dialect: engine.dialect });
   t.after(() => db.destroy());
   const read = engine.read!;
@@ -125,4 +130,103 @@ test('sqlite — when a write transaction is open, then a direct read stands asi
     assert.equal(read(count), undefined, 'uncommitted rows are never read around the lock');
   });
   assert.deepEqual(read(count), [{ n: 1 }]);
+});
+
+test('sqlite — when name_key is added to a file with users, then they match as if written since', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, 'app.db');
+  const store = await fileStore(t, path);
+  await store.migrate();
+  const status = await store.rollback();
+  assert.ok(status.pending.includes('0004-add-name-key'), JSON.stringify(status));
+  const db = new Database(path);
+  const insert = db.prepare(
+    `insert into users (id, name, email, email_key, created_at, updated_at) values (?, ?, null, null, ?, ?)`,
+  );
+  for (let n = 1; n <= 2500; n++)
+    insert.run(id(n), n === 1234 ? 'ÉLODIE Ωmega' : `user ${n}`, at(0), at(0));
+  db.close();
+  await store.migrate();
+  const page = await store.list(parseListQuery({ where: '{"name":{"contains":"élodie ω"}}' }));
+  assert.deepEqual(
+    page.users.map((u) => u.id),
+    [id(1234)],
+  );
+  const all = await store.list(parseListQuery({ where: '{"name":{"startsWith":"USER"}}' }));
+  assert.equal(all.total, 2499);
+});
+
+test('sqlite — when a text match must scan many slices, then total, page and order are those of one full scan', async (t) => {
+  const store = await createStore({ url: 'sqlite::memory:', ...OPTIONS });
+  t.after(() => store.close());
+  await store.migrate();
+  // 12,500 users over seven slices; every third matches, so 4,167 matches fit the kept ids,
+  // and `user` matches all of them, past the kept ids, so the page is read by its own query.
+  const users = Array.from({ length: 12_500 }, (_, i) =>
+    newUser(i + 1, { name: i % 3 === 0 ? `Match ${12_500 - i}` : `user ${i}` }),
+  );
+  await store.importMany(users, { mode: 'skip', events: false });
+  const few = await store.list(
+    parseListQuery({
+      where: '{"name":{"contains":"MATCH"}}',
+      sort: 'name ASC',
+      limit: '3',
+      skip: '1',
+    }),
+  );
+  const fewExpected = users
+    .filter((u) => u.name.startsWith('Match'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  assert.equal(few.total, fewExpected.length);
+  assert.deepEqual(
+    few.users.map((u) => u.name),
+    fewExpected.slice(1, 4).map((u) => u.name),
+  );
+  const many = await store.list(
+    parseListQuery({ where: '{"name":{"startsWith":"u"}}', sort: 'id DESC', limit: '2' }),
+  );
+  assert.equal(many.total, users.filter((u) => u.name.startsWith('user')).length);
+  assert.deepEqual(
+    many.users.map((u) => u.id),
+    users
+      .filter((u) => u.name.startsWith('user'))
+      .map((u) => u.id)
+      .sort()
+      .reverse()
+      .slice(0, 2),
+  );
+});
+
+test('sqlite — when a scanning list passes the statement timeout, then it is abandoned with STORE_UNAVAILABLE', async (t) => {
+  const store = await createStore({ url: 'sqlite::memory:', ...OPTIONS, statementTimeoutMs: 1 });
+  t.after(() => store.close());
+  await store.migrate();
+  await store.importMany(
+    Array.from({ length: 20_000 }, (_, i) => newUser(i + 1)),
+    { mode: 'skip', events: false },
+  );
+  await rejectsWith(
+    store.list(parseListQuery({ where: '{"name":{"contains":"nobody"}}' })),
+    'STORE_UNAVAILABLE',
+  );
+  assert.equal((await store.get(id(7)))?.id, id(7), 'the store still answers');
+});
+
+test('sqlite — when a scanning list runs, then a read sent after it is answered before it ends', async (t) => {
+  const store = await createStore({ url: 'sqlite::memory:', ...OPTIONS });
+  t.after(() => store.close());
+  await store.migrate();
+  await store.importMany(
+    Array.from({ length: 20_000 }, (_, i) => newUser(i + 1)),
+    { mode: 'skip', events: false },
+  );
+  const order: string[] = [];
+  const listing = store
+    .list(parseListQuery({ where: '{"name":{"contains":"nobody"}}' }))
+    .finally(() => order.push('list'));
+  const reading = store.get(id(7)).finally(() => order.push('get'));
+  assert.equal((await listing).total, 0);
+  assert.equal((await reading)?.id, id(7));
+  assert.deepEqual(order, ['get', 'list'], 'the event loop turned between slices');
 });

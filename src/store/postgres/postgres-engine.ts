@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { SqlEngine } from '../sql/sql-engine.ts';
+import { postgresMatchIndexes } from './postgres-match-indexes.ts';
 import { isPostgresUnavailable, isPostgresUniqueViolation } from './postgres-errors.ts';
 
 export interface PostgresEngineOptions {
@@ -76,9 +77,7 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     },
     sequenceKey: (column) => column.primaryKey().generatedAlwaysAsIdentity(),
     rowLocks: true,
-    // The "C" collation lower-cases ASCII only; ICU's root locale folds like JavaScript's
-    // toLowerCase. Needs a server built with ICU (standard in Debian, Ubuntu, the official images).
-    lower: (text) => sql`lower(${text} collate "und-x-icu")`,
+    matchIndexes: postgresMatchIndexes,
     bulkInsertNew: async (db, { table, key, columns }) => {
       const names = sql.join(columns.map((column) => sql.ref(column.name)));
       const arrays = sql.join(

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { isDomainError } from '../../users/errors.ts';
 import { nextTurn } from './next-turn.ts';
 import type { SqlDatabase } from './sql-schema.ts';
 
@@ -62,7 +63,11 @@ export class CommitGroup {
           try {
             outcomes.push({ value: await work(trx) });
           } catch (error) {
-            await trx.executeQuery(ROLLBACK_TO);
+            // When SQLite rolled the whole transaction back by itself (a full disk), there is no
+            // savepoint left: the group fails with the error that says why, not "no such savepoint".
+            await trx.executeQuery(ROLLBACK_TO).catch((rollbackError: unknown) => {
+              throw isDomainError(error) ? rollbackError : error;
+            });
             outcomes.push({ error });
           }
           await trx.executeQuery(RELEASE);

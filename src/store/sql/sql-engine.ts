@@ -9,6 +9,7 @@ import {
 } from 'kysely';
 import type { StoreCapabilities } from '../../users/user-store.ts';
 import type { SqlDatabase } from './sql-schema.ts';
+import type { SliceOptions } from './sql-sliced-list.ts';
 
 export interface SqlColumnTypes {
   id: Expression<unknown>;
@@ -50,12 +51,19 @@ export interface SqlEngine {
   readonly sequenceKey?: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
   /** Whether `SELECT … FOR UPDATE` exists; without it, transactions must lock otherwise. */
   readonly rowLocks?: boolean;
-  /** Lower-cases text exactly as `String.prototype.toLowerCase` does (full Unicode). */
-  readonly lower?: (text: Expression<unknown>) => Expression<unknown>;
+  /**
+   * Creates indexes that serve text matching (`LIKE` on the folded keys) where the engine has
+   * them, inside the migration's transaction, and drops them again (`down`).
+   * Without it, matching scans, in the engine, within the query budget.
+   */
+  readonly matchIndexes?: {
+    create: (db: Kysely<unknown>) => Promise<void>;
+    drop: (db: Kysely<unknown>) => Promise<void>;
+  };
   /**
    * Inserts the rows that collide with no unique index (`ON CONFLICT DO NOTHING`) in one
    * statement and answers their `key` values. Without it, a multi-row VALUES list (one
-   * placeholder per value); PostgreSQL passes one array per column to `unnest` instead: six
+   * placeholder per value); PostgreSQL passes one array per column to `unnest` instead: seven
    * parameters whatever the row count, several times faster to parse and plan.
    */
   readonly bulkInsertNew?: (db: Kysely<SqlDatabase>, rows: BulkRows) => Promise<unknown[]>;
@@ -81,6 +89,18 @@ export interface SqlEngine {
     /** A list of values as that one parameter. */
     bind: (values: readonly string[]) => unknown;
   };
+  /**
+   * For an engine that answers synchronously and cannot interrupt a statement (SQLite): lists
+   * whose filter must scan the table run in slices, the event loop turning between them, within
+   * a deadline (see slicedList). Engines with a server-side statement timeout leave it unset.
+   */
+  readonly scanSlices?: SliceOptions;
+  /**
+   * A small committed write. After a write failed with the store unavailable (a full or
+   * read-only disk), ping() runs it, so readiness fails until writes work again; without it
+   * ping() only reads.
+   */
+  readonly probeWrite?: (db: Kysely<SqlDatabase>) => Promise<void>;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;
@@ -97,10 +117,6 @@ const DEFAULT_COLUMN_TYPES: SqlColumnTypes = {
 
 export function columnTypes(engine: SqlEngine): SqlColumnTypes {
   return { ...DEFAULT_COLUMN_TYPES, ...engine.columnTypes };
-}
-
-export function lowerOf(engine: SqlEngine): (text: Expression<unknown>) => Expression<unknown> {
-  return engine.lower ?? ((text) => sql`lower(${text})`);
 }
 
 /** SQLite: `integer primary key autoincrement`, whose AUTOINCREMENT forbids reusing a rowid. */

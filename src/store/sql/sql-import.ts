@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import { emailKey, type User } from '../../users/user.ts';
+import { emailKey, nameKey, type User } from '../../users/user.ts';
 import type { ImportOptions, ImportResult, NewUser } from '../../users/user-store.ts';
 import { importChanges, planImport } from '../import-plan.ts';
 import { userRecord } from '../user-records.ts';
@@ -8,7 +8,7 @@ import { recordEvents } from './sql-outbox.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 
 /**
- * Rows per INSERT: six parameters each, so 6,000 per statement, well under SQLite's 32,766
+ * Rows per INSERT: seven parameters each, so 7,000 per statement, well under SQLite's 32,766
  * and PostgreSQL's 65,535 bound parameters, in statements large enough to be fast.
  */
 const ROWS_PER_STATEMENT = 1000;
@@ -24,6 +24,7 @@ const toRow = (user: User) => ({
   name: user.name,
   email: user.email ?? null,
   email_key: user.email === undefined ? null : emailKey(user.email),
+  name_key: nameKey(user.name),
   created_at: user.createdAt,
   updated_at: user.updatedAt,
 });
@@ -60,6 +61,7 @@ const COLUMN_TYPES = {
   name: 'text',
   email: 'text',
   email_key: 'text',
+  name_key: 'text',
   created_at: 'timestamptz',
   updated_at: 'timestamptz',
 } as const satisfies Record<keyof Row, 'text' | 'timestamptz'>;
@@ -126,6 +128,7 @@ async function upsert(trx: Transaction<SqlDatabase>, users: readonly User[]): Pr
           name: eb.ref('excluded.name'),
           email: eb.ref('excluded.email'),
           email_key: eb.ref('excluded.email_key'),
+          name_key: eb.ref('excluded.name_key'),
           created_at: eb.ref('excluded.created_at'),
           updated_at: eb.ref('excluded.updated_at'),
         })),
@@ -142,7 +145,9 @@ async function existingUsers(
   const existing = new Map<string, User>();
   for (const part of chunks(ids, ROWS_PER_STATEMENT)) {
     const text = selectText(trx, engine, part.length);
-    const { rows } = await trx.executeQuery<Omit<Row, 'email_key'>>(CompiledQuery.raw(text, part));
+    const { rows } = await trx.executeQuery<Omit<Row, 'email_key' | 'name_key'>>(
+      CompiledQuery.raw(text, part),
+    );
     for (const row of rows) {
       existing.set(
         row.id,

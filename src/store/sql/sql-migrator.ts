@@ -98,6 +98,7 @@ export class SqlMigrator {
     return sqlMigrations({
       types: columnTypes(this.engine),
       sequenceKey: sequenceKeyOf(this.engine),
+      matchIndexes: this.engine.matchIndexes,
     });
   }
 }

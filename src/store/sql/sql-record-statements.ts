@@ -1,5 +1,5 @@
 import type { CompiledQuery, Kysely, Transaction } from 'kysely';
-import { emailKey, type User } from '../../users/user.ts';
+import { emailKey, nameKey, type User } from '../../users/user.ts';
 import { createdEvent, type UserChange } from '../../users/user-events.ts';
 import { orderedUser } from '../user-records.ts';
 import { eventRow } from './sql-outbox-rows.ts';
@@ -67,17 +67,18 @@ export class SqlRecordStatements {
         name: '',
         email: null,
         email_key: null,
+        name_key: null,
         created_at: '',
         updated_at: '',
       }),
-      6,
+      7,
     );
     this.#updateUser = new Prepared(
       db
         .updateTable('users')
-        .set({ name: '', email: null, email_key: null, updated_at: '' })
+        .set({ name: '', email: null, email_key: null, name_key: null, updated_at: '' })
         .where('id', '=', ''),
-      5,
+      6,
     );
     this.#deleteUser = new Prepared(db.deleteFrom('users').where('id', '=', ''), 1);
     this.#insertEvent = new Prepared(
@@ -106,6 +107,7 @@ export class SqlRecordStatements {
       user.name,
       user.email ?? null,
       user.email === undefined ? null : emailKey(user.email),
+      nameKey(user.name),
       user.createdAt,
       user.updatedAt,
     ]);
@@ -118,6 +120,7 @@ export class SqlRecordStatements {
       user.name,
       user.email ?? null,
       user.email === undefined ? null : emailKey(user.email),
+      nameKey(user.name),
       user.updatedAt,
       user.id,
     ]);

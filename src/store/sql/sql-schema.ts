@@ -1,5 +1,5 @@
 import type { ColumnType } from 'kysely';
-import type { Field } from '../../users/user.ts';
+import { emailKey, nameKey, type Field } from '../../users/user.ts';
 import type { UniqueIndex } from './sql-engine.ts';
 
 /** Written as ISO strings; read back as TEXT (SQLite) or Date (PostgreSQL timestamptz). */
@@ -10,6 +10,8 @@ export interface UsersTable {
   name: string;
   email: string | null;
   email_key: string | null;
+  /** nameKey(name); NULL only in rows no write has touched since before it existed. */
+  name_key: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -83,6 +85,17 @@ export const COLUMNS = {
 } as const satisfies Record<Field, keyof UsersTable>;
 
 export const USER_COLUMNS = ['id', 'name', 'email', 'created_at', 'updated_at'] as const;
+
+/**
+ * The folded copy of each text field that case-insensitive matching reads, and the fold that
+ * made it; a pattern is folded with the same function, so both sides agree exactly.
+ */
+export const MATCH_KEYS = {
+  name: { column: 'name_key', fold: nameKey },
+  email: { column: 'email_key', fold: emailKey },
+} as const satisfies Partial<
+  Record<Field, { column: keyof UsersTable; fold: (text: string) => string }>
+>;
 
 /** Fields that may hold NULL; comparisons on them must say where NULL goes. */
 export const NULLABLE_FIELDS: ReadonlySet<Field> = new Set(['email']);

@@ -25,7 +25,7 @@ import type {
   UserStore,
 } from '../../users/user-store.ts';
 import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
-import { lowerOf, type SqlEngine } from './sql-engine.ts';
+import type { SqlEngine } from './sql-engine.ts';
 import { createKeyed, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
 import { SqlMigrator } from './sql-migrator.ts';
@@ -34,7 +34,8 @@ import { ReadBatch } from './read-batch.ts';
 import { SqlOutbox } from './sql-outbox.ts';
 import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
-import { sqlOrder, sqlWhere } from './sql-where.ts';
+import { orderedBy, sqlWhere } from './sql-where.ts';
+import { needsScan, slicedList } from './sql-sliced-list.ts';
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
@@ -53,6 +54,8 @@ export class SqlUserStore implements UserStore {
   /** Reads by id that arrive together, as one query. */
   private readonly byId: ReadBatch<string, User>;
   /** Runs one record's write transaction: grouped with others where the engine says so. */
+  /** Why the last write failed, while the store refused writes; undefined once one succeeds. */
+  private writeFailure: unknown = undefined;
   private readonly writes: {
     run<T>(work: (trx: Transaction<SqlDatabase>) => Promise<T>): Promise<T>;
   };
@@ -85,18 +88,16 @@ export class SqlUserStore implements UserStore {
 
   list(query: ListQuery): Promise<Page> {
     return this.guard(async () => {
-      const lower = lowerOf(this.engine);
       const where = query.where;
+      const slices = this.engine.scanSlices;
+      if (where && slices && needsScan(where))
+        return slicedList(this.db, this.engine, { ...query, where }, slices);
       let base = this.db.selectFrom('users');
-      if (where) base = base.where((eb) => sqlWhere(eb, where, lower));
-      let rows = base.select(USER_COLUMNS).limit(query.limit).offset(query.skip);
-      for (const order of sqlOrder(query.sort)) {
-        rows = rows.orderBy(order.column, (ob) => {
-          const directed = order.direction === 'asc' ? ob.asc() : ob.desc();
-          if (order.nulls === 'first') return directed.nullsFirst();
-          return order.nulls === 'last' ? directed.nullsLast() : directed;
-        });
-      }
+      if (where) base = base.where((eb) => sqlWhere(eb, where));
+      const rows = orderedBy(
+        base.select(USER_COLUMNS).limit(query.limit).offset(query.skip),
+        query.sort,
+      );
       const [users, count] = await Promise.all([
         query.limit === 0 ? [] : rows.execute(),
         base
@@ -112,7 +113,7 @@ export class SqlUserStore implements UserStore {
   }
 
   create(user: NewUser): Promise<User> {
-    return this.guard(() =>
+    return this.guardWrite(() =>
       this.writes.run(async (trx) => {
         const record = userRecord(user);
         await this.records.insertUser(trx, record);
@@ -122,7 +123,7 @@ export class SqlUserStore implements UserStore {
   }
 
   createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult> {
-    return this.guard(async () => {
+    return this.guardWrite(async () => {
       const outcome = await createKeyed({ db: this.db, records: this.records }, user, idempotency);
       if ('created' in outcome) return { user: outcome.created, replayed: false };
       const { userId, record } = outcome.replay;
@@ -135,7 +136,7 @@ export class SqlUserStore implements UserStore {
   }
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
-    return this.guard(() =>
+    return this.guardWrite(() =>
       this.writes.run(async (trx) => {
         const current = await this.records.lockedUser(trx, id);
         if (!current) return undefined;
@@ -154,7 +155,7 @@ export class SqlUserStore implements UserStore {
   }
 
   remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
-    return this.guard(() =>
+    return this.guardWrite(() =>
       this.writes.run(async (trx) => {
         const current = await this.records.lockedUser(trx, id);
         if (!current) return undefined;
@@ -195,12 +196,15 @@ export class SqlUserStore implements UserStore {
   }
 
   importMany(users: readonly NewUser[], options: ImportOptions): Promise<ImportResult> {
-    return this.guard(() => importSqlBatch(this.db, this.engine, users, options));
+    return this.guardWrite(() => importSqlBatch(this.db, this.engine, users, options));
   }
 
   ping(): Promise<void> {
     return this.guard(async () => {
       await sql`select 1`.execute(this.db);
+      if (this.writeFailure !== undefined && this.engine.probeWrite) {
+        await this.guardWrite(() => this.engine.probeWrite!(this.db));
+      }
     });
   }
 
@@ -218,6 +222,21 @@ export class SqlUserStore implements UserStore {
 
   async close(): Promise<void> {
     await this.db.destroy();
+  }
+
+  /**
+   * A write through guard(), remembering whether it failed with the store unavailable (a full,
+   * read-only or failing disk): until a write succeeds again, ping() probes with one.
+   */
+  private async guardWrite<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      const result = await this.guard(operation);
+      this.writeFailure = undefined;
+      return result;
+    } catch (error) {
+      if (isDomainError(error, 'STORE_UNAVAILABLE')) this.writeFailure = error;
+      throw error;
+    }
   }
 
   /**

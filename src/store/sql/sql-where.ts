@@ -1,9 +1,14 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import {
+  sql,
+  type Expression,
+  type ExpressionBuilder,
+  type SelectQueryBuilder,
+  type SqlBool,
+} from 'kysely';
 import type { Condition, MatchMode, SortKey } from '../../users/query.ts';
-import { COLUMNS, NULLABLE_FIELDS, type SqlDatabase } from './sql-schema.ts';
+import { COLUMNS, MATCH_KEYS, NULLABLE_FIELDS, type SqlDatabase } from './sql-schema.ts';
 
 type Builder = ExpressionBuilder<SqlDatabase, 'users'>;
-type Lower = (text: Expression<unknown>) => Expression<unknown>;
 
 const OPERATORS = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' } as const;
 
@@ -16,12 +21,12 @@ const NEVER = sql<SqlBool>`1 = 0`;
  * value is a bound parameter. Semantics every store shares (see test/store/contract.ts):
  * a missing e-mail is "not equal" to any address and "not in" any list, as in MongoDB.
  */
-export function sqlWhere(eb: Builder, condition: Condition, lower: Lower): Expression<SqlBool> {
+export function sqlWhere(eb: Builder, condition: Condition): Expression<SqlBool> {
   switch (condition.kind) {
     case 'and':
-      return eb.and(condition.conditions.map((c) => sqlWhere(eb, c, lower)));
+      return eb.and(condition.conditions.map((c) => sqlWhere(eb, c)));
     case 'or':
-      return eb.or(condition.conditions.map((c) => sqlWhere(eb, c, lower)));
+      return eb.or(condition.conditions.map((c) => sqlWhere(eb, c)));
     case 'compare': {
       const column = COLUMNS[condition.field];
       const { op, value } = condition;
@@ -43,8 +48,12 @@ export function sqlWhere(eb: Builder, condition: Condition, lower: Lower): Expre
       return NULLABLE_FIELDS.has(condition.field) ? eb.or([test, eb(column, 'is', null)]) : test;
     }
     case 'match': {
-      const text = lower(eb.ref(COLUMNS[condition.field]));
-      return sql<SqlBool>`${text} like ${likePattern(condition.mode, condition.value)} escape '\\'`;
+      // The stored folded key against a pattern folded the same way: the engine compares bytes,
+      // calls nothing per row, and PostgreSQL can answer from a trigram index on the key.
+      const key = MATCH_KEYS[condition.field as keyof typeof MATCH_KEYS];
+      if (!key) throw new Error(`"${condition.field}" has no text to match`);
+      const pattern = likePattern(condition.mode, key.fold(condition.value));
+      return sql<SqlBool>`${eb.ref(key.column)} like ${pattern} escape '\\'`;
     }
   }
 }
@@ -52,20 +61,19 @@ export function sqlWhere(eb: Builder, condition: Condition, lower: Lower): Expre
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 
 /**
- * A LIKE pattern matching `value` case-insensitively against a lower-cased column. Every
- * character is literal except, in `like` mode, `%`.
+ * A LIKE pattern for `folded` (already folded like the column it meets). Every character is
+ * literal except, in `like` mode, `%`.
  */
-export function likePattern(mode: MatchMode, value: string): string {
-  const lowered = value.toLowerCase();
+export function likePattern(mode: MatchMode, folded: string): string {
   switch (mode) {
     case 'contains':
-      return `%${escapeLike(lowered)}%`;
+      return `%${escapeLike(folded)}%`;
     case 'startsWith':
-      return `${escapeLike(lowered)}%`;
+      return `${escapeLike(folded)}%`;
     case 'endsWith':
-      return `%${escapeLike(lowered)}`;
+      return `%${escapeLike(folded)}`;
     case 'like':
-      return lowered.split('%').map(escapeLike).join('%');
+      return folded.split('%').map(escapeLike).join('%');
   }
 }
 
@@ -74,6 +82,22 @@ export interface SqlOrder {
   direction: 'asc' | 'desc';
   /** Only for nullable columns: NULL sorts first ascending, last descending, as in MongoDB. */
   nulls?: 'first' | 'last';
+}
+
+/** `rows` ordered by the sort keys, NULLs placed as sqlOrder says. */
+export function orderedBy<O>(
+  rows: SelectQueryBuilder<SqlDatabase, 'users', O>,
+  sort: SortKey[],
+): SelectQueryBuilder<SqlDatabase, 'users', O> {
+  let ordered = rows;
+  for (const order of sqlOrder(sort)) {
+    ordered = ordered.orderBy(order.column, (ob) => {
+      const directed = order.direction === 'asc' ? ob.asc() : ob.desc();
+      if (order.nulls === 'first') return directed.nullsFirst();
+      return order.nulls === 'last' ? directed.nullsLast() : directed;
+    });
+  }
+  return ordered;
 }
 
 export function sqlOrder(sort: SortKey[]): SqlOrder[] {

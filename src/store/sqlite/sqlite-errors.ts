@@ -2,13 +2,15 @@ import { errorCode, errorMessage } from '../connection-errors.ts';
 import type { UniqueIndex } from '../sql/sql-engine.ts';
 
 // Primary result codes (better-sqlite3 reports extended ones, e.g. SQLITE_BUSY_SNAPSHOT):
-// the file cannot be opened, is locked past busy_timeout, or the disk is failing or full.
+// the file cannot be opened, is locked past busy_timeout, the disk is failing or full, or the
+// file or its directory became read-only.
 const UNAVAILABLE = [
   'SQLITE_BUSY',
   'SQLITE_LOCKED',
   'SQLITE_CANTOPEN',
   'SQLITE_IOERR',
   'SQLITE_FULL',
+  'SQLITE_READONLY',
   'SQLITE_PROTOCOL',
 ];
 

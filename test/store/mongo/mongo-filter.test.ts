@@ -60,3 +60,23 @@ test('mongo-filter — when where is {} or a group is empty, then no empty $and/
   assert.deepEqual(mongoFilter({ kind: 'or', conditions: [] }), { $expr: false });
   assert.deepEqual(where({ or: [{ name: 'a' }] }), { name: { $eq: 'a' } });
 });
+
+test("mongo-filter — when Sails 0.12's named operators are used, then they become the same MongoDB operators as the symbols", () => {
+  assert.deepEqual(
+    where({
+      createdAt: { greaterThanOrEqual: '2024-01-01T00:00:00Z', lessThan: '2025-01-01T00:00:00Z' },
+    }),
+    {
+      $and: [
+        { createdAt: { $gte: new Date('2024-01-01T00:00:00.000Z') } },
+        { createdAt: { $lt: new Date('2025-01-01T00:00:00.000Z') } },
+      ],
+    },
+  );
+  assert.deepEqual(where({ id: { greaterThan: ID } }), {
+    _id: { $gt: ObjectId.createFromHexString(ID) },
+  });
+  assert.deepEqual(where({ name: { lessThanOrEqual: 'm' } }), { name: { $lte: 'm' } });
+  assert.deepEqual(where({ name: { not: 'bingo' } }), { name: { $ne: 'bingo' } });
+  assert.deepEqual(where({ email: { not: ['a@x.io'] } }), { email: { $nin: ['a@x.io'] } });
+});

@@ -1,14 +1,16 @@
 import type { ColumnDefinitionBuilder } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
-import type { SqlColumnTypes } from '../sql-engine.ts';
+import type { SqlColumnTypes, SqlEngine } from '../sql-engine.ts';
 import { createUsers } from './0001-create-users.ts';
 import { createOutbox } from './0002-create-outbox.ts';
 import { createIdempotencyKeys } from './0003-create-idempotency-keys.ts';
+import { addNameKey } from './0004-add-name-key.ts';
 
-/** What migrations need from the engine: its column types and how it numbers rows. */
+/** What migrations need from the engine: its column types, how it numbers rows, its indexes. */
 export interface SqlSchemaTools {
   types: SqlColumnTypes;
   sequenceKey: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+  matchIndexes?: SqlEngine['matchIndexes'];
 }
 
 /**
@@ -21,6 +23,7 @@ export function sqlMigrations(tools: SqlSchemaTools): MigrationProvider {
     '0001-create-users': createUsers(tools.types),
     '0002-create-outbox': createOutbox(tools),
     '0003-create-idempotency-keys': createIdempotencyKeys(tools.types),
+    '0004-add-name-key': addNameKey(tools),
   };
   return { getMigrations: async () => migrations };
 }
