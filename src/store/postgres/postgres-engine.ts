@@ -37,7 +37,7 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
   // listener is detached; the next query fails and reports it, this only keeps the process up.
   pool.on('connect', (client) => client.on('error', () => undefined));
 
-  // Each hot read by name: a connection parses and plans it the first time it runs it, then
+  // Each hot read and one-statement write by name: a connection parses and plans it the first time it runs it, then
   // only binds and executes (pg prepares a named query once per connection). The server's
   // CPU is shared with everything else on the host, so planning a point read anew each time
   // is not free.
@@ -51,18 +51,21 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     return name;
   };
 
+  const named = async <R>(query: CompiledQuery<R>) => {
+    const result = await pool.query({
+      name: nameOf(query.sql),
+      text: query.sql,
+      values: query.parameters as unknown[],
+    });
+    return result.rows as R[];
+  };
+
   return {
     kind: 'postgres',
     capabilities: { embedded: false },
     dialect: new PostgresDialect({ pool }),
-    read: async <R>(query: CompiledQuery<R>) => {
-      const result = await pool.query({
-        name: nameOf(query.sql),
-        text: query.sql,
-        values: query.parameters as unknown[],
-      });
-      return result.rows as R[];
-    },
+    read: named,
+    writeStatement: named,
     anyOf: {
       where: (column, list) => sql<boolean>`${sql.ref(column)} = any(${list})`,
       bind: (values) => values,

@@ -80,6 +80,12 @@ export interface SqlEngine {
    */
   readonly read?: <R>(query: CompiledQuery<R>) => R[] | Promise<R[]> | undefined;
   /**
+   * Present where the engine has data-modifying CTEs (PostgreSQL): one-record writes are then one
+   * statement each, the row and its event together, run outside any transaction by this function
+   * (prepared by name), instead of a transaction of several (StatementWrites).
+   */
+  readonly writeStatement?: (query: CompiledQuery) => Promise<unknown[]>;
+  /**
    * `column` equal to any value of a list bound as one parameter whatever its length, so every
    * batch of reads by id (ReadBatch) is the same statement, compiled and prepared once.
    */
