@@ -98,17 +98,18 @@ export class SqlUserStore implements UserStore {
         return slicedList(this.db, this.engine, { ...query, where }, slices);
       let base = this.db.selectFrom('users');
       if (where) base = base.where((eb) => sqlWhere(eb, where));
-      const rows = orderedBy(
-        base.select(USER_COLUMNS).limit(query.limit).offset(query.skip),
+      const counted = base.select((eb) => eb.fn.countAll<number | string | bigint>().as('total'));
+      const count = async () => Number((await counted.executeTakeFirstOrThrow()).total);
+      if (query.limit === 0) return { users: [], total: await count() };
+      // The page and its count in one statement (one round trip): the count is a subquery the
+      // engine runs once. An empty page carries no count: none match if it started at the first,
+      // else the count is asked on its own.
+      const rows = await orderedBy(
+        base.select(USER_COLUMNS).select(counted.as('total')).limit(query.limit).offset(query.skip),
         query.sort,
-      );
-      const [users, count] = await Promise.all([
-        query.limit === 0 ? [] : rows.execute(),
-        base
-          .select((eb) => eb.fn.countAll<number | string | bigint>().as('total'))
-          .executeTakeFirstOrThrow(),
-      ]);
-      return { users: users.map(toUser), total: Number(count.total) };
+      ).execute();
+      if (rows.length > 0) return { users: rows.map(toUser), total: Number(rows[0]!.total) };
+      return { users: [], total: query.skip === 0 ? 0 : await count() };
     });
   }
 
