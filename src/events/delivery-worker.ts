@@ -46,6 +46,9 @@ export class DeliveryWorker {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** The store said events were written while the loop was busy: the next idle is skipped. */
+  private nudged = false;
+  private unwatch: Promise<(() => Promise<void>) | undefined> | undefined;
   private storeAnswered = false;
   private lastTurn = Date.now();
 
@@ -75,12 +78,17 @@ export class DeliveryWorker {
   }
 
   start(): void {
+    // Woken as soon as events are written where the store can tell; polling stays the fallback.
+    this.unwatch ??= this.options.outbox.watch?.(() => this.nudge()).catch(() => undefined);
     this.loop ??= this.run();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    await (
+      await this.unwatch
+    )?.();
     await this.loop;
     await Promise.all([...this.inFlight.values()].flatMap((set) => [...set]));
   }
@@ -147,14 +155,24 @@ export class DeliveryWorker {
   /** Waits `ms`, or less when a delivery finishes (a slot is free, a user may be unblocked). */
   private idle(ms: number): Promise<void> {
     if (this.stopping) return Promise.resolve();
+    if (this.nudged) {
+      this.nudged = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
+  }
+
+  private nudge(): void {
+    if (this.wake) this.wake();
+    else this.nudged = true;
   }
 
   private async deliver(delivery: Delivery): Promise<void> {

@@ -86,6 +86,15 @@ export interface SqlEngine {
    */
   readonly writeStatement?: (query: CompiledQuery) => Promise<unknown[]>;
   /**
+   * Wakes workers when events were written (PostgreSQL: NOTIFY after the write committed,
+   * LISTEN in the worker), where the engine can; without it, workers find events by polling.
+   */
+  readonly outboxSignal?: {
+    /** A write with an event committed; cheap to call after every one. */
+    notify(): void;
+    listen(onNotify: () => void): Promise<() => Promise<void>>;
+  };
+  /**
    * `column` equal to any value of a list bound as one parameter whatever its length, so every
    * batch of reads by id (ReadBatch) is the same statement, compiled and prepared once.
    */

@@ -223,6 +223,8 @@ export class SqlUserStore implements UserStore {
     try {
       const result = await this.guard(operation);
       this.writeFailure = undefined;
+      // Committed: workers listening may look for its event now rather than at their next poll.
+      this.engine.outboxSignal?.notify();
       return result;
     } catch (error) {
       if (isDomainError(error, 'STORE_UNAVAILABLE')) this.writeFailure = error;
