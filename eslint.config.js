@@ -6,7 +6,7 @@ import importX from 'eslint-plugin-import-x';
 /**
  * Dependencies point one way (docs: style.md): processes → {http, events, admin} →
  * {doctor, store} → users; config, log and metrics (Prometheus instruments) are leaves anyone
- * may import.
+ * may import, and so is telemetry (OpenTelemetry's context helpers), which reads only config.
  */
 const FOLDERS = [
   'users',
@@ -19,6 +19,7 @@ const FOLDERS = [
   'admin',
   'events',
   'doctor',
+  'telemetry',
 ].map((folder) => `./src/${folder}`);
 
 /** A folder that imports nothing else from src/. */
@@ -33,6 +34,11 @@ const layers = [
   isolated('config', 'config is a leaf.'),
   isolated('log', 'log is a leaf.'),
   isolated('metrics', 'metrics is a leaf.'),
+  {
+    target: './src/telemetry',
+    from: FOLDERS.filter((other) => !['./src/telemetry', './src/config'].includes(other)),
+    message: 'telemetry is a leaf (it reads its settings from config).',
+  },
   {
     target: './src/store',
     from: ['./src/http', './src/processes', './src/admin', './src/events', './src/doctor'],

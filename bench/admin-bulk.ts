@@ -135,7 +135,7 @@ last column is the 1-minute load average when the step started (${cpus().length}
 |---|---|---|---|---|---|
 ${rows}
 
-Targets (issue 3): peak RSS under 200 MB — highest here ${peak} MB; importing ${USERS.toLocaleString('en-US')} users into
+Targets: peak RSS under 200 MB — highest here ${peak} MB; importing ${USERS.toLocaleString('en-US')} users into
 PostgreSQL under 2 minutes — ${pgImport ? `${pgImport.seconds.toFixed(1)} s with events, the slowest variant` : 'not measured'}.
 ${END}`;
   // Formatted as `prettier --check .` expects, so the section never fails the lint.

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../test/support/free-port.ts';
 import { doomedId, fillDeletePool } from './delete-pool.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -373,6 +374,41 @@ const HANDWRITTEN: Record<string, string> = {
   postgres: 'bench/handwritten-pg.mjs',
 };
 
+/**
+ * GET by id and POST with tracing on (the default sampler, every request a trace, exported over
+ * OTLP/protobuf to a local sink) on SQLite, against the same hand-written and bare servers:
+ * compared with the same scenarios of the plain SQLite run above, which has tracing off.
+ */
+async function benchTracing(dir: string, bare: Server, rows: Row[]) {
+  const sink = await startOtlpSink();
+  const store = 'sqlite, tracing on';
+  const env = { DATABASE_URL: `sqlite:${join(dir, 'bench-traced.db')}` };
+  const web = await start(
+    WEB_ARGS,
+    { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint },
+    join(dir, 'web-traced.log'),
+  );
+  const hand = await start([HANDWRITTEN.sqlite!], env, join(dir, 'hand-traced.log'));
+  try {
+    const servers = { ours: web, hand, bare };
+    const ids = await seed(web.port, 1000);
+    const each = (method: Method, path: (i: number) => string): Load => ({
+      path: '/user',
+      options: () => perConnection(method, ids.length, path),
+    });
+    for (const [scenario, load] of [
+      ['GET /user/:id', each('GET', (i) => `/user/${ids[i]}`)],
+      ['POST /user', each('POST', (i) => `/user?name=load-${i}`)],
+    ] as const) {
+      rows.push({ store, scenario, measured: await interleaved(servers, load) });
+    }
+  } finally {
+    await stop(web);
+    await stop(hand);
+    await sink.close();
+  }
+}
+
 /** The bare node:http baseline's cold start: process start to its first answer, median. */
 async function bareColdStart(): Promise<number> {
   const times: number[] = [];
@@ -405,6 +441,7 @@ async function main() {
         dir,
       ),
     );
+    await benchTracing(dir, bare, rows);
     load.push(loadavg()[0]!);
     const admin = new pg.Client({ connectionString: PG_ADMIN });
     try {

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { inRootSpan } from '../telemetry/context.ts';
 import { ConfigError, type Config } from '../config/index.ts';
 import type { CommandIo } from '../doctor/host/cli.ts';
 import type { Logger } from '../log/logger.ts';
@@ -110,6 +111,15 @@ async function ensureSchema({ store, users }: AdminContext): Promise<void> {
 }
 
 /**
+ * `npm run admin seed --count 5` hands `--count` to npm, not to us (the command sees `seed 5`):
+ * npm passes options on only after `--`. npm names the script it runs in the environment.
+ */
+function npmHint(io: AdminIo): string {
+  if (io.env.npm_lifecycle_event !== 'admin') return '';
+  return 'With npm run, put -- before the command: npm run admin -- <command> [options]\n';
+}
+
+/**
  * Runs a command the way the admin entry does: `--help`, usage errors (64) before anything is
  * opened, then the context, the schema check, the command, and the store closed whatever
  * happens. Every failure ends as a one-line message on stderr and a non-zero exit code.
@@ -129,14 +139,17 @@ export async function runAdminCommand<Options>(
     options = command.parse(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`admin ${command.name}: ${error.message}\n\n${command.usage}`);
+    io.stderr.write(`admin ${command.name}: ${error.message}\n${npmHint(io)}\n${command.usage}`);
     return EXIT.usage;
   }
   let context: AdminContext | undefined;
   try {
     context = await openContext(io);
     if (command.needsSchema) await ensureSchema(context);
-    return await command.run(context, options);
+    const opened = context;
+    return await inRootSpan(`admin ${command.name}`, { 'admin.command': command.name }, () =>
+      command.run(opened, options),
+    );
   } catch (error) {
     const { code, message } = describeFailure(error);
     if (code === EXIT.software) context?.logger.error({ err: error }, 'admin command failed');

@@ -8,7 +8,7 @@ Opens a REPL with the service's own objects loaded (top-level await works):
 
   config   the parsed configuration
   store    the UserStore for DATABASE_URL / MONGO_URL
-  users    the UserService, e.g. await users.list({ where: undefined, sort: [], limit: 5, skip: 0 })
+  users    the UserService, e.g. await users.list({ limit: 5 }), await users.get(id)
 
 Needs a terminal: without one (a pipe, a CI job) it refuses rather than hang.
 Exit codes: 0 after .exit or Ctrl-D, 64 usage or no terminal, 78 bad config.

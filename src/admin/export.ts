@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { User } from '../users/user.ts';
 import { EXIT, parseOptions, type AdminCommand, type AdminContext } from './command.ts';
-import { Progress, costOf, formatCount } from './progress.ts';
+import { Progress, costOf, formatUsers } from './progress.ts';
 
 const USAGE = `Usage: admin export [--out FILE]
 
@@ -81,7 +81,7 @@ async function exportUsers(context: AdminContext, options: ExportOptions): Promi
   }
   log.info({ exported: progress.count, durationMs: Math.round(progress.elapsedMs()) }, 'exported');
   io.stderr.write(
-    `export: ${formatCount(progress.count)} users to ${options.out ?? 'stdout'} ${costOf(progress)}\n`,
+    `export: ${formatUsers(progress.count)} to ${options.out ?? 'stdout'} ${costOf(progress)}\n`,
   );
   return EXIT.ok;
 }

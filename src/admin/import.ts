@@ -19,7 +19,7 @@ import {
   type CheckResult,
   type InputForm,
 } from './import-file.ts';
-import { Progress, costOf, formatCount } from './progress.ts';
+import { Progress, costOf, formatCount, formatUsers } from './progress.ts';
 import { createLineParser } from './user-lines.ts';
 
 const USAGE = `Usage: admin import [--in FILE] [--dry-run] [--mode newer|skip|overwrite] [--batch-size N]
@@ -170,7 +170,7 @@ async function importFile(
         log.error({ err: error, lines: [batch.first, batch.last] }, 'batch rolled back');
         io.stderr.write(
           `admin import: ${recordWord(form)}s ${batch.first}–${batch.last} failed and were rolled back: ${message}\n` +
-            `admin import: ${formatCount(progress.count)} users in earlier batches stay ${options.dryRun ? 'unwritten (dry run)' : 'written'}; ` +
+            `admin import: ${formatUsers(progress.count)} in earlier batches stay ${options.dryRun ? 'unwritten (dry run)' : 'written'}; ` +
             'fix the cause and run the same import again (it changes nothing already done)\n',
         );
         return code;
@@ -182,7 +182,7 @@ async function importFile(
   }
   log.info({ ...result, durationMs: Math.round(progress.elapsedMs()) }, 'imported');
   io.stdout.write(
-    `import${options.dryRun ? ' (dry run, nothing written)' : ''}: ${formatCount(check.records)} users read; ` +
+    `import${options.dryRun ? ' (dry run, nothing written)' : ''}: ${formatUsers(check.records)} read; ` +
       `${formatCount(result.created)} created, ${formatCount(result.updated)} updated, ` +
       `${formatCount(result.unchanged)} unchanged, ${formatCount(result.skipped)} skipped (mode ${options.mode}) ${costOf(progress)}\n`,
   );

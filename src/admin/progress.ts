@@ -101,3 +101,5 @@ export function costOf(progress: Progress): string {
 }
 
 export const formatCount = (n: number) => number.format(n);
+/** "1 user", "1,029 users". */
+export const formatUsers = (n: number) => `${formatCount(n)} ${n === 1 ? 'user' : 'users'}`;

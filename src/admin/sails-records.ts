@@ -25,10 +25,14 @@ export function isMongoDocument(value: Record<string, unknown>): boolean {
   return Object.hasOwn(value, '_id') && !Object.hasOwn(value, 'id');
 }
 
+/**
+ * Sails stores Dates (`$date`), converted here. A string (written by hand or another tool) is
+ * passed on as it is, for the record schema's date-time format to judge as on any line of
+ * ours: `new Date()` would take "1" or a local time without its zone and invent an instant.
+ */
 function timestamp(value: unknown): string | undefined {
-  // Sails stores Dates; an ISO string (written by hand or another tool) is taken as well.
-  const date = typeof value === 'string' ? new Date(value) : value;
-  return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
+  if (typeof value === 'string') return value;
+  return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : undefined;
 }
 
 /**

@@ -107,9 +107,9 @@ const COMBINATIONS = FIRST.length * LAST.length;
 // Coprime with COMBINATIONS (2,304 = 2⁸·3²), so i ↦ i·STEP mod COMBINATIONS is a permutation.
 const STEP = 1031;
 
-/** 2024-01-01T00:00:00Z; user i is created about 30 s after user i − 1. */
+/** Seeded users are created, and updated, during 2024 (UTC). */
 const EPOCH_MS = Date.UTC(2024, 0, 1);
-const SPACING_MS = 30_000;
+const END_MS = Date.UTC(2025, 0, 1);
 
 /** A 32-bit hash of (seed, i, k): every field of user i is drawn from it, so users need no state. */
 function draw(seed: number, i: number, k: number): number {
@@ -139,16 +139,18 @@ const hex = (value: number, digits: number) =>
  * the first 2,304 users of a seed get distinct pairs, later ones repeat them with a number in
  * the address ("ada.lovelace2@…"), so addresses are unique for a seed whatever the count.
  * Ids are ObjectIds whose time is `createdAt`, so id order is creation order, as in the API.
+ * The `spread.total` users of a run share 2024 evenly, each at a random moment of its own slot.
  */
-export function seedUser(seed: number, i: number): NewUser {
+export function seedUser(seed: number, i: number, spread = { total: 10_000 }): NewUser {
   const pair = (i * STEP + (draw(seed, 0, 0) % COMBINATIONS)) % COMBINATIONS;
   const first = FIRST[pair % FIRST.length] ?? 'Ada';
   const last = LAST[Math.floor(pair / FIRST.length)] ?? 'Lovelace';
   const round = Math.floor(i / COMBINATIONS);
-  const createdMs = EPOCH_MS + i * SPACING_MS + Math.floor(fraction(seed, i, 1) * SPACING_MS);
+  const slotMs = (END_MS - EPOCH_MS) / Math.max(spread.total, i + 1);
+  const createdMs = Math.floor(EPOCH_MS + (i + fraction(seed, i, 1)) * slotMs);
   const updated = fraction(seed, i, 2) < 0.3;
   const updatedMs = updated
-    ? createdMs + Math.floor(fraction(seed, i, 3) * 90 * 86_400_000)
+    ? Math.min(END_MS - 1, createdMs + Math.floor(fraction(seed, i, 3) * 90 * 86_400_000))
     : createdMs;
   const hasEmail = fraction(seed, i, 4) >= 0.15;
   const domain = DOMAINS[draw(seed, i, 5) % DOMAINS.length] ?? DOMAINS[0];
@@ -177,7 +179,7 @@ export function* seedBatches(options: {
   for (let start = options.from; start < end; start += options.batchSize) {
     const batch: NewUser[] = [];
     for (let i = start; i < Math.min(end, start + options.batchSize); i++) {
-      batch.push(seedUser(options.seed, i));
+      batch.push(seedUser(options.seed, i, { total: end }));
     }
     yield batch;
   }

@@ -6,7 +6,7 @@ import {
   type AdminCommand,
   type AdminContext,
 } from './command.ts';
-import { Progress, costOf, formatCount } from './progress.ts';
+import { Progress, costOf, formatCount, formatUsers } from './progress.ts';
 import { seedBatches } from './seed-users.ts';
 
 const USAGE = `Usage: admin seed [--count N] [--seed S] [--force] [--batch-size N] [--no-events]
@@ -46,7 +46,7 @@ async function seed(context: AdminContext, options: SeedOptions): Promise<number
   const existing = await users.count();
   if (existing > 0 && !options.force) {
     io.stderr.write(
-      `admin seed: the store already holds ${formatCount(existing)} users; add --force to add ${formatCount(options.count)} more\n`,
+      `admin seed: the store already holds ${formatUsers(existing)}; add --force to add ${formatCount(options.count)} more\n`,
     );
     return EXIT.failure;
   }
@@ -74,7 +74,7 @@ async function seed(context: AdminContext, options: SeedOptions): Promise<number
   log.info({ ...result, durationMs: Math.round(progress.elapsedMs()) }, 'seeded');
   const already = result.unchanged + result.skipped;
   io.stdout.write(
-    `seed: ${formatCount(result.created)} users created` +
+    `seed: ${formatUsers(result.created)} created` +
       (already > 0 ? `, ${formatCount(already)} already there` : '') +
       ` (seed ${options.seed}, ${formatCount(existing + result.created)} in the store) ${costOf(progress)}\n`,
   );

@@ -5,7 +5,9 @@ import {
   type WorkerSettings,
 } from './events.ts';
 import { mongoUrlProblem } from './mongo-url.ts';
+import { parseTelemetrySettings, type TelemetrySettings } from './telemetry.ts';
 import { VARIABLES, type Variable, type VariableType } from './variables.ts';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 export interface Config {
   readonly nodeEnv: 'development' | 'production' | 'test';
@@ -25,7 +27,13 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly shutdownTimeoutMs: number;
-  readonly trustProxy: boolean;
+  readonly trustProxy: TrustProxy;
+  /** Open connections one web process keeps; 0 derives it from the descriptor limit. */
+  readonly maxConnections: number;
+  /** Open connections one client address may hold; 0 is no cap. */
+  readonly maxConnectionsPerClient: number;
+  /** How long one Redis command of the rate limiter may take before it counts per process. */
+  readonly redisTimeoutMs: number;
   readonly gitCommit: string | undefined;
   readonly buildTime: string | undefined;
   /** Bearer tokens; a `read` token may not write. Empty with no JWT: anonymous (the tutorial). */
@@ -46,6 +54,8 @@ export interface Config {
   readonly webhooks: WebhookSettings;
   readonly worker: WorkerSettings;
   readonly clock: ClockSettings;
+  /** OpenTelemetry tracing, from the standard OTEL_* variables; off by default. */
+  readonly telemetry: TelemetrySettings;
 }
 
 export type Scope = 'read' | 'write';
@@ -73,7 +83,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Parsed = string | number | boolean | undefined;
+type Parsed = string | number | boolean | TrustProxy | undefined;
 
 function parseValue(type: VariableType, raw: string): { value?: Parsed; problem?: string } {
   switch (type.kind) {
@@ -111,6 +121,8 @@ function parseValue(type: VariableType, raw: string): { value?: Parsed; problem?
     }
     case 'string':
       return { value: raw };
+    case 'trust-proxy':
+      return parseTrustProxy(raw);
   }
 }
 
@@ -185,7 +197,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (jwksUrl && (!issuer || !audience)) {
     problems.push({ variable: 'JWT_JWKS_URL', message: 'needs JWT_ISSUER and JWT_AUDIENCE' });
   }
-  const events = parseEventSettings(values, problems);
+  // The event settings read only scalar variables; TRUST_PROXY's list is not among them.
+  const events = parseEventSettings(
+    values as ReadonlyMap<string, Exclude<Parsed, readonly string[]>>,
+    problems,
+  );
+  const telemetry = parseTelemetrySettings(
+    values as ReadonlyMap<string, Exclude<Parsed, readonly string[]>>,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const get = <T extends Parsed>(name: string) => values.get(name) as T;
@@ -206,7 +226,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     keepAliveTimeoutMs: get<number>('KEEP_ALIVE_TIMEOUT_MS'),
     shutdownDelayMs: get<number>('SHUTDOWN_DELAY_MS'),
     shutdownTimeoutMs: get<number>('SHUTDOWN_TIMEOUT_MS'),
-    trustProxy: get<boolean>('TRUST_PROXY'),
+    trustProxy: get<TrustProxy>('TRUST_PROXY'),
+    maxConnections: get<number>('MAX_CONNECTIONS'),
+    maxConnectionsPerClient: get<number>('MAX_CONNECTIONS_PER_CLIENT'),
+    redisTimeoutMs: get<number>('REDIS_TIMEOUT_MS'),
     gitCommit: get<string | undefined>('GIT_COMMIT'),
     buildTime: get<string | undefined>('BUILD_TIME'),
     apiTokens,
@@ -224,5 +247,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins,
     idempotencyTtlMs: get<number>('IDEMPOTENCY_TTL_MS'),
     ...events,
+    telemetry,
   });
 }

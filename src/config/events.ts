@@ -58,7 +58,7 @@ function checkCron(name: string, pattern: string, problems: ConfigProblem[]): vo
 }
 
 /**
- * The settings of the transactional outbox's two process types (issue 4), from values already
+ * The settings of the transactional outbox's two process types (docs/adr/0005-transactional-outbox.md), from values already
  * parsed by type; adds a problem for each rule spanning several variables.
  */
 export function parseEventSettings(

@@ -8,4 +8,7 @@ export {
   type Scope,
 } from './config.ts';
 export type { ClockSettings, WebhookSettings, WorkerSettings } from './events.ts';
+export type { TelemetrySettings } from './telemetry.ts';
 export { VARIABLES, type Variable } from './variables.ts';
+export type { TrustProxy } from './trust-proxy.ts';
+export { startRefusals, isEmbeddedStore, type StartRefusal } from './start-policy.ts';

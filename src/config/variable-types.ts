@@ -5,6 +5,8 @@ export type VariableType =
   | { kind: 'string' }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'boolean' }
+  /** `true`, `false`, a hop count, or proxy addresses/CIDRs, as Fastify's `trustProxy`. */
+  | { kind: 'trust-proxy' }
   | { kind: 'url'; schemes: readonly string[] };
 
 export interface Variable {

@@ -1,6 +1,6 @@
 import { ms, type Variable } from './variable-types.ts';
 
-/** The worker's and the clock's variables (issue 4), declared like every other in variables.ts. */
+/** The worker's and the clock's variables (the transactional outbox, docs/adr/0005), declared like every other in variables.ts. */
 export const EVENT_VARIABLES = [
   {
     name: 'WEBHOOK_URLS',

@@ -1,4 +1,5 @@
 import { EVENT_VARIABLES } from './variables-events.ts';
+import { TELEMETRY_VARIABLES } from './variables-telemetry.ts';
 import { ms, type Variable } from './variable-types.ts';
 
 export type { Variable, VariableType } from './variable-types.ts';
@@ -94,7 +95,8 @@ export const VARIABLES = [
     name: 'REQUEST_TIMEOUT_MS',
     type: ms(1000, 600_000),
     default: '30000',
-    description: 'Longest time to receive a whole request before the socket is closed.',
+    description:
+      'Longest time to receive a request’s headers, then its body; past it 408 and the socket is closed.',
   },
   {
     name: 'KEEP_ALIVE_TIMEOUT_MS',
@@ -116,9 +118,24 @@ export const VARIABLES = [
   },
   {
     name: 'TRUST_PROXY',
-    type: { kind: 'boolean' },
+    type: { kind: 'trust-proxy' },
     default: 'false',
-    description: 'Trust `X-Forwarded-*` headers (set behind a reverse proxy you control).',
+    description:
+      'Which proxies’ `X-Forwarded-*` to trust: `false`, the proxies’ addresses/CIDRs (behind a load balancer), or `true` (every hop).',
+  },
+  {
+    name: 'MAX_CONNECTIONS',
+    type: { kind: 'integer', min: 0, max: 1_000_000 },
+    default: '0',
+    description:
+      'Open connections one web process keeps (past it new ones are closed); 0 derives it from the open-files limit.',
+  },
+  {
+    name: 'MAX_CONNECTIONS_PER_CLIENT',
+    type: { kind: 'integer', min: 0, max: 1_000_000 },
+    default: '256',
+    description:
+      'Open connections one client address may hold; 0 is no cap. Not applied when TRUST_PROXY is set.',
   },
   {
     name: 'API_TOKENS',
@@ -184,6 +201,13 @@ export const VARIABLES = [
     description: 'Share rate-limit counters across processes and machines through this Redis.',
   },
   {
+    name: 'REDIS_TIMEOUT_MS',
+    type: ms(5, 10_000),
+    default: '50',
+    description:
+      'Longest wait for Redis per request; past it (or with Redis down) the limiter counts per process.',
+  },
+  {
     name: 'RESPONSE_TIMEOUT_MS',
     type: ms(100, 600_000),
     default: '15000',
@@ -223,6 +247,7 @@ export const VARIABLES = [
     description: 'When the build ran (ISO-8601), shown at /version (set by the image build).',
   },
   ...EVENT_VARIABLES,
+  ...TELEMETRY_VARIABLES,
 ] as const satisfies readonly Variable[];
 
 export type VariableName = (typeof VARIABLES)[number]['name'];

@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { inRootSpan } from '../telemetry/context.ts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import type { Outbox } from '../users/outbox.ts';
@@ -27,7 +28,7 @@ export interface ClockOptions {
 const MAX_SLEEP_MS = 60_000;
 
 /**
- * The `clock` process type's scheduler (issue 4). Each job waits for its cron's next instant,
+ * The `clock` process type's scheduler (the transactional outbox, docs/adr/0005). Each job waits for its cron's next instant,
  * then claims that (job, tick) in the store: only the first clock to claim it runs it, so two
  * clocks started by mistake never run a tick twice. A tick missed while no clock ran, or while
  * the previous run was still going, is skipped: the next one does the same work.
@@ -86,7 +87,10 @@ export class Clock {
         await this.sleep(Math.min(next.getTime() - this.now().getTime(), MAX_SLEEP_MS));
       }
       if (this.stopped.signal.aborted) return;
-      await this.tick(job, next.toISOString(), log);
+      const tick = next.toISOString();
+      await inRootSpan(`clock ${job.name}`, { 'clock.job': job.name, 'clock.tick': tick }, () =>
+        this.tick(job, tick, log),
+      );
     }
   }
 

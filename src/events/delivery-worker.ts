@@ -6,7 +6,8 @@ import type { Delivery, Outbox } from '../users/outbox.ts';
 import type { DeliveryMetrics } from './outbox-metrics.ts';
 import { nextAttemptAt, type RetryPolicy } from './retry-policy.ts';
 import { endpointLabel, webhookBody } from './webhook-message.ts';
-import { postWebhook, type SendWebhook } from './webhook-sender.ts';
+import { traceDelivery } from './delivery-span.ts';
+import { postWebhook, type AttemptResult, type SendWebhook } from './webhook-sender.ts';
 
 /** Events fanned out per store call: large enough for bursts, small enough for short locks. */
 const FAN_OUT_BATCH = 500;
@@ -14,6 +15,11 @@ const MAX_ERROR_BACKOFF_MS = 5000;
 
 export interface DeliveryWorkerOptions {
   outbox: Outbox;
+  /**
+   * The store's cheapest round trip. With no WEBHOOK_URLS there is nothing to claim, yet the
+   * worker is ready only while its store answers: readiness probes and rollouts wait on it.
+   */
+  ping: () => Promise<void>;
   webhooks: WebhookSettings;
   worker: WorkerSettings;
   logger: Logger;
@@ -31,7 +37,7 @@ export function workerId(): string {
 }
 
 /**
- * The worker's loop (issue 4): fan new events out to every URL, claim due deliveries per URL
+ * The worker's loop (the transactional outbox, docs/adr/0005): fan new events out to every URL, claim due deliveries per URL
  * (leased, in per-user order), POST each signed, and record the outcome. Up to
  * `worker.concurrency` webhooks per URL are in flight; a finished one wakes the loop, so a
  * user's next event follows at once. `stop()` stops claiming and waits for those in flight.
@@ -79,7 +85,9 @@ export class DeliveryWorker {
 
   start(): void {
     // Woken as soon as events are written where the store can tell; polling stays the fallback.
-    this.unwatch ??= this.options.outbox.watch?.(() => this.nudge()).catch(() => undefined);
+    // With no URL the events stay put, so a write has nothing to wake the loop for.
+    if (this.options.webhooks.urls.length > 0)
+      this.unwatch ??= this.options.outbox.watch?.(() => this.nudge()).catch(() => undefined);
     this.loop ??= this.run();
   }
 
@@ -98,11 +106,15 @@ export class DeliveryWorker {
     let errorBackoff = 0;
     while (!this.stopping) {
       this.lastTurn = Date.now();
-      if (webhooks.urls.length === 0) {
-        await this.idle(worker.pollMs);
-        continue;
-      }
       try {
+        if (webhooks.urls.length === 0) {
+          // Events stay in the outbox, unfanned, until URLs are configured.
+          await this.options.ping();
+          this.answered();
+          errorBackoff = 0;
+          await this.idle(worker.pollMs);
+          continue;
+        }
         const fanned = await outbox.fanOut({
           endpoints: webhooks.urls,
           now: this.now().toISOString(),
@@ -122,10 +134,15 @@ export class DeliveryWorker {
             leaseMs: worker.leaseMs,
           });
           claimed += batch.length;
-          for (const delivery of batch) this.track(running, this.deliver(delivery));
+          for (const delivery of batch) {
+            const work = traceDelivery(delivery, (headers) => this.deliver(delivery, headers));
+            this.track(
+              running,
+              work.then(() => undefined),
+            );
+          }
         }
-        if (!this.storeAnswered) logger.info({ owner: this.owner }, 'outbox reachable');
-        this.storeAnswered = true;
+        this.answered();
         errorBackoff = 0;
         if (fanned < FAN_OUT_BATCH && claimed === 0) await this.idle(worker.pollMs);
       } catch (error) {
@@ -136,6 +153,11 @@ export class DeliveryWorker {
         await this.idle(errorBackoff);
       }
     }
+  }
+
+  private answered(): void {
+    if (!this.storeAnswered) this.options.logger.info({ owner: this.owner }, 'outbox reachable');
+    this.storeAnswered = true;
   }
 
   /**
@@ -170,12 +192,16 @@ export class DeliveryWorker {
     });
   }
 
+  /** The outbox says events were written: wake the loop now, or skip its next idle if busy. */
   private nudge(): void {
     if (this.wake) this.wake();
     else this.nudged = true;
   }
 
-  private async deliver(delivery: Delivery): Promise<void> {
+  private async deliver(
+    delivery: Delivery,
+    headers: Record<string, string>,
+  ): Promise<AttemptResult> {
     const { outbox, webhooks, metrics } = this.options;
     const { endpoint, event } = delivery;
     const label = endpointLabel(endpoint);
@@ -194,6 +220,7 @@ export class DeliveryWorker {
       secrets: webhooks.secrets,
       timeoutMs: webhooks.timeoutMs,
       at,
+      headers,
     });
     const seconds = (performance.now() - started) / 1000;
     const key = { endpoint, sequence: event.sequence };
@@ -205,7 +232,7 @@ export class DeliveryWorker {
         const settled = await outbox.complete(key, { owner: this.owner, now: now.toISOString() });
         if (!settled) log.warn('delivered after the lease ended; another worker may repeat it');
         else log.debug({ status: result.status, durationMs: seconds * 1000 }, 'webhook delivered');
-        return;
+        return result;
       }
       const retryAt = nextAttemptAt(
         this.policy,
@@ -225,5 +252,6 @@ export class DeliveryWorker {
       // The lease expires and another attempt follows: at least once, never lost.
       log.error({ err: error }, 'could not record the webhook outcome; it will be retried');
     }
+    return result;
   }
 }

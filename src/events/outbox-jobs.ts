@@ -17,7 +17,7 @@ export function outboxJobs(options: {
   /** The endpoints in use (WEBHOOK_URLS): events still owed to one of them are kept. */
   endpoints: readonly string[];
   gauges: OutboxGauges;
-  /** The store's expired Idempotency-Keys go with the same purge (issue 7). */
+  /** The store's expired Idempotency-Keys go with the same purge (see docs/reliability.md, "Retried creates"). */
   purgeIdempotencyKeys?: (options: PurgeKeysOptions) => Promise<number>;
   now?: () => Date;
 }): ScheduledJob[] {

@@ -8,6 +8,8 @@ export interface WebhookRequest {
   secrets: readonly string[];
   timeoutMs: number;
   at: Date;
+  /** More headers: the W3C `traceparent` of the attempt's span when tracing is on. */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface AttemptResult {
@@ -78,6 +80,7 @@ export const postWebhook: SendWebhook = async (request) => {
       headers: {
         'content-type': 'application/json',
         'user-agent': '12factor-app-webhooks',
+        ...request.headers,
         ...webhookHeaders(request),
       },
       body: request.body,

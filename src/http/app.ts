@@ -7,13 +7,13 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Server } from 'node:http';
-import formbody from '@fastify/formbody';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { deferredChildLogger } from '../log/deferred-child.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import type { TrustProxy } from '../config/index.ts';
 import type { FieldError } from '../users/errors.ts';
 import {
   classify,
@@ -25,12 +25,19 @@ import {
 } from './problems.ts';
 import { pathOf, requestContext, requestIdOf } from './plugins/request-context.ts';
 import { metrics } from './plugins/metrics.ts';
+import { tracing } from './plugins/tracing.ts';
 import { openapi } from './plugins/openapi.ts';
 import { page } from './plugins/page.ts';
 import { accessControl, type AccessSettings } from './plugins/auth/index.ts';
 import { limits, type LimitSettings } from './plugins/limits.ts';
 import { browserPolicy } from './plugins/browser-policy.ts';
+import { requestDeadline } from './plugins/request-deadline.ts';
+import { connectionLimits } from './plugins/connections.ts';
+import { bodyScan } from './plugins/body-scan.ts';
+import { bodyParsers } from './plugins/body-parsers.ts';
+import { allowedMethods } from './plugins/allow.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import { userRoutes } from './routes/users.ts';
 import { sharedSerializers } from './serializers.ts';
 import { operationRoutes, type Release } from './routes/operations.ts';
@@ -48,11 +55,16 @@ export interface AppDeps {
     /** Longest time to answer once received (Fastify's handlerTimeout): then a 503. */
     responseTimeoutMs: number;
     keepAliveTimeoutMs: number;
-    trustProxy: boolean;
+    trustProxy: TrustProxy;
+    /** Open connections kept (below the open-files limit) and per client address (0: no cap). */
+    maxConnections: number;
+    maxConnectionsPerClient: number;
     corsOrigins: readonly string[];
   };
   access: AccessSettings;
   limits: LimitSettings;
+  /** A span per request (OpenTelemetry); off unless the process's tracing is on. */
+  traced?: boolean;
 }
 
 /**
@@ -78,7 +90,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A slow or black-holed store answers 503 RESPONSE_TIMEOUT, never a socket left hanging.
     handlerTimeout: deps.http.responseTimeoutMs,
     keepAliveTimeout: deps.http.keepAliveTimeoutMs,
-    trustProxy: deps.http.trustProxy,
+    trustProxy:
+      typeof deps.http.trustProxy === 'object' ? [...deps.http.trustProxy] : deps.http.trustProxy,
+    // Sails serves every route with or without a trailing slash (`GET /user/`, `/user/<id>/`).
+    routerOptions: { ignoreTrailingSlash: true },
     // In-flight requests on kept-alive connections finish normally during shutdown.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -94,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
+    clientErrorHandler,
   };
   let onFrameworkError: NonNullable<FastifyServerOptions['frameworkErrors']> = () => undefined;
   const app = Fastify({
@@ -147,15 +163,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addSchema(UserSchema);
   app.addSchema(ProblemSchema);
-  // JSON and form bodies only: anything else is a 415, never parsed as a string.
-  app.removeContentTypeParser('text/plain');
-  await app.register(formbody);
+  await bodyParsers(app);
+  const allow = allowedMethods(app, { beforeCors: deps.http.corsOrigins.length > 0 });
+  // First, so its onResponse ends the span before the access line is written, and its onRoute
+  // sees every route.
+  if (deps.traced) tracing(app);
+  connectionLimits(app, deps.http);
   requestContext(app);
+  requestDeadline(app, { timeoutMs: deps.http.requestTimeoutMs });
+  bodyScan(app);
   // Before any route: the rate limiter hooks only the routes registered after it.
-  await limits(app, deps.limits);
+  await limits(app, deps.limits, deps.registry);
   await browserPolicy(app, deps.http);
-  await openapi(app, deps.release);
   const access = accessControl(deps.access);
+  await openapi(app, deps.release, {
+    enabled: access.enabled,
+    readsRequireAuth: deps.access.readsRequireAuth,
+  });
   metrics(app, deps.registry, { guard: access.metrics });
   // While draining, each response closes its connection, so clients move to another instance
   // instead of reusing a socket the server is about to close. Added only then, so requests pay
@@ -166,7 +190,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ),
   );
 
-  app.setNotFoundHandler((request, reply) =>
+  // Unknown routes count toward the rate limit too: a scan of random paths is traffic like any.
+  const limitUnknown = app.hasDecorator('rateLimit') ? { preHandler: app.rateLimit() } : {};
+  app.setNotFoundHandler(limitUnknown, (request, reply) =>
     sendProblem(request, reply, {
       code: 'ROUTE_NOT_FOUND',
       detail: `No route serves ${request.method} ${pathOf(request.url)}.`,
@@ -184,5 +210,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     userRoutes(scope, deps.service);
   });
+  allow.serve();
   return app;
 }

@@ -4,7 +4,7 @@ import type { UserInput } from '../users/user.ts';
 import type { CreateKey } from '../users/user-service.ts';
 
 /**
- * The `Idempotency-Key` of a create (issue 7; the header's syntax is checked by the route's
+ * The `Idempotency-Key` of a create (docs/reliability.md, "Retried creates"; the header's syntax is checked by the route's
  * schema), scoped by the caller so two clients choosing the same key never see each other's user.
  * Anonymous callers (no access control configured) share one scope, as they share everything.
  * The fingerprint covers what the create does: the route and the merged, normalized attributes,

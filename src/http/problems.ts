@@ -20,6 +20,7 @@ export const PROBLEMS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
   REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   FORBIDDEN: { status: 403, title: 'Forbidden' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
@@ -93,24 +94,37 @@ interface FastifyishError {
   validationContext?: string;
 }
 
+/**
+ * At most this many `{field, message}` pairs per problem document: enough to fix a form, while a
+ * body of thousands of unknown keys costs a short answer, not one line per key.
+ */
+export const MAX_FIELD_ERRORS = 10;
+
 /** Ajv's errors as `{field, message}` pairs that name the attribute, not a JSON pointer. */
 function fieldErrors(error: FastifyishError): FieldError[] {
-  const all = (error.validation ?? []).map((v) => {
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const v of error.validation ?? []) {
     const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    let found: FieldError;
     if (v.keyword === 'additionalProperties') {
       const name = String(v.params.additionalProperty);
-      return { field: base ? `${base}.${name}` : name, message: 'is not a known attribute' };
+      found = { field: base ? `${base}.${name}` : name, message: 'is not a known attribute' };
+    } else if (v.keyword === 'required') {
+      found = { field: String(v.params.missingProperty), message: 'is required' };
+    } else {
+      found = {
+        field: base || (error.validationContext ?? 'body'),
+        message: v.message ?? 'is invalid',
+      };
     }
-    if (v.keyword === 'required') {
-      return { field: String(v.params.missingProperty), message: 'is required' };
-    }
-    return {
-      field: base || (error.validationContext ?? 'body'),
-      message: v.message ?? 'is invalid',
-    };
-  });
-  // A union (e.g. an address or null) fails once per branch: report the first reason per field.
-  return all.filter((e, i) => all.findIndex((other) => other.field === e.field) === i);
+    // A union (e.g. an address or null) fails once per branch: report the first reason per field.
+    if (seen.has(found.field)) continue;
+    seen.add(found.field);
+    errors.push(found);
+    if (errors.length === MAX_FIELD_ERRORS) break;
+  }
+  return errors;
 }
 
 /** Classifies anything thrown while serving a request. Unknown errors are a 500, never masked. */

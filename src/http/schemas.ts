@@ -63,7 +63,7 @@ export const UpdateBodySchema = userInputSchema({ requireName: false });
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [status, problemRef]));
 
-/** `Idempotency-Key` (issue 7): 1–255 printable ASCII characters, as Stripe and the IETF draft use. */
+/** `Idempotency-Key` (retried creates, docs/reliability.md): 1–255 printable ASCII characters, as Stripe and the IETF draft use. */
 export const CreateHeadersSchema = {
   type: 'object',
   properties: {

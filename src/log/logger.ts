@@ -15,6 +15,11 @@ export interface LoggerSettings {
    * are then written at once, so they interleave sensibly with progress on the same stream.
    */
   stream?: 'stdout' | 'stderr';
+  /**
+   * Fields added to every line (the active trace's ids when tracing is on). Unset when tracing
+   * is off, so lines pay nothing for it.
+   */
+  mixin?: () => object;
 }
 
 /** Header and field paths that may carry credentials: never written to the stream. */
@@ -55,6 +60,7 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
+    ...(settings.mixin && { mixin: settings.mixin }),
   };
   const fd = settings.stream === 'stderr' ? 2 : 1;
   if (settings.pretty) {

@@ -1,16 +1,19 @@
-import type { Config } from '../config/index.ts';
+import { startRefusals, type Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 
 /**
  * With no API_TOKENS and no JWT_JWKS_URL the API is the tutorial's: anyone who reaches the port
- * may change every user. Said loudly at every start; refused in production unless
- * ALLOW_ANONYMOUS_WRITES=true says someone chose it (e.g. behind an authenticating proxy).
- * Returns false when the process must not start.
+ * may change every user. Said loudly at every start. In production that, and an embedded store,
+ * are refused unless a variable says someone chose them (src/config/start-policy.ts, which
+ * `doctor app` reports in the same words). Returns false when the process must not start.
  */
 export function checkAccessPolicy(config: Config, logger: Logger): boolean {
   const mode =
     [config.apiTokens.length > 0 && 'tokens', config.jwt && 'jwt'].filter(Boolean).join('+') ||
     'anonymous';
+  const refusals = startRefusals(config);
+  for (const refusal of refusals) logger.fatal({ access: mode, fix: refusal.fix }, refusal.reason);
+  if (refusals.length > 0) return false;
   if (mode !== 'anonymous') {
     logger.info(
       {
@@ -22,13 +25,6 @@ export function checkAccessPolicy(config: Config, logger: Logger): boolean {
       'access control on',
     );
     return true;
-  }
-  if (config.nodeEnv === 'production' && !config.allowAnonymousWrites) {
-    logger.fatal(
-      { access: mode, fix: 'set API_TOKENS or JWT_JWKS_URL, or ALLOW_ANONYMOUS_WRITES=true' },
-      'refusing to start: no access control in production',
-    );
-    return false;
   }
   logger.warn(
     { access: mode, fix: 'set API_TOKENS or JWT_JWKS_URL' },

@@ -17,7 +17,12 @@ import { runDoctorHost } from '../doctor/host/cli.ts';
 import { createLogger } from '../log/logger.ts';
 import { createStore } from '../store/index.ts';
 import { UserService } from '../users/user-service.ts';
-import { readRelease } from './runtime.ts';
+import { traceLogFields } from '../telemetry/context.ts';
+import type { Tracing } from '../telemetry/tracing.ts';
+import { readRelease, traceProcess } from './runtime.ts';
+
+/** Set once a data command loads the config; its spans are flushed before the exit. */
+let tracing: Tracing | undefined;
 
 /**
  * `npm run admin -- <command> …`: one-off commands. Each returns its exit code; this entry point
@@ -36,7 +41,9 @@ async function openContext(io: AdminIo): Promise<AdminContext> {
     level: config.logLevel,
     pretty: io.stderr.isTTY === true && !io.env.NO_COLOR,
     stream: 'stderr',
+    ...(config.telemetry.enabled && { mixin: traceLogFields }),
   }).child({ process: 'admin' });
+  tracing = await traceProcess('admin', config, readRelease(config));
   const store = await createStore({
     url: config.storeUrl,
     poolMax: config.poolMax,
@@ -52,36 +59,60 @@ const withContext =
   (argv, io) =>
     runAdminCommand(command, argv, io, openContext);
 
-const COMMANDS: Record<string, Command> = {
-  'doctor host': runDoctorHost,
-  'doctor app': doctorApp(
-    readRelease({ gitCommit: process.env.GIT_COMMIT, buildTime: process.env.BUILD_TIME }),
-  ),
-  migrate: withContext(migrateCommand),
-  seed: withContext(seedCommand),
-  export: withContext(exportCommand),
-  import: withContext(importCommand),
-  console: withContext(consoleCommand),
-  events: withContext(eventsCommand),
+/** Each command with the line `admin --help` says about it. */
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  'doctor host': {
+    run: runDoctorHost,
+    summary: "checks this machine can run KVM guests (the tutorial's checklist)",
+  },
+  'doctor app': {
+    run: doctorApp(
+      readRelease({ gitCommit: process.env.GIT_COMMIT, buildTime: process.env.BUILD_TIME }),
+    ),
+    summary: 'checks this deployment: config, store reachable, schema current',
+  },
+  migrate: { run: withContext(migrateCommand), summary: "brings the store's schema up to date" },
+  seed: { run: withContext(seedCommand), summary: 'fills an empty store with sample users' },
+  export: { run: withContext(exportCommand), summary: 'writes every user as JSON lines' },
+  import: {
+    run: withContext(importCommand),
+    summary: 'loads users from JSON lines, all or nothing',
+  },
+  console: {
+    run: withContext(consoleCommand),
+    summary: "a REPL with the service's config, store and users",
+  },
+  events: {
+    run: withContext(eventsCommand),
+    summary: "lists the outbox's events and redelivers them to webhooks",
+  },
 };
 
 const EX_USAGE = 64;
 const EX_SOFTWARE = 70;
 
+const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
+const listing = (names: string[]) =>
+  names.map((name) => `  ${name.padEnd(width)}${COMMANDS[name]!.summary}`).join('\n');
 const usage = () =>
-  `Usage: admin <command> [options]    (admin <command> --help for its options)\n\nCommands:\n${Object.keys(
-    COMMANDS,
-  )
-    .map((name) => `  ${name}`)
-    .join('\n')}\n`;
+  `Usage: admin <command> [options]    (admin <command> --help for its options)\n\nCommands:\n${listing(
+    Object.keys(COMMANDS),
+  )}\n`;
 
 /** The longest command name the arguments start with, so `doctor host` wins over `doctor`. */
 function resolveCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
   for (let words = Math.min(argv.length, 3); words > 0; words--) {
     const command = COMMANDS[argv.slice(0, words).join(' ')];
-    if (command) return { command, rest: argv.slice(words) };
+    if (command) return { command: command.run, rest: argv.slice(words) };
   }
   return undefined;
+}
+
+/** `admin doctor` alone: the commands it begins. */
+function groupUsage(word: string | undefined): string | undefined {
+  const names = Object.keys(COMMANDS).filter((name) => name.startsWith(`${word} `));
+  if (!word || names.length === 0) return undefined;
+  return `Usage: admin ${word} <${names.map((name) => name.slice(word.length + 1)).join('|')}> [options]\n\n${listing(names)}\n`;
 }
 
 const io: AdminIo = {
@@ -92,11 +123,24 @@ const io: AdminIo = {
   isTTY: process.stdout.isTTY === true,
 };
 
+// A reader that stops early (`admin events list | head`) closes the pipe: a normal end of the
+// output, not an error, whatever command was writing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
+
 const argv = process.argv.slice(2);
 const resolved = resolveCommand(argv);
 if (resolved === undefined) {
+  const group = argv.length === 1 ? groupUsage(argv[0]) : undefined;
   if (['-h', '--help', 'help'].includes(argv[0] ?? '')) {
     io.stdout.write(usage());
+  } else if (group) {
+    io.stderr.write(group);
+    process.exitCode = EX_USAGE;
   } else {
     const unknown = argv.length > 0 ? `admin: unknown command "${argv.join(' ')}"\n\n` : '';
     io.stderr.write(`${unknown}${usage()}`);
@@ -111,4 +155,6 @@ if (resolved === undefined) {
     );
     process.exitCode = EX_SOFTWARE;
   }
+  // A one-off command has no shutdown budget: its last spans get up to 2 s to leave.
+  await tracing?.shutdown(2000);
 }

@@ -5,17 +5,19 @@ import { outboxJobs } from '../events/outbox-jobs.ts';
 import { OutboxGauges } from '../events/outbox-metrics.ts';
 import { createStore } from '../store/index.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
-import { startProcess } from './runtime.ts';
+import { startProcess, traceFlushMs, traceProcess } from './runtime.ts';
 import { installShutdown } from './shutdown.ts';
 import { connectStore } from './store-startup.ts';
 
 /**
- * The `clock` process type (issue 4): runs the outbox's schedules (purge, report). Run one; a
+ * The `clock` process type (the transactional outbox, docs/adr/0005): runs the outbox's schedules (purge, report). Run one; a
  * second by mistake is harmless, as every tick is claimed in the store before it runs.
  */
 const { config, logger, release } = startProcess('clock');
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
+const tracing = await traceProcess('clock', config, release);
+tracing.register(registry);
 const store = await createStore({
   url: config.storeUrl,
   poolMax: 2,
@@ -56,6 +58,7 @@ const shutdown = installShutdown({
     { name: 'finish jobs', run: () => clock.stop() },
     { name: 'close ops server', run: () => ops?.close() },
     { name: 'close store', run: () => store.close() },
+    { name: 'flush traces', run: () => tracing.shutdown(traceFlushMs(config)) },
   ],
 });
 

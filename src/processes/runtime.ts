@@ -4,6 +4,8 @@ import { loadConfig, ConfigError, type Config } from '../config/index.ts';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { Release } from '../http/routes/operations.ts';
+import { traceLogFields } from '../telemetry/context.ts';
+import { startTracing, type Tracing } from '../telemetry/tracing.ts';
 
 /**
  * What every process type starts with: the config (or a clear exit 1 naming every bad
@@ -21,7 +23,11 @@ export function startProcess(name: string): { config: Config; logger: Logger; re
     logger.flush();
     process.exit(1);
   }
-  const logger = createLogger({ level: config.logLevel, pretty }).child({ process: name });
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty,
+    ...(config.telemetry.enabled && { mixin: traceLogFields }),
+  }).child({ process: name });
   return { config, logger, release: readRelease(config) };
 }
 
@@ -46,3 +52,15 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
       resolve();
     });
   });
+
+/**
+ * How long a shutdown waits for the last spans to reach the collector: a quarter of the budget,
+ * at most 2 s, so a down or hung collector never makes the shutdown overrun.
+ */
+export const traceFlushMs = (config: Pick<Config, 'shutdownTimeoutMs'>) =>
+  Math.min(2000, config.shutdownTimeoutMs / 4);
+
+/** Tracing for one process type, on when the config sets an OTLP endpoint. */
+export function traceProcess(name: string, config: Config, release: Release): Promise<Tracing> {
+  return startTracing({ settings: config.telemetry, processType: name, version: release.version });
+}

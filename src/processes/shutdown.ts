@@ -2,7 +2,8 @@ import type { Logger } from '../log/logger.ts';
 
 export interface ShutdownStep {
   name: string;
-  run: () => Promise<void> | void;
+  /** `reason` is what began the shutdown: the signal's name, or the caller's words. */
+  run: (reason: string) => Promise<void> | void;
 }
 
 export interface ShutdownOptions {
@@ -37,7 +38,7 @@ export function installShutdown(options: ShutdownOptions) {
       let code = exitCode;
       for (const step of options.steps) {
         try {
-          await step.run();
+          await step.run(reason);
           log.debug({ step: step.name }, 'shutdown step done');
         } catch (error) {
           log.error({ err: error, step: step.name }, 'shutdown step failed');

@@ -1,31 +1,43 @@
 import { redactUrl } from '../store/index.ts';
-import { unsupportedServer } from '../store/server-version.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { UserStore } from '../users/user-store.ts';
+import { isDomainError } from '../users/errors.ts';
+import { unsupportedServer } from '../store/server-version.ts';
 import { sleep } from './runtime.ts';
+
+/** How the wait for the store ended. */
+export type StoreWait =
+  | { outcome: 'reachable' }
+  | { outcome: 'timed out' }
+  | { outcome: 'aborted' }
+  /** An answer that waiting will not change: a database that does not exist, a bad password. */
+  | { outcome: 'refused'; error: unknown };
 
 /**
  * Pings the store with capped exponential backoff until it answers or `maxWaitMs` passes. The
  * tutorial's app hangs forever with nothing listening; this one keeps /healthz up, logs every
- * attempt, and lets the caller exit non-zero when the store never comes. Throws at once when
- * the store answers with a version this code cannot use.
+ * attempt, and lets the caller exit non-zero when the store never comes. Only "unavailable"
+ * (unreachable, starting up, too busy) is worth a retry; any other answer ends the wait at once,
+ * and so does a server too old for this code, which answers the same however long we wait.
  */
 export async function waitForStore(
   store: UserStore,
   options: { logger: Logger; maxWaitMs: number; signal?: AbortSignal },
-): Promise<boolean> {
+): Promise<StoreWait> {
   const deadline = Date.now() + options.maxWaitMs;
   let delay = 100;
   for (let attempt = 1; ; attempt++) {
     try {
       await store.ping();
-      return true;
+      return { outcome: 'reachable' };
     } catch (error) {
-      // A server too old answers the same way however long we wait.
-      if (unsupportedServer(error)) throw error;
+      if (unsupportedServer(error) || !isDomainError(error, 'STORE_UNAVAILABLE')) {
+        return { outcome: 'refused', error };
+      }
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || options.signal?.aborted) return false;
+      if (options.signal?.aborted) return { outcome: 'aborted' };
+      if (remaining <= 0) return { outcome: 'timed out' };
       options.logger.warn(
         { attempt, retryInMs: Math.min(delay, remaining), err: error },
         'store unreachable; retrying',
@@ -73,26 +85,31 @@ export async function connectStore(
     store: store.kind,
     url: redactUrl(options.config.storeUrl),
   });
-  let reachable: boolean;
-  try {
-    reachable = await waitForStore(store, {
-      logger: storeLog,
-      maxWaitMs: options.config.startupStoreWaitMs,
-      signal: options.signal,
-    });
-  } catch (error) {
-    const unsupported = unsupportedServer(error);
-    if (!unsupported) throw error;
-    const { found, required, address } = unsupported;
+  const wait = await waitForStore(store, {
+    logger: storeLog,
+    maxWaitMs: options.config.startupStoreWaitMs,
+    signal: options.signal,
+  });
+  if (options.signal.aborted) return undefined;
+  if (wait.outcome === 'refused') {
+    const unsupported = unsupportedServer(wait.error);
+    if (unsupported) {
+      const { found, required, address } = unsupported;
+      storeLog.fatal(
+        { found, required, address, err: wait.error },
+        `store server not supported: ${unsupported.message}`,
+      );
+      await options.shutdown.begin('store server not supported', 1);
+      return undefined;
+    }
     storeLog.fatal(
-      { found, required, address, err: error },
-      `store server not supported: ${unsupported.message}`,
+      { reason: wait.error instanceof Error ? wait.error.message : String(wait.error) },
+      'store refused the connection; giving up',
     );
-    await options.shutdown.begin('store server not supported', 1);
+    await options.shutdown.begin('store refused', 1);
     return undefined;
   }
-  if (options.signal.aborted) return undefined;
-  if (!reachable) {
+  if (wait.outcome !== 'reachable') {
     storeLog.fatal(
       { waitedMs: options.config.startupStoreWaitMs },
       'store unreachable at start; giving up',

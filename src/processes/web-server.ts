@@ -8,9 +8,10 @@ import { createStore } from '../store/index.ts';
 import { instrumentStore } from '../store/instrumented-store.ts';
 import { UserService } from '../users/user-service.ts';
 import { installShutdown } from './shutdown.ts';
-import { sleep } from './runtime.ts';
+import { sleep, traceProcess, traceFlushMs } from './runtime.ts';
 import { connectStore } from './store-startup.ts';
 import { connectRedis } from './redis.ts';
+import { connectionCap, openFilesLimit } from './open-files.ts';
 
 const HANDOFF_SETTLE_MS = 250;
 
@@ -28,6 +29,8 @@ export async function serveWeb(options: {
   const startedAt = performance.now();
   const { config, logger, release } = options;
   const registry = new Registry();
+  const tracing = await traceProcess('web', config, release);
+  tracing.register(registry);
   const store = instrumentStore(
     await createStore({
       url: config.storeUrl,
@@ -38,12 +41,21 @@ export async function serveWeb(options: {
       onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
     }),
     registry,
+    { traced: tracing.enabled },
   );
   const lifecycle = new Lifecycle();
   const redis =
     config.redisUrl && config.rateLimit.max > 0
-      ? await connectRedis(config.redisUrl, logger)
+      ? await connectRedis(config.redisUrl, { logger, commandTimeoutMs: config.redisTimeoutMs })
       : undefined;
+  const openFiles = openFilesLimit();
+  const connections = connectionCap(config.maxConnections, openFiles);
+  if (connections.clamped) {
+    logger.warn(
+      { maxConnections: config.maxConnections, openFiles, applied: connections.cap },
+      'MAX_CONNECTIONS is above what the open-files limit allows; lowered',
+    );
+  }
   const app = await buildApp({
     service: new UserService({ store, idempotencyTtlMs: config.idempotencyTtlMs }),
     store,
@@ -51,13 +63,19 @@ export async function serveWeb(options: {
     logger,
     registry,
     release,
-    http: config,
+    http: {
+      ...config,
+      maxConnections: connections.cap,
+      // Behind a proxy every connection comes from it: a cap per address would cap everyone.
+      maxConnectionsPerClient: config.trustProxy === false ? config.maxConnectionsPerClient : 0,
+    },
     access: config,
     limits: {
       rateLimit: config.rateLimit,
       redis,
       maxEventLoopDelayMs: config.maxEventLoopDelayMs,
     },
+    traced: tracing.enabled,
   });
   const startup = new AbortController();
   let servedTraffic = false;
@@ -76,7 +94,16 @@ export async function serveWeb(options: {
         },
       },
       // Keep serving while load balancers notice /readyz failing (Kubernetes: endpoints update).
-      { name: 'delay', run: () => sleep(servedTraffic ? config.shutdownDelayMs : 0) },
+      // A Ctrl-C outside production comes from a terminal, with no load balancer to wait for.
+      {
+        name: 'delay',
+        run: (reason) => {
+          const fromTerminal = reason === 'SIGINT' && config.nodeEnv !== 'production';
+          const delayMs = servedTraffic && !fromTerminal ? config.shutdownDelayMs : 0;
+          logger.info({ delayMs }, 'shutdown delay');
+          return sleep(delayMs);
+        },
+      },
       { name: 'close server', run: () => app.close() },
       // Under the cluster supervisor a connection may be on its way to this process over IPC
       // when the supervisor learns the server closed; staying up a moment lets this process
@@ -87,6 +114,7 @@ export async function serveWeb(options: {
         : []),
       { name: 'close store', run: () => store.close() },
       { name: 'close redis', run: () => void redis?.disconnect() },
+      { name: 'flush traces', run: () => tracing.shutdown(traceFlushMs(config)) },
     ],
   });
 
@@ -110,6 +138,7 @@ export async function serveWeb(options: {
     storeLog.info(
       {
         address: app.server.address(),
+        maxConnections: connections.cap,
         startupMs: Math.round(performance.now() - startedAt),
         release,
       },

@@ -4,17 +4,19 @@ import { DeliveryMetrics, OutboxGauges } from '../events/outbox-metrics.ts';
 import { endpointLabel } from '../events/webhook-message.ts';
 import { createStore } from '../store/index.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
-import { startProcess } from './runtime.ts';
+import { startProcess, traceFlushMs, traceProcess } from './runtime.ts';
 import { installShutdown } from './shutdown.ts';
 import { connectStore } from './store-startup.ts';
 
 /**
- * The `worker` process type (issue 4): delivers the outbox's events to WEBHOOK_URLS. Any number
+ * The `worker` process type (the transactional outbox, docs/adr/0005): delivers the outbox's events to WEBHOOK_URLS. Any number
  * may run against one store. SIGTERM: stop claiming, finish the webhooks in flight, exit 0.
  */
 const { config, logger, release } = startProcess('worker');
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
+const tracing = await traceProcess('worker', config, release);
+tracing.register(registry);
 const store = await createStore({
   url: config.storeUrl,
   poolMax: config.poolMax,
@@ -24,6 +26,7 @@ const store = await createStore({
 });
 const worker = new DeliveryWorker({
   outbox: store.outbox,
+  ping: () => store.ping(),
   webhooks: config.webhooks,
   worker: config.worker,
   logger,
@@ -44,6 +47,7 @@ const shutdown = installShutdown({
     { name: 'stop claiming, finish deliveries', run: () => worker.stop() },
     { name: 'close ops server', run: () => ops?.close() },
     { name: 'close store', run: () => store.close() },
+    { name: 'flush traces', run: () => tracing.shutdown(traceFlushMs(config)) },
   ],
 });
 

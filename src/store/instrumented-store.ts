@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { tracedCall } from '../telemetry/store-spans.ts';
 import { BoundHistogram, type HistogramSeries } from '../metrics/bound-histogram.ts';
 import type { ListQuery } from '../users/query.ts';
 import type { UserChanges } from '../users/user.ts';
@@ -17,9 +18,14 @@ import type {
 /**
  * A store whose every data call is timed in `store_operation_duration_seconds`, labelled by
  * operation, store kind and outcome. It implements the port by delegation, so callers cannot
- * tell it from the store it wraps.
+ * tell it from the store it wraps. Traced, each call is also a client span (ping excepted: the
+ * readiness probe would drown the traces).
  */
-export function instrumentStore(store: UserStore, registry: Registry): UserStore {
+export function instrumentStore(
+  store: UserStore,
+  registry: Registry,
+  options: { traced?: boolean } = {},
+): UserStore {
   const histogram = new BoundHistogram({
     name: 'store_operation_duration_seconds',
     help: 'Time a store call took, by operation, store kind and outcome.',
@@ -41,7 +47,7 @@ export function instrumentStore(store: UserStore, registry: Registry): UserStore
     }
     return found;
   };
-  const timed = <T>(operation: string, call: () => Promise<T>): Promise<T> => {
+  const measured = <T>(operation: string, call: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     const { ok, error } = observersOf(operation);
     return call().then(
@@ -55,6 +61,7 @@ export function instrumentStore(store: UserStore, registry: Registry): UserStore
       },
     );
   };
+  const timed = options.traced ? tracedCall(store.kind, measured) : measured;
   return {
     kind: store.kind,
     capabilities: store.capabilities,
@@ -75,7 +82,7 @@ export function instrumentStore(store: UserStore, registry: Registry): UserStore
     count: () => timed('count', () => store.count()),
     importMany: (users: readonly NewUser[], options: ImportOptions) =>
       timed('importMany', () => store.importMany(users, options)),
-    ping: () => timed('ping', () => store.ping()),
+    ping: () => measured('ping', () => store.ping()),
     migrationStatus: (): Promise<MigrationStatus> => store.migrationStatus(),
     migrate: (): Promise<MigrationStatus> => store.migrate(),
     rollback: (): Promise<MigrationStatus> => store.rollback(),

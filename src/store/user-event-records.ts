@@ -27,6 +27,7 @@ export function userEvent(parts: {
   occurredAt: string | Date;
   userId: string;
   payload: string | { before: User | null; after: User | null };
+  traceparent?: string | null | undefined;
 }): UserEvent {
   const payload =
     typeof parts.payload === 'string'
@@ -40,6 +41,8 @@ export function userEvent(parts: {
     userId: parts.userId,
     before: payload.before,
     after: payload.after,
+    // Only when present, so an untraced event has the same shape as before tracing existed.
+    ...(parts.traceparent && { traceparent: parts.traceparent }),
   };
 }
 

@@ -99,7 +99,7 @@ export interface TickClaim {
 }
 
 /**
- * The store side of the transactional outbox (issue 4). Every UserStore writes a UserEvent in
+ * The store side of the transactional outbox (docs/adr/0005-transactional-outbox.md). Every UserStore writes a UserEvent in
  * the transaction of each create, update and delete; this port lets the worker deliver them and
  * the clock keep the outbox small. Every adapter passes test/store/contract-outbox.ts.
  *

@@ -312,7 +312,9 @@ function parseWith(parser: Parser, params: Record<string, string | undefined>): 
     }
     if (parser.errors.length === 0) {
       const condition = parser.criteria(raw, 'where', 0);
-      if (condition) conditions.push(condition);
+      // `{}` is no filter at all, not a condition every store must evaluate per row.
+      const empty = condition?.kind === 'and' && condition.conditions.length === 0;
+      if (condition && !empty) conditions.push(condition);
     }
   }
   for (const [name, value] of Object.entries(params)) {

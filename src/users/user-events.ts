@@ -5,7 +5,7 @@ export type UserEventType = (typeof USER_EVENT_TYPES)[number];
 
 /**
  * One change to a user, written by the store in the same transaction as the change (the
- * transactional outbox, issue 4): if the change fails there is no event; if it commits, so
+ * transactional outbox, docs/adr/0005-transactional-outbox.md): if the change fails there is no event; if it commits, so
  * does the event.
  */
 export interface UserEvent {
@@ -24,6 +24,11 @@ export interface UserEvent {
   before: User | null;
   /** The record after the change; null for `user.deleted`. */
   after: User | null;
+  /**
+   * The W3C `traceparent` of the traced request that made the change, when tracing was on: the
+   * worker links its delivery spans to that trace.
+   */
+  traceparent?: string;
 }
 
 /** What a store needs to record an event; it assigns the id and the sequence. */

@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
 import { userNotFound, schemaOutdated } from './errors.ts';
 import { isUserId, type User, type UserChanges, type UserInput } from './user.ts';
-import type { ListQuery } from './query.ts';
+import { LIMIT_DEFAULT, type ListQuery } from './query.ts';
 import type {
   CreateResult,
   IdempotencyKey,
@@ -46,8 +46,9 @@ export class UserService {
     this.idempotencyTtlMs = options.idempotencyTtlMs ?? DAY_MS;
   }
 
-  list(query: ListQuery): Promise<Page> {
-    return this.store.list(query);
+  /** Missing parts take the API's defaults, so `users.list({ limit: 1 })` works in the console. */
+  list(query: Partial<ListQuery> = {}): Promise<Page> {
+    return this.store.list({ where: undefined, sort: [], limit: LIMIT_DEFAULT, skip: 0, ...query });
   }
 
   async get(id: string): Promise<User> {
@@ -62,7 +63,7 @@ export class UserService {
   }
 
   /**
-   * A create that a retry under the same key cannot repeat (issue 7): the first call creates,
+   * A create that a retry under the same key cannot repeat (docs/reliability.md, "Retried creates"): the first call creates,
    * later ones within IDEMPOTENCY_TTL_MS replay that user (`replayed: true`); the same key with
    * another fingerprint throws IDEMPOTENCY_KEY_REUSED.
    */

@@ -74,7 +74,7 @@ export interface ImportResult {
 }
 
 /**
- * An `Idempotency-Key` as the store keeps it (issue 7): the first create under a key records it
+ * An `Idempotency-Key` as the store keeps it (docs/reliability.md, "Retried creates"): the first create under a key records it
  * with the created user, in the same transaction; a later create under the same key replays.
  */
 export interface IdempotencyKey {

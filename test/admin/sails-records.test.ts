@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fromSailsDocument, isMongoDocument } from '../../src/admin/sails-records.ts';
+import { createLineParser } from '../../src/admin/user-lines.ts';
 
 const parse = (text: string) => fromSailsDocument(JSON.parse(text));
 
@@ -23,6 +24,29 @@ describe('sails-records', () => {
     );
     assert.equal('record' in legacy && legacy.record.createdAt, '2017-02-13T06:13:53.791Z');
     assert.equal('record' in legacy && legacy.record.updatedAt, '2017-02-13T06:13:53.791Z');
+  });
+
+  test('fromSailsDocument when a date is a string, then it is passed on for the schema to judge, and a line with "1" or a local time is refused', () => {
+    const doc = (createdAt: string) =>
+      JSON.stringify({
+        _id: { $oid: '58a41d952f53291200b9e065' },
+        name: 'n',
+        createdAt,
+        updatedAt: '2017-02-13T06:13:53.791Z',
+      });
+    const passed = parse(doc('1'));
+    assert.equal('record' in passed && passed.record.createdAt, '1');
+    const parseLine = createLineParser();
+    for (const createdAt of ['1', '2017-02-13 06:13:53', '2017-02-13T06:13:53']) {
+      const line = parseLine(doc(createdAt));
+      assert.ok('errors' in line, `${createdAt} is refused`);
+      assert.deepEqual(
+        line.errors.map((e) => e.field),
+        ['createdAt'],
+      );
+    }
+    const zoned = parseLine(doc('2017-02-13T06:13:53.791Z'));
+    assert.ok('user' in zoned && zoned.user.createdAt === '2017-02-13T06:13:53.791Z');
   });
 
   test('fromSailsDocument when the document has attributes a user cannot keep, then they are named', () => {

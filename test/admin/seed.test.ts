@@ -54,7 +54,7 @@ test('unit — when seed fills an empty store, then it writes --count users and 
   );
   const users = await all((await openTestContext(t, url)).users.stream());
   assert.equal(users.length, 250);
-  assert.deepEqual(users[17], userRecord(seedUser(3, 17)));
+  assert.deepEqual(users[17], userRecord(seedUser(3, 17, { total: 250 })));
 });
 
 test('unit — when the store is not empty, then seed refuses with exit 1 unless --force, which adds new users', async (t) => {
@@ -102,4 +102,38 @@ test('unit — when seed options are wrong, then parse reports a usage error', (
     events: true,
   });
   assert.equal(seedCommand.parse(['--no-events']).events, false);
+});
+
+test('unit — when 1,029 users are seeded, then their timestamps spread over every month of 2024', async (t) => {
+  const url = `sqlite:${join(tempDir(t), 'app.db')}`;
+  const out = captureIo();
+  const code = await runAdminCommand(
+    seedCommand,
+    ['--count', '1029', '--seed', '9'],
+    out.io,
+    (io) => openTestContext(t, url, io),
+  );
+  assert.equal(code, EXIT.ok);
+  const users = await all((await openTestContext(t, url)).users.stream());
+  assert.equal(users.length, 1029);
+  const months = new Set<string>();
+  for (const user of users) {
+    for (const stamp of [user.createdAt, user.updatedAt]) {
+      assert.ok(stamp >= '2024-01-01T00:00:00.000Z' && stamp < '2025-01-01T00:00:00.000Z', stamp);
+    }
+    months.add(user.createdAt.slice(0, 7));
+  }
+  assert.equal(months.size, 12, [...months].join(' '));
+});
+
+test('unit — when the store holds one user, then seed says "1 user", not "1 users"', async (t) => {
+  const url = `sqlite:${join(tempDir(t), 'app.db')}`;
+  const first = captureIo();
+  const seed = (argv: string[], out: ReturnType<typeof captureIo>) =>
+    runAdminCommand(seedCommand, argv, out.io, (io) => openTestContext(t, url, io));
+  assert.equal(await seed(['--count', '1'], first), EXIT.ok);
+  assert.match(first.stdout(), /^seed: 1 user created /);
+  const again = captureIo();
+  assert.equal(await seed(['--count', '1'], again), EXIT.failure);
+  assert.match(again.stderr(), /already holds 1 user; add --force/);
 });

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError, VARIABLES } from '../../src/config/index.ts';
 
 test('loadConfig — when the environment is empty, then every default applies', () => {
@@ -98,11 +100,27 @@ test('.env.example — when compared with the declaration, then it lists every v
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
   assert.deepEqual([...entries.keys()].sort(), VARIABLES.map((v) => v.name).sort());
+  // Read as the header says a shell reads it (`set -a; . ./.env.example`): values with spaces
+  // or globs must be quoted, or the shell runs them.
+  const sourced = spawnSync('sh', ['-c', 'set -a; . ./.env.example; set +a; env -0'], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { PATH: process.env.PATH ?? '' },
+    encoding: 'utf8',
+  });
+  assert.equal(sourced.status, 0, sourced.stderr);
+  assert.equal(sourced.stderr, '');
+  const values = new Map(
+    sourced.stdout
+      .split('\0')
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
   for (const variable of VARIABLES) {
-    assert.equal(entries.get(variable.name), variable.default ?? '', `${variable.name} default`);
+    assert.equal(values.get(variable.name), variable.default ?? '', `${variable.name} default`);
   }
   // The example itself must be a valid configuration.
-  assert.doesNotThrow(() => loadConfig(Object.fromEntries(entries)));
+  const config = Object.fromEntries(VARIABLES.map((v) => [v.name, values.get(v.name)]));
+  assert.doesNotThrow(() => loadConfig(config));
 });
 
 test('README — when compared with the declaration, then its table documents every variable', () => {
@@ -161,4 +179,17 @@ test('loadConfig — when the limits are left alone, then rate limiting and load
   assert.equal(config.maxEventLoopDelayMs, 1000);
   assert.ok(config.responseTimeoutMs > config.statementTimeoutMs, 'the store times out first');
   assert.throws(() => loadConfig({ REDIS_URL: 'http://cache' }), /REDIS_URL/);
+});
+
+test('loadConfig — when TRUST_PROXY is a boolean or proxy addresses, then Fastify gets that; a hop count or garbage is refused', () => {
+  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+  assert.deepEqual(
+    loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7,::1,fd00::/8,loopback' }).trustProxy,
+    ['10.0.0.0/8', '192.0.2.7', '::1', 'fd00::/8', 'loopback'],
+  );
+  assert.throws(() => loadConfig({ TRUST_PROXY: '1' }), /TRUST_PROXY cannot be a hop count/);
+  for (const bad of ['10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/1', 'yes']) {
+    assert.throws(() => loadConfig({ TRUST_PROXY: bad }), /TRUST_PROXY/, bad);
+  }
 });

@@ -90,9 +90,9 @@ test('compose — when each process service is started, then it runs the one ima
   assert.deepEqual([...images], ['12factor-app:v1.0'], 'the tutorial tag, one image for all');
 });
 
-test('compose — when a .env file is present or not, then every process reads it, and the stack wiring still chooses PostgreSQL on 1337', () => {
+test('compose — when a .env file is given, then every process reads it in the short form every Compose version accepts, and the stack wiring still chooses PostgreSQL on 1337', () => {
   for (const [name, app] of appServices(compose)) {
-    assert.deepEqual(app.env_file, [{ path: '.env', required: false }], `${name} env_file`);
+    assert.deepEqual(app.env_file, ['.env'], `${name} env_file (the long form needs Compose 2.24)`);
     const config = loadConfig({ ...environmentOf(app), NODE_ENV: 'production' });
     assert.equal(config.port, 1337);
     assert.equal(config.host, '0.0.0.0');
@@ -103,4 +103,14 @@ test('compose — when a .env file is present or not, then every process reads i
   const secret = loadCompose(COMPOSE, { POSTGRES_PASSWORD: 's3cret' });
   assert.match(environmentOf(secret.services.web).DATABASE_URL!, /^postgres:\/\/app:s3cret@/);
   assert.equal(secret.services.postgres.environment.POSTGRES_PASSWORD, 's3cret');
+});
+
+test('compose — when a healthcheck runs node -e, then its script has no space, which podman’s Docker API would split into arguments', () => {
+  for (const [name, app] of [...appServices(compose)]) {
+    const check = app.healthcheck?.test as string[] | undefined;
+    if (!check) continue;
+    assert.equal(check[0], 'CMD', `${name}: exec form`);
+    for (const arg of check.slice(1)) assert.doesNotMatch(arg, /\s/, `${name}: ${arg}`);
+    assert.match(check.at(-1)!, /\/readyz'/, `${name} reports readiness, as Kubernetes probes it`);
+  }
 });

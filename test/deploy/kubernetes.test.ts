@@ -25,7 +25,7 @@ import {
 const K8S = fileURLToPath(new URL('../../deploy/k8s/', import.meta.url));
 const OVERLAYS = readdirSync(join(K8S, 'overlays'));
 
-/** Every policy of issue 5 on one rendered overlay. */
+/** Every deployment policy (kubernetes-policy.ts) on one rendered overlay. */
 function violations(objects: K8sObject[]): string[] {
   return [
     ...workloadsOf(objects).flatMap((workload) => [

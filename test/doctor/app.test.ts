@@ -7,6 +7,7 @@ import { checkStoreReachable, runAppChecks } from '../../src/doctor/app/index.ts
 import { UnsupportedServerError } from '../../src/store/server-version.ts';
 import { storeUnavailable, storeUnsupported } from '../../src/users/errors.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
+import { spawnProcess } from '../support/web-process.ts';
 import { createStore, redactUrl } from '../../src/store/index.ts';
 import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
 
@@ -32,6 +33,7 @@ test('doctor app — when the config is bad, then config fails, store checks ski
   assert.equal(report.subject, 'app');
   assert.deepEqual(statusOf(report), {
     'config.valid': 'fail',
+    'config.access-control': 'skip',
     'config.production-store': 'skip',
     'store.reachable': 'skip',
     'store.schema': 'skip',
@@ -47,7 +49,9 @@ test('doctor app — when production runs on embedded SQLite, then it fails unle
   const refused = await runAppChecks(deps(env));
   assert.equal(statusOf(refused)['config.production-store'], 'fail');
   assert.equal(refused.verdict, 'not-ready');
-  const allowed = await runAppChecks(deps({ ...env, ALLOW_EMBEDDED_STORE: 'true' }));
+  const allowed = await runAppChecks(
+    deps({ ...env, ALLOW_EMBEDDED_STORE: 'true', API_TOKENS: 'doctor-app-token-000001' }),
+  );
   assert.equal(statusOf(allowed)['config.production-store'], 'warn');
   assert.equal(statusOf(allowed)['store.reachable'], 'pass');
   assert.equal(allowed.verdict, 'ready-with-warnings');
@@ -115,3 +119,32 @@ if (pg.reachable) {
     assert.equal(after.verdict, 'ready');
   });
 }
+
+test('doctor app — when the web process refuses a configuration, then doctor app fails it in the same words', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), '12f-doctor-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cases: Record<string, string>[] = [
+    { NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'both.db')}` },
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: `sqlite:${join(dir, 'store.db')}`,
+      API_TOKENS: 'doctor-app-token-000001',
+    },
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: `sqlite:${join(dir, 'open.db')}`,
+      ALLOW_EMBEDDED_STORE: 'true',
+    },
+  ];
+  for (const env of cases) {
+    const web = spawnProcess('src/processes/web.ts', { ...env, PORT: '0', HOST: '127.0.0.1' });
+    t.after(() => web.kill());
+    assert.equal((await web.exited).code, 1, JSON.stringify(env));
+    const refusals = web.lines.filter((l) => l.level === 'fatal').map((l) => l.msg);
+    assert.ok(refusals.length > 0);
+    const report = await runAppChecks(deps(env));
+    const failures = report.checks.filter((c) => c.status === 'fail').map((c) => c.summary);
+    assert.deepEqual(failures.sort(), [...refusals].sort(), JSON.stringify(env));
+    assert.equal(report.verdict, 'not-ready');
+  }
+});

@@ -138,10 +138,14 @@ describe('admin entry point', () => {
   });
 
   it('unit — when the command is unknown or missing, then usage goes to stderr with exit 64', () => {
-    for (const args of [['frobnicate'], [], ['doctor']]) {
+    for (const args of [['frobnicate'], []]) {
       const result = run(...args);
       assert.equal(result.status, 64, JSON.stringify(args));
       assert.match(result.stderr, /Usage: admin <command>/);
     }
+    // `doctor` alone names its own subcommands.
+    const doctor = run('doctor');
+    assert.equal(doctor.status, 64);
+    assert.match(doctor.stderr, /Usage: admin doctor <host\|app>/);
   });
 });

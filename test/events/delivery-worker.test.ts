@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
 import { DeliveryWorker } from '../../src/events/delivery-worker.ts';
@@ -17,12 +18,16 @@ interface Setup {
   receiver: WebhookReceiver;
   registry: Registry;
   logs: Record<string, unknown>[];
-  worker: (overrides?: {
-    maxAttempts?: number;
-    concurrency?: number;
-    pollMs?: number;
-    outbox?: Outbox;
-  }) => DeliveryWorker;
+  worker: (overrides?: WorkerOverrides) => DeliveryWorker;
+}
+
+interface WorkerOverrides {
+  maxAttempts?: number;
+  concurrency?: number;
+  pollMs?: number;
+  outbox?: Outbox;
+  urls?: string[];
+  ping?: () => Promise<void>;
 }
 
 async function setup(t: TestContext): Promise<Setup> {
@@ -63,8 +68,9 @@ async function setup(t: TestContext): Promise<Setup> {
     worker(overrides = {}) {
       const worker = new DeliveryWorker({
         outbox: overrides.outbox ?? store.outbox,
+        ping: overrides.ping ?? (() => store.ping()),
         webhooks: {
-          urls: [receiver.url('/a'), receiver.url('/b')],
+          urls: overrides.urls ?? [receiver.url('/a'), receiver.url('/b')],
           secrets: [TEST_WEBHOOK_SECRET],
           timeoutMs: 2000,
           maxAttempts: overrides.maxAttempts ?? 10,
@@ -186,4 +192,26 @@ test('delivery worker — when the outbox signals new events, then an idle worke
   assert.ok(wake, 'the worker watches the outbox');
   wake();
   await receiver.waitFor(() => receiver.accepted().length === 2, 5000);
+});
+
+test('delivery worker — when no URL is configured, then it is ready while the store answers and keeps every event in the outbox', async (t) => {
+  const { users, store, worker } = await setup(t);
+  let storeUp = true;
+  const running = worker({
+    urls: [],
+    ping: () => (storeUp ? store.ping() : Promise.reject(new Error('store down'))),
+  });
+  const until = async (ready: boolean) => {
+    for (let i = 0; i < 200 && running.ready !== ready; i++) await sleep(10);
+    return running.ready;
+  };
+  assert.equal(await until(true), true, 'ready with nothing to deliver');
+  await users.create({ name: 'kept' });
+  storeUp = false;
+  assert.equal(await until(false), false, 'not ready once the store stops answering');
+  storeUp = true;
+  assert.equal(await until(true), true, 'ready again');
+  const [listing] = await store.outbox.list({ limit: 10 });
+  assert.deepEqual(listing?.deliveries, [], 'not fanned out to anyone');
+  assert.equal((await store.outbox.stats()).unfannedEvents, 1);
 });

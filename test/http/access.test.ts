@@ -225,3 +225,44 @@ test('access — when the JWKS cannot be fetched, then 503 AUTH_UNAVAILABLE, not
   assert.equal(res.json().code, 'AUTH_UNAVAILABLE');
   assert.equal(res.headers['retry-after'], '5');
 });
+
+test('access — when a JWT has no sub, then its Idempotency-Key scope is its client (azp or client_id), and a token naming neither gets a clear 401', async (t) => {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+  const jwksUrl = await serveJwks(t, () => JSON.stringify({ keys: [jwk] }));
+  const { app } = await appWith(t, {
+    jwt: { jwksUrl, issuer: 'https://issuer.test', audience: '12factor-app' },
+  });
+  const clientToken = (claims: Record<string, unknown>) =>
+    new SignJWT({ scope: 'user:write', ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer('https://issuer.test')
+      .setAudience('12factor-app')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+  const create = async (token: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/user?name=retried',
+      headers: { ...bearer(token), 'idempotency-key': 'same-key-1' },
+    });
+
+  const first = await create(await clientToken({ azp: 'client-a' }));
+  assert.equal(first.statusCode, 201);
+  const other = await create(await clientToken({ client_id: 'client-b' }));
+  assert.equal(other.statusCode, 201);
+  assert.notEqual(other.json().id, first.json().id, "another client's key is its own");
+  assert.equal(other.headers['idempotent-replayed'], undefined);
+  const retry = await create(await clientToken({ azp: 'client-a' }));
+  assert.equal(retry.statusCode, 201);
+  assert.equal(retry.json().id, first.json().id, 'the same client replays its own user');
+  assert.equal(retry.headers['idempotent-replayed'], 'true');
+
+  const anonymous = await create(await clientToken({}));
+  assert.equal(anonymous.statusCode, 401);
+  assert.equal(anonymous.json().code, 'UNAUTHENTICATED');
+  assert.match(anonymous.json().detail, /names no subject/);
+  assert.match(String(anonymous.headers['www-authenticate']), /error="invalid_token"/);
+  const count = (await app.inject({ method: 'GET', url: '/user' })).json().length;
+  assert.equal(count, 2, 'the refused token created nothing');
+});

@@ -38,6 +38,65 @@ test('rate limit — when a client goes over the limit, then 429 with Retry-Afte
   assert.deepEqual(other.json(), [], 'the refused create stored nothing');
 });
 
+test('rate limit — when a client scans unknown routes, then those requests count and end in 429', async (t) => {
+  const { app } = await appWith(t, { limits: { rateLimit: { max: 3, windowMs: 60_000 } } });
+  const statuses = [];
+  for (let i = 0; i < 5; i++) {
+    statuses.push((await app.inject({ method: 'GET', url: `/scan-${i}` })).statusCode);
+  }
+  assert.deepEqual(statuses, [404, 404, 404, 429, 429]);
+  const refused = await app.inject({ method: 'GET', url: '/user' });
+  assert.equal(refused.statusCode, 429, 'the scan spent the same budget as the API');
+  assert.equal(refused.json().code, 'RATE_LIMITED');
+});
+
+test('rate limit — when TRUST_PROXY lists the proxy, then a client rotating X-Forwarded-For is still limited by the address the proxy appended', async (t) => {
+  const { app } = await appWith(t, {
+    trustProxy: ['127.0.0.1'],
+    limits: { rateLimit: { max: 3, windowMs: 60_000 } },
+  });
+  const statuses = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/user',
+      // The client wrote the first entry; the proxy at 127.0.0.1 appended the address it saw.
+      headers: { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9` },
+    });
+    statuses.push(res.statusCode);
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+  const neighbour = await app.inject({
+    method: 'GET',
+    url: '/user',
+    headers: { 'x-forwarded-for': '203.0.113.10' },
+  });
+  assert.equal(neighbour.statusCode, 200, 'another client behind the proxy has its own budget');
+  const direct = await app.inject({
+    method: 'GET',
+    url: '/user',
+    remoteAddress: '192.0.2.50',
+    headers: { 'x-forwarded-for': '203.0.113.77' },
+  });
+  assert.equal(direct.statusCode, 200);
+  assert.equal(direct.headers['ratelimit-remaining'], '2', 'a direct client is keyed on its peer');
+});
+
+test('rate limit — when TRUST_PROXY is true, then the client-written left-most entry is the key (why the README advises addresses)', async (t) => {
+  const { app } = await appWith(t, {
+    trustProxy: true,
+    limits: { rateLimit: { max: 1, windowMs: 60_000 } },
+  });
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/user',
+      headers: { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9` },
+    });
+    assert.equal(res.statusCode, 200);
+  }
+});
+
 const redisUp = await redisAvailable();
 if (redisUp) {
   test('rate limit — when two processes share Redis, then a client’s budget is shared between them', async (t) => {
@@ -47,6 +106,8 @@ if (redisUp) {
       await namespace.clean(redis);
       redis.disconnect();
     });
+    // Until the client is connected the limiter counts per process, by design.
+    await redis.ping();
     const limits = { rateLimit: { max: 4, windowMs: 60_000 }, redis, namespace: namespace.prefix };
     const a = await appWith(t, { limits });
     const b = await appWith(t, { limits });
@@ -59,7 +120,7 @@ if (redisUp) {
   });
 }
 
-test('rate limit — when Redis is unreachable, then requests pass rather than fail', async (t) => {
+test('rate limit — when Redis is unreachable, then requests are limited per process instead of passing', async (t) => {
   const redis = new Redis('redis://127.0.0.1:1', {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -69,9 +130,11 @@ test('rate limit — when Redis is unreachable, then requests pass rather than f
   redis.on('error', () => undefined);
   t.after(() => redis.disconnect());
   const { app } = await appWith(t, { limits: { rateLimit: { max: 1, windowMs: 60_000 }, redis } });
+  const statuses = [];
   for (let i = 0; i < 3; i++) {
-    assert.equal((await app.inject({ method: 'GET', url: '/user' })).statusCode, 200);
+    statuses.push((await app.inject({ method: 'GET', url: '/user' })).statusCode);
   }
+  assert.deepEqual(statuses, [200, 429, 429]);
 });
 
 /** The real store, with one operation made slow. */

@@ -18,7 +18,7 @@ interface Acknowledged {
 }
 
 /**
- * Crash safety (issue 7): SIGKILL the web process in the middle of a stream of creates, start it
+ * Crash safety (docs/reliability.md): SIGKILL the web process in the middle of a stream of creates, start it
  * again on the same store, and check that every create that got a 201 is there, byte for byte.
  */
 async function crashDuringCreates(t: TestContext, databaseUrl: string) {

@@ -165,10 +165,10 @@ test('web cluster — when SIGHUP arrives under steady load, then children are r
           method: 'POST',
           signal: AbortSignal.timeout(15_000),
         });
-        await res.arrayBuffer();
+        const body = await res.text();
         outcomes.latencies.push(performance.now() - started);
         if (res.status === 201) outcomes.ok++;
-        else outcomes.failed.push(`status ${res.status}`);
+        else outcomes.failed.push(`status ${res.status} ${body.slice(0, 200)}`);
       } catch (error) {
         outcomes.failed.push(String((error as { cause?: unknown }).cause ?? error));
       }

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { createStore } from '../../src/store/index.ts';
+import { listStatements } from '../../src/store/sql/sql-list-query.ts';
+import type { SqlDatabase } from '../../src/store/sql/sql-schema.ts';
 import { isDomainError } from '../../src/users/errors.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
 import { parseListQuery } from '../../src/users/query.ts';
@@ -66,29 +69,44 @@ if (availability.reachable) {
     }
   });
 
+  /**
+   * The plan of the page query (with its count) the store itself builds for `where` (listStatements, compiled by
+   * Kysely with its parameters), not hand-written SQL.
+   */
   async function plan(url: string, where: string): Promise<string> {
+    const db = new Kysely<SqlDatabase>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
+    });
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
+      const query = listStatements(db, parseListQuery({ where })).page.compile();
       // Few rows: make the planner show whether an index can serve the condition at all.
       await client.query('SET enable_seqscan = off');
-      const { rows } = await client.query(`EXPLAIN SELECT id FROM users WHERE ${where}`);
+      const { rows } = await client.query(`EXPLAIN ${query.sql}`, [...query.parameters]);
       return rows.map((row) => row['QUERY PLAN']).join('\n');
     } finally {
       await client.end();
+      await db.destroy();
     }
   }
 
   test('postgres — when migrated where pg_trgm is offered, then contains and startsWith use indexes, and rows older than name_key are folded', async (t) => {
     const { store, database } = await openStore(t);
     await store.migrate();
-    for (const column of ['name_key', 'email_key']) {
-      const index = new RegExp(`users_${column}_trgm`);
-      assert.match(await plan(database.url, `${column} LIKE '%bingo%'`), index);
+    for (const field of ['name', 'email']) {
+      const index = new RegExp(`users_${field}_key_trgm`);
+      const contains = await plan(database.url, `{"${field}":{"contains":"Bingo"}}`);
+      assert.match(contains, index);
+      assert.doesNotMatch(contains, /Seq Scan/, 'rows with an unset key come from an index too');
       // A prefix may also be served by a B-tree ("C" collation): any index, never a scan.
-      assert.doesNotMatch(await plan(database.url, `${column} LIKE 'bin%'`), /Seq Scan/);
+      const prefix = await plan(database.url, `{"${field}":{"startsWith":"bin"}}`);
+      assert.doesNotMatch(prefix, /Seq Scan/);
     }
-    const status = await store.rollback();
+    // Back to before name_key, however many migrations came after it.
+    let status = await store.rollback();
+    while (!status.pending.includes('0004-add-name-key') && status.applied.length > 0)
+      status = await store.rollback();
     assert.ok(status.pending.includes('0004-add-name-key'));
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
@@ -117,6 +135,54 @@ if (availability.reachable) {
     assert.equal(all.total, 2499);
   });
 
+  test('postgres — when a release older than name_key inserts and renames users, then matching finds them by their current names', async (t) => {
+    const { store, database } = await openStore(t);
+    await store.migrate();
+    await store.create(newUser(1, { name: 'Alice Walker' }));
+    await store.create(newUser(2, { name: 'Bob Stone' }));
+    await store.create(newUser(4, { name: 'Dana Ross' }));
+    // The older release's statements: they never name name_key.
+    const old = new pg.Client({ connectionString: database.url });
+    await old.connect();
+    const keys = async () =>
+      (await old.query('SELECT id, name_key AS key FROM users ORDER BY id')).rows;
+    try {
+      await old.query(
+        `INSERT INTO users (id, name, created_at, updated_at) VALUES ($1, 'ÉLODIE Ωmega', now(), now())`,
+        [id(3)],
+      );
+      await old.query(`UPDATE users SET name = 'Zoé Quinn', updated_at = now() WHERE id = $1`, [
+        id(1),
+      ]);
+      await old.query(`UPDATE users SET name = 'DANA ROSS' WHERE id = $1`, [id(4)]);
+      // JavaScript folds İ to i + U+0307; only a full Unicode case mapping (ICU) does the same.
+      await old.query(
+        `INSERT INTO users (id, name, created_at, updated_at) VALUES ($1, 'İSTANBUL', now(), now())`,
+        [id(5)],
+      );
+      const names = async (where: string) =>
+        (await store.list(parseListQuery({ where, sort: 'id ASC' }))).users.map((u) => u.id);
+      assert.deepEqual(await names('{"name":{"contains":"élodie ω"}}'), [id(3)]);
+      assert.deepEqual(await names('{"name":{"startsWith":"ZOÉ"}}'), [id(1)]);
+      assert.deepEqual(await names('{"name":{"contains":"walker"}}'), [], 'the old name is gone');
+      assert.deepEqual(await names('{"name":{"endsWith":"STONE"}}'), [id(2)]);
+      assert.deepEqual(await names('{"name":{"like":"dana%"}}'), [id(4)]);
+      assert.deepEqual(await names('{"name":{"startsWith":"İst"}}'), [id(5)]);
+      // The next migrate folds those rows as a write of this release would.
+      await store.migrate();
+      assert.deepEqual(await keys(), [
+        { id: id(1), key: 'zoé quinn' },
+        { id: id(2), key: 'bob stone' },
+        { id: id(3), key: 'élodie ωmega' },
+        { id: id(4), key: 'dana ross' },
+        { id: id(5), key: 'İSTANBUL'.toLowerCase() },
+      ]);
+      assert.deepEqual(await names('{"name":{"contains":"élodie ω"}}'), [id(3)]);
+    } finally {
+      await old.end();
+    }
+  });
+
   test('postgres — when the role may not create pg_trgm, then the migration still succeeds with a prefix index', async (t) => {
     const database = await createTestDatabase();
     const role = `${database.name}_owner`;
@@ -135,7 +201,10 @@ if (availability.reachable) {
     });
     const status = await store.migrate();
     assert.deepEqual(status.pending, []);
-    assert.match(await plan(database.url, `name_key LIKE 'bin%'`), /users_name_key_prefix/);
+    assert.match(
+      await plan(database.url, '{"name":{"startsWith":"bin"}}'),
+      /users_name_key_prefix/,
+    );
     await store.create(newUser(1, { name: 'Bingo' }));
     const page = await store.list(parseListQuery({ where: '{"name":{"contains":"ING"}}' }));
     assert.deepEqual(

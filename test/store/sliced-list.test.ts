@@ -15,6 +15,9 @@ describe('needsScan', () => {
       { and: [{ name: 'bingo' }, { createdAt: { '>': '2020-01-01T00:00:00Z' } }] },
     ])
       assert.equal(needsScan(whereOf(where)), false, JSON.stringify(where));
+    // `{}` filters nothing: no condition at all, and an empty conjunction scans for nothing.
+    assert.equal(parseListQuery({ where: '{}' }).where, undefined);
+    assert.equal(needsScan({ kind: 'and', conditions: [] }), false);
   });
 
   test('when any row may match, then the list scans (in slices on SQLite)', () => {
@@ -27,6 +30,7 @@ describe('needsScan', () => {
       { createdAt: { greaterThan: '2020-01-01T00:00:00Z' } },
       { or: [{ name: 'a' }, { email: { like: '%x' } }] },
       { or: [{ name: 'a' }, { name: 'b' }] },
+      { and: [{}, { email: 'a@x.io' }] },
     ])
       assert.equal(needsScan(whereOf(where)), true, JSON.stringify(where));
   });

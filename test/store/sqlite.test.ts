@@ -138,7 +138,10 @@ test('sqlite — when name_key is added to a file with users, then they match as
   const path = join(dir, 'app.db');
   const store = await fileStore(t, path);
   await store.migrate();
-  const status = await store.rollback();
+  // Back to before name_key, however many migrations came after it.
+  let status = await store.rollback();
+  while (!status.pending.includes('0004-add-name-key') && status.applied.length > 0)
+    status = await store.rollback();
   assert.ok(status.pending.includes('0004-add-name-key'), JSON.stringify(status));
   const db = new Database(path);
   const insert = db.prepare(
@@ -157,16 +160,56 @@ test('sqlite — when name_key is added to a file with users, then they match as
   assert.equal(all.total, 2499);
 });
 
+test('sqlite — when a release older than name_key inserts and renames users, then matching finds them by their current names', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, 'app.db');
+  const store = await fileStore(t, path);
+  await store.migrate();
+  await store.create(newUser(1, { name: 'Alice Walker' }));
+  await store.create(newUser(2, { name: 'Bob Stone' }));
+  // The older release's own connection and statements: they never name name_key.
+  const old = new Database(path);
+  old
+    .prepare(
+      `insert into users (id, name, email, email_key, created_at, updated_at) values (?, ?, null, null, ?, ?)`,
+    )
+    .run(id(3), 'ÉLODIE Ωmega', at(0), at(0));
+  old
+    .prepare(`update users set name = ?, updated_at = ? where id = ?`)
+    .run('Zoé Quinn', at(1), id(1));
+  old.close();
+  const names = async (where: string) =>
+    (await store.list(parseListQuery({ where, sort: 'id ASC' }))).users.map((u) => u.id);
+  assert.deepEqual(await names('{"name":{"contains":"élodie ω"}}'), [id(3)]);
+  assert.deepEqual(await names('{"name":{"startsWith":"ZOÉ"}}'), [id(1)]);
+  assert.deepEqual(await names('{"name":{"contains":"walker"}}'), [], 'the old name is gone');
+  assert.deepEqual(await names('{"name":{"endsWith":"STONE"}}'), [id(2)]);
+  // The next migrate folds those rows as a write of this release would.
+  await store.migrate();
+  const check = new Database(path, { readonly: true });
+  t.after(() => check.close());
+  assert.deepEqual(check.prepare('select id, name_key as key from users order by id').all(), [
+    { id: id(1), key: 'zoé quinn' },
+    { id: id(2), key: 'bob stone' },
+    { id: id(3), key: 'élodie ωmega' },
+  ]);
+  assert.deepEqual(await names('{"name":{"contains":"élodie ω"}}'), [id(3)]);
+});
+
 test('sqlite — when a text match must scan many slices, then total, page and order are those of one full scan', async (t) => {
   const store = await createStore({ url: 'sqlite::memory:', ...OPTIONS });
   t.after(() => store.close());
   await store.migrate();
-  // 12,500 users over seven slices; every third matches, so 4,167 matches fit the kept ids,
-  // and `user` matches all of them, past the kept ids, so the page is read by its own query.
-  const users = Array.from({ length: 12_500 }, (_, i) =>
-    newUser(i + 1, { name: i % 3 === 0 ? `Match ${12_500 - i}` : `user ${i}` }),
+  // 24,000 users over twelve slices: every third is a `Match`, and the 16,000 others match
+  // `startsWith: u`, past the 10,000 candidates a scanning list keeps, so its candidates are
+  // ranked several times along the scan.
+  const users = Array.from({ length: 24_000 }, (_, i) =>
+    newUser(i + 1, { name: i % 3 === 0 ? `Match ${24_000 - i}` : `user ${(i * 7919) % 24_000}` }),
   );
   await store.importMany(users, { mode: 'skip', events: false });
+  const byName = (a: { name: string }, b: { name: string }) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   const few = await store.list(
     parseListQuery({
       where: '{"name":{"contains":"MATCH"}}',
@@ -175,27 +218,58 @@ test('sqlite — when a text match must scan many slices, then total, page and o
       skip: '1',
     }),
   );
-  const fewExpected = users
-    .filter((u) => u.name.startsWith('Match'))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const fewExpected = users.filter((u) => u.name.startsWith('Match')).sort(byName);
   assert.equal(few.total, fewExpected.length);
   assert.deepEqual(
     few.users.map((u) => u.name),
     fewExpected.slice(1, 4).map((u) => u.name),
   );
-  const many = await store.list(
+  const many = users.filter((u) => u.name.startsWith('user'));
+  assert.ok(many.length > 10_000);
+  const deep = await store.list(
+    parseListQuery({
+      where: '{"name":{"startsWith":"u"}}',
+      sort: 'name DESC',
+      limit: '20',
+      skip: '9980',
+    }),
+  );
+  assert.equal(deep.total, many.length);
+  assert.deepEqual(
+    deep.users.map((u) => u.id),
+    many
+      .sort(byName)
+      .reverse()
+      .slice(9980, 10_000)
+      .map((u) => u.id),
+  );
+  const last = await store.list(
     parseListQuery({ where: '{"name":{"startsWith":"u"}}', sort: 'id DESC', limit: '2' }),
   );
-  assert.equal(many.total, users.filter((u) => u.name.startsWith('user')).length);
   assert.deepEqual(
-    many.users.map((u) => u.id),
-    users
-      .filter((u) => u.name.startsWith('user'))
+    last.users.map((u) => u.id),
+    many
       .map((u) => u.id)
       .sort()
       .reverse()
       .slice(0, 2),
   );
+});
+
+test('sqlite — when a scanning list reaches past 10,000 rows, then it is refused as past the query budget', async (t) => {
+  const store = await createStore({ url: 'sqlite::memory:', ...OPTIONS });
+  t.after(() => store.close());
+  await store.migrate();
+  await store.create(newUser(1));
+  await rejectsWith(
+    store.list(parseListQuery({ where: '{"name":{"!":"x"}}', skip: '9991', limit: '10' })),
+    'QUERY_TOO_COMPLEX',
+  );
+  // An index finds the rows: nothing to keep across slices, any skip is answered.
+  const keyed = await store.list(
+    parseListQuery({ where: JSON.stringify({ id: [id(1)] }), skip: '900000' }),
+  );
+  assert.deepEqual(keyed, { users: [], total: 1 });
 });
 
 test('sqlite — when a scanning list passes the statement timeout, then it is abandoned with STORE_UNAVAILABLE', async (t) => {

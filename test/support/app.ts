@@ -9,6 +9,7 @@ import { UserService } from '../../src/users/user-service.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
 import type { AccessSettings } from '../../src/http/plugins/auth/index.ts';
 import type { LimitSettings } from '../../src/http/plugins/limits.ts';
+import type { TrustProxy } from '../../src/config/index.ts';
 
 export interface TestApp {
   app: Awaited<ReturnType<typeof buildApp>>;
@@ -23,6 +24,7 @@ export interface TestAppOptions {
   bodyLimitBytes?: number;
   responseTimeoutMs?: number;
   corsOrigins?: string[];
+  trustProxy?: TrustProxy;
   access?: Partial<AccessSettings>;
   /** Rate limiting and load shedding are off unless a test turns them on. */
   limits?: Partial<LimitSettings>;
@@ -70,7 +72,9 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
       requestTimeoutMs: 30_000,
       responseTimeoutMs: options.responseTimeoutMs ?? 15_000,
       keepAliveTimeoutMs: 5_000,
-      trustProxy: false,
+      trustProxy: options.trustProxy ?? false,
+      maxConnections: 1000,
+      maxConnectionsPerClient: 0,
       corsOrigins: options.corsOrigins ?? [],
     },
     access: {

@@ -20,8 +20,20 @@ export interface RunningProcess {
 }
 
 /** Starts a process type of ours (e.g. `src/processes/web.ts`) as its own OS process. */
-export function spawnProcess(entry: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [entry], {
+export function spawnProcess(
+  entry: string,
+  env: Record<string, string>,
+  options: { openFiles?: number } = {},
+): RunningProcess {
+  // `ulimit -n` applies to the shell, which then becomes the process: a low open-files limit.
+  const [command, args] =
+    options.openFiles === undefined
+      ? [process.execPath, [entry]]
+      : [
+          '/bin/sh',
+          ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, entry],
+        ];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -97,8 +109,13 @@ export function spawnProcess(entry: string, env: Record<string, string>): Runnin
 /** Starts the web process and resolves with its port once it is ready. */
 export async function startWeb(
   env: Record<string, string>,
+  options: { openFiles?: number } = {},
 ): Promise<RunningProcess & { port: number }> {
-  const web = spawnProcess('src/processes/web.ts', { PORT: '0', HOST: '127.0.0.1', ...env });
+  const web = spawnProcess(
+    'src/processes/web.ts',
+    { PORT: '0', HOST: '127.0.0.1', ...env },
+    options,
+  );
   try {
     const ready = await web.waitForLine((l) => l.msg === 'web ready');
     const port = (ready.address as { port: number }).port;

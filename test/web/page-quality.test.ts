@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSite, seriousViolations, type Site } from './support.ts';
 
-// Issue 8, "use it well": accessible, keyboard-only, phone-sized, strict CSP, cached, tokens.
+// The user-management page, "use it well": accessible, keyboard-only, phone-sized, strict CSP, cached, tokens.
 describe('page quality', { timeout: 60_000 }, () => {
   let site: Site;
 

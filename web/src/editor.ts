@@ -1,4 +1,5 @@
 import { ApiError, type Api, type Problem, type User } from './api.ts';
+import { humanMessage } from './messages.ts';
 import { byId, say, wireClose } from './dom.ts';
 import type { ListView } from './list.ts';
 
@@ -41,7 +42,7 @@ export function createEditor(api: Api, list: ListView, notify: Notify) {
         unplaced.push(`${field} ${message}`);
         continue;
       }
-      say(errorOf(known.input), `${known.label} ${message}.`);
+      say(errorOf(known.input), humanMessage(known.label, message));
       known.input.setAttribute('aria-invalid', 'true');
       first ??= known.input;
     }

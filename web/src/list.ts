@@ -1,5 +1,6 @@
 import { ApiError, type Api, type ListQuery, type SortField, type User } from './api.ts';
 import { byId, el, say } from './dom.ts';
+import { listSummary } from './messages.ts';
 
 const SEARCH_DELAY_MS = 250;
 const PAGE_SIZES = [10, 25, 50, 100];
@@ -28,13 +29,20 @@ function queryFromAddress(): ListQuery {
   };
 }
 
+/**
+ * Each search, sort or page a person asks for is a history entry (Back returns to the previous
+ * view); a reload of the same view replaces its entry.
+ */
 function saveToAddress(query: ListQuery): void {
   const params = new URLSearchParams();
   if (query.search) params.set('q', query.search);
   params.set('sort', `${query.sort.field} ${query.sort.direction}`);
   params.set('limit', String(query.limit));
   if (query.skip > 0) params.set('skip', String(query.skip));
-  history.replaceState(null, '', `?${params}`);
+  const address = `?${params}`;
+  if (address === location.search) return;
+  if (location.search === '') history.replaceState(null, '', address);
+  else history.pushState(null, '', address);
 }
 
 function actionButton(label: string, user: User, onClick: (user: User) => void) {
@@ -51,7 +59,12 @@ function actionButton(label: string, user: User, onClick: (user: User) => void) 
 
 export function createList(
   api: Api,
-  actions: { edit(user: User): void; remove(user: User): void },
+  actions: {
+    edit(user: User): void;
+    remove(user: User): void;
+    /** A person moved to another view (search, sort, page): earlier notices no longer apply. */
+    navigated(): void;
+  },
 ): ListView {
   const table = byId<HTMLTableElement>('users');
   const body = table.tBodies[0]!;
@@ -66,6 +79,18 @@ export function createList(
   const query = queryFromAddress();
   search.value = query.search;
   pageSize.value = String(query.limit);
+  // Back and Forward show the view the address names, without adding an entry.
+  window.addEventListener('popstate', () => {
+    Object.assign(query, queryFromAddress());
+    search.value = query.search;
+    pageSize.value = String(query.limit);
+    actions.navigated();
+    void reload();
+  });
+  const navigate = () => {
+    actions.navigated();
+    void reload();
+  };
   let pending: AbortController | undefined;
   let neighbours: { next: number | undefined; prev: number | undefined } = {
     next: undefined,
@@ -106,15 +131,6 @@ export function createList(
       ),
     );
 
-  function describe(users: User[], total: number): string {
-    if (total === 0) return query.search ? `No users match “${query.search}”.` : 'No users yet.';
-    if (users.length === 0) return `No users on this page; ${total} in all.`;
-    const pages = Math.ceil(total / query.limit);
-    const page = Math.floor(query.skip / query.limit) + 1;
-    const last = query.skip + users.length;
-    return `Showing ${query.skip + 1}–${last} of ${total} users (page ${page} of ${pages}).`;
-  }
-
   function showSort(): void {
     for (const th of table.tHead!.querySelectorAll<HTMLElement>('th[data-sort]')) {
       if (th.dataset.sort === query.sort.field) {
@@ -141,7 +157,7 @@ export function createList(
       total = page.total;
       body.replaceChildren(...page.users.map(row));
       say(error, '');
-      status.textContent = describe(page.users, page.total);
+      status.textContent = listSummary(query, page.users.length, page.total);
     } catch (caught) {
       if (controller.signal.aborted) return;
       const detail = caught instanceof ApiError ? caught.message : 'The service did not answer.';
@@ -162,7 +178,7 @@ export function createList(
     if (search.value === query.search) return;
     query.search = search.value;
     query.skip = 0;
-    void reload();
+    navigate();
   };
   search.addEventListener('input', () => {
     clearTimeout(typing);
@@ -179,7 +195,7 @@ export function createList(
       const flip = query.sort.direction === 'ASC' ? 'DESC' : 'ASC';
       query.sort = { field, direction: query.sort.field === field ? flip : 'ASC' };
       query.skip = 0;
-      void reload();
+      navigate();
     });
   }
 
@@ -193,14 +209,14 @@ export function createList(
       prev: skip > 0 ? Math.max(0, skip - query.limit) : undefined,
       next: skip + query.limit < total ? skip + query.limit : undefined,
     };
-    void reload();
+    navigate();
   };
   prev.addEventListener('click', () => go(neighbours.prev));
   next.addEventListener('click', () => go(neighbours.next));
   pageSize.addEventListener('change', () => {
     query.limit = Number(pageSize.value);
     query.skip = 0;
-    void reload();
+    navigate();
   });
 
   const focus = (id?: string) => {

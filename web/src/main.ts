@@ -29,6 +29,7 @@ const api = createApi(async (refused) => {
 const list = createList(api, {
   edit: (user: User) => void editor.edit(user),
   remove: (user: User) => deleter.confirm(user),
+  navigated: () => notify(''),
 });
 const editor = createEditor(api, list, notify);
 const deleter = createDeleter(api, list, notify);

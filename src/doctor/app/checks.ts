@@ -1,4 +1,4 @@
-import type { Config } from '../../config/index.ts';
+import { isEmbeddedStore, startRefusals, type Config } from '../../config/index.ts';
 import { unsupportedServer } from '../../store/server-version.ts';
 import type { UserStore } from '../../users/user-store.ts';
 import type { Check } from '../report.ts';
@@ -9,6 +9,7 @@ import type { Check } from '../report.ts';
  */
 export const APP_CHECK_IDS = [
   'config.valid',
+  'config.access-control',
   'config.production-store',
   'store.reachable',
   'store.schema',
@@ -92,6 +93,38 @@ export async function checkSchema(store: UserStore, evidence: string): Promise<C
   }
 }
 
+/** The refusal the web process would log for this check, if any. */
+const refusalFor = (config: Config, check: string) =>
+  startRefusals(config).find((refusal) => refusal.check === check);
+
+export function checkAccessControl(config: Config): Check {
+  const base = {
+    id: 'config.access-control',
+    title: 'Access control',
+    severity: 'required',
+    evidence: ['NODE_ENV', 'API_TOKENS', 'JWT_JWKS_URL', 'ALLOW_ANONYMOUS_WRITES'],
+  } as const;
+  if (config.nodeEnv !== 'production') {
+    return {
+      ...base,
+      status: 'skip',
+      summary: `NODE_ENV=${config.nodeEnv}`,
+      hint: 'Checked only when NODE_ENV=production (elsewhere an open API is the tutorial’s).',
+    };
+  }
+  const refusal = refusalFor(config, base.id);
+  if (refusal) return { ...base, status: 'fail', summary: refusal.reason, hint: refusal.fix };
+  if (config.apiTokens.length > 0 || config.jwt) {
+    return { ...base, status: 'pass', summary: 'bearer tokens required for writes' };
+  }
+  return {
+    ...base,
+    status: 'warn',
+    summary: 'none, explicitly allowed: anyone who can reach the port can change every user',
+    hint: 'Only behind a proxy that authenticates; otherwise set API_TOKENS or JWT_JWKS_URL.',
+  };
+}
+
 export function checkProductionStore(config: Config): Check {
   const base = {
     id: 'config.production-store',
@@ -99,7 +132,6 @@ export function checkProductionStore(config: Config): Check {
     severity: 'required',
     evidence: ['NODE_ENV', 'DATABASE_URL', 'MONGO_URL', 'ALLOW_EMBEDDED_STORE'],
   } as const;
-  const embedded = config.storeUrl.startsWith('sqlite:');
   if (config.nodeEnv !== 'production') {
     return {
       ...base,
@@ -108,19 +140,13 @@ export function checkProductionStore(config: Config): Check {
       hint: 'Checked only when NODE_ENV=production.',
     };
   }
-  if (!embedded) return { ...base, status: 'pass', summary: 'a networked store' };
-  if (config.allowEmbeddedStore) {
-    return {
-      ...base,
-      status: 'warn',
-      summary: 'embedded SQLite in production, explicitly allowed',
-      hint: 'Run exactly one web replica on a persistent volume; every other process type needs a networked store.',
-    };
-  }
+  const refusal = refusalFor(config, base.id);
+  if (refusal) return { ...base, status: 'fail', summary: refusal.reason, hint: refusal.fix };
+  if (!isEmbeddedStore(config)) return { ...base, status: 'pass', summary: 'a networked store' };
   return {
     ...base,
-    status: 'fail',
-    summary: 'embedded SQLite in production',
-    hint: 'Set DATABASE_URL to PostgreSQL or MONGO_URL to MongoDB (or ALLOW_EMBEDDED_STORE=true for a single replica).',
+    status: 'warn',
+    summary: 'embedded SQLite in production, explicitly allowed',
+    hint: 'Run exactly one web replica on a persistent volume; every other process type needs a networked store.',
   };
 }

@@ -1,7 +1,12 @@
 import { loadConfig, ConfigError, type Config } from '../../config/index.ts';
 import type { UserStore } from '../../users/user-store.ts';
 import { createReport, type Check, type Report } from '../report.ts';
-import { checkProductionStore, checkSchema, checkStoreReachable } from './checks.ts';
+import {
+  checkAccessControl,
+  checkProductionStore,
+  checkSchema,
+  checkStoreReachable,
+} from './checks.ts';
 
 export { APP_CHECK_IDS, checkStoreReachable } from './checks.ts';
 
@@ -65,6 +70,7 @@ export async function runAppChecks(deps: AppCheckDeps): Promise<Report> {
 
   if (!config) {
     checks.push(
+      skipped('config.access-control', 'Access control', 'no valid configuration'),
       skipped('config.production-store', 'Store fit for production', 'no valid configuration'),
       skipped('store.reachable', 'Store reachable', 'no valid configuration'),
       skipped('store.schema', 'Migrations current', 'no valid configuration'),
@@ -73,7 +79,7 @@ export async function runAppChecks(deps: AppCheckDeps): Promise<Report> {
     return createReport({ subject: 'app', checks });
   }
 
-  checks.push(checkProductionStore(config));
+  checks.push(checkAccessControl(config), checkProductionStore(config));
   const evidence = deps.redact(config.storeUrl);
   const store = await deps.openStore(config);
   try {

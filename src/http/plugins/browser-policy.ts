@@ -88,5 +88,8 @@ export async function browserPolicy(
     // Bearer tokens, not cookies: no credentialed requests are needed.
     credentials: false,
     maxAge: 600,
+    // A plain OPTIONS (no Origin, no Access-Control-Request-Method) is not a preflight refused
+    // with a 400: it is answered 204 with the route's `Allow` (src/http/plugins/allow.ts).
+    strictPreflight: false,
   });
 }

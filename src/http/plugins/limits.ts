@@ -4,6 +4,8 @@ import underPressure from '@fastify/under-pressure';
 import type { Redis } from 'ioredis';
 import { ProblemError } from '../problems.ts';
 import { routeOf } from './request-context.ts';
+import { fallbackStore } from './rate-limit-store.ts';
+import type { Registry } from 'prom-client';
 
 export interface LimitSettings {
   /** Requests per client (IP, or X-Forwarded-For under TRUST_PROXY) per window; max 0 is off. */
@@ -26,15 +28,28 @@ const OPERATIONAL = new Set(['/healthz', '/readyz', '/metrics', '/version']);
 const operational = (request: FastifyRequest) => OPERATIONAL.has(routeOf(request));
 
 /** Rate limiting (429) and load shedding (503), registered before any route. */
-export async function limits(app: FastifyInstance, settings: LimitSettings): Promise<void> {
+export async function limits(
+  app: FastifyInstance,
+  settings: LimitSettings,
+  registry?: Registry,
+): Promise<void> {
   if (settings.rateLimit.max > 0) {
+    // With Redis, counters are shared; while it is away, each process counts on its own.
+    const shared =
+      settings.redis &&
+      fallbackStore({
+        redis: settings.redis,
+        namespace: settings.namespace ?? '12factor-app:rate-limit:',
+        log: app.log,
+        registry,
+      });
+    if (shared) app.addHook('onClose', (_app, done) => (shared.close(), done()));
     await app.register(rateLimit, {
       global: true,
       max: settings.rateLimit.max,
       timeWindow: settings.rateLimit.windowMs,
-      ...(settings.redis && { redis: settings.redis }),
-      nameSpace: settings.namespace ?? '12factor-app:rate-limit:',
-      // Redis away must not take the API down with it: requests pass unlimited meanwhile.
+      ...(shared && { store: shared.Store }),
+      // A store error cannot happen (the store falls back), but if one did, a request passes.
       skipOnError: true,
       // RateLimit-Limit/-Remaining/-Reset (draft-ietf-httpapi-ratelimit-headers) and Retry-After.
       enableDraftSpec: true,

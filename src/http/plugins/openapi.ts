@@ -1,18 +1,29 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import { problemRef } from '../schemas.ts';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Release } from '../routes/operations.ts';
 import { ALWAYS_PRESENT } from '../../users/user.ts';
+
+/** The <style> in swagger-ui-standalone-preset.js's logo SVG, as the CSP hash of its text. */
+const LOGO_STYLE_HASH = `'sha256-${createHash('sha256')
+  .update('.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}')
+  .digest('base64')}'`;
 
 /**
  * The OpenAPI 3.1 document is generated from the route schemas (the same ones that validate and
  * serialize), served at /openapi.json, with a docs page at /docs. The UI's assets ship inside
  * the package: nothing is loaded from outside the service.
  */
-export async function openapi(app: FastifyInstance, release: Release): Promise<void> {
+export async function openapi(
+  app: FastifyInstance,
+  release: Release,
+  access: { enabled: boolean; readsRequireAuth: boolean },
+): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -26,6 +37,42 @@ export async function openapi(app: FastifyInstance, release: Release): Promise<v
         { name: 'user', description: 'The user directory' },
         { name: 'operations', description: 'Health, readiness, metrics and release' },
       ],
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              "A token from `API_TOKENS` or a JWT from `JWT_JWKS_URL`'s issuer. Scopes: `user:read` (lists and reads) and `user:write` (every change; also allows reads). A `token:read` entry in `API_TOKENS` has `user:read` only.",
+          },
+        },
+      },
+    },
+    // The user routes' security and the errors every one of them may answer, so /docs can send
+    // a token and a client generator knows each answer's shape.
+    transform: ({ schema, url, route }) => {
+      // Documented only: /readyz's answers carry its checks, which a response schema would drop.
+      if (url === '/readyz') {
+        const response = { 200: { type: 'object', description: 'Ready' }, 503: problemRef };
+        return { schema: { ...schema, response } as FastifySchema, url };
+      }
+      if (!schema?.tags?.includes('user')) return { schema, url };
+      const safe = [route.method].flat().every((method) => method === 'GET' || method === 'HEAD');
+      const scope = safe ? 'user:read' : 'user:write';
+      const required = access.enabled && (!safe || access.readsRequireAuth);
+      const response = {
+        ...(schema.response as Record<string, unknown>),
+        ...(access.enabled ? { 401: problemRef, 403: problemRef } : {}),
+        429: problemRef,
+        500: problemRef,
+        503: problemRef,
+      };
+      // OpenAPI 3.1 §4.8.30: for schemes other than OAuth, the list names the roles needed; an
+      // empty requirement makes the token optional.
+      const security = access.enabled
+        ? [...(required ? [] : [{}]), { bearer: [scope] }]
+        : [{}, { bearer: [scope] }];
+      return { schema: { ...schema, response, security } as FastifySchema, url };
     },
     transformObject: (documentObject) => {
       const doc =
@@ -51,6 +98,20 @@ export async function openapi(app: FastifyInstance, release: Release): Promise<v
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     staticCSP: true,
+    // The plugin's policy upgrades every request to https: over plain http from any host name
+    // but localhost (a VM, a LAN address) each asset then fails and the page stays blank. TLS,
+    // where there is any, ends at the proxy in front, which is where such a policy belongs.
+    // And swagger-ui's small logo is an SVG carrying a <style> element, refused (a console
+    // error) unless the policy names its hash.
+    transformStaticCSP: (header) =>
+      header
+        .split(';')
+        .map((directive) => directive.trim())
+        .filter((directive) => directive !== '' && directive !== 'upgrade-insecure-requests')
+        .map((directive) =>
+          directive.startsWith('style-src ') ? `${directive} ${LOGO_STYLE_HASH}` : directive,
+        )
+        .join('; '),
     baseDir: assets,
     logo: { type: 'image/svg+xml', content: await readFile(join(assets, 'logo.svg')) },
   });

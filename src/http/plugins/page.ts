@@ -43,7 +43,7 @@ const PAGE_HEADERS = {
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /**
- * The user-management page (issue 8): `/` and its content-hashed assets under `/assets/`.
+ * The user-management page (web/): `/` and its content-hashed assets under `/assets/`.
  * Without a build (tests that did not run `npm run build`) `/` is a 404 problem saying so.
  */
 export async function page(app: FastifyInstance, options: { root?: string } = {}): Promise<void> {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { traceFieldsOf } from './request-span.ts';
 
 // An incoming id is honoured only if it is short and plain, so logs cannot be forged through it.
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+/** Probe and scrape routes: logged at debug, not traced. */
+export const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 export function requestIdOf(request: { headers: Record<string, unknown> }): string {
   const incoming = request.headers['x-request-id'];
@@ -58,6 +60,7 @@ export function requestContext(app: FastifyInstance): void {
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         // Who wrote, for the audit trail: `token#n` or `jwt:<sub>`, never the credential.
         ...(request.principal && { principal: request.principal.subject }),
+        ...traceFieldsOf(request),
       },
       'request completed',
     );

@@ -6,6 +6,7 @@ import type { UserService } from '../../users/user-service.ts';
 import { etagOf, ifMatchHolds, ifNoneMatchHolds } from '../etag.ts';
 import { createKeyOf } from '../idempotency.ts';
 import { listLinks } from '../links.ts';
+import { checkAttributeCount } from '../body-bounds.ts';
 import {
   CreateBodySchema,
   CreateHeadersSchema,
@@ -33,6 +34,8 @@ async function mergeParameters(request: FastifyRequest): Promise<void> {
     throw validationFailed([{ field: 'body', message: 'must be an object' }]);
   }
   const query = request.query as Record<string, unknown>;
+  checkAttributeCount(query, 'query');
+  checkAttributeCount(body as object | undefined, 'body');
   request.body = normalizeInput({ ...query, ...(body as Record<string, unknown> | undefined) });
 }
 
@@ -132,6 +135,8 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
   };
   app.put('/user/:id', update);
   app.patch('/user/:id', update);
+  // Sails' own REST update route, for HTML forms and clients that cannot send PUT.
+  app.post('/user/:id', update);
 
   app.delete('/user/:id', {
     schema: {

@@ -108,9 +108,12 @@ export class MongoMigrator {
     } catch (error) {
       const failure = indexBuildDuplicate(error);
       if (failure === undefined) throw error;
-      const found = await findDuplicates(this.db, failure.collection, failure.fields).catch(
-        () => [],
-      );
+      const found = await findDuplicates(
+        this.db,
+        failure.collection,
+        failure.fields,
+        failure.partialFilter,
+      ).catch(() => []);
       const duplicates =
         found.length > 0 || failure.first === undefined
           ? found

@@ -38,6 +38,7 @@ export const toEvent = (doc: EventDocument): UserEvent =>
     occurredAt: doc.occurredAt,
     userId: doc.userId,
     payload: { before: doc.before, after: doc.after } as Pick<UserEvent, 'before' | 'after'>,
+    traceparent: doc.traceparent,
   });
 
 export const toDelivery = (doc: DeliveryDocument): Omit<Delivery, 'event'> => ({

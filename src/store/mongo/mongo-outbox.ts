@@ -1,4 +1,5 @@
 import { MongoBulkWriteError, type ClientSession, type Db } from 'mongodb';
+import { currentTraceparent } from '../../telemetry/context.ts';
 import type {
   ClaimOptions,
   Delivery,
@@ -59,6 +60,7 @@ export async function recordMongoEvents(
     );
   if (!counter) throw new Error('the outbox counter did not return a value');
   const first = counter.value - changes.length + 1;
+  const traceparent = currentTraceparent();
   await db.collection<EventDocument>(OUTBOX_EVENTS).insertMany(
     changes.map((change, i) => ({
       _id: first + i,
@@ -69,6 +71,7 @@ export async function recordMongoEvents(
       before: change.before,
       after: change.after,
       fannedOutAt: null,
+      ...(traceparent && { traceparent }),
     })),
     { session, ordered: true },
   );

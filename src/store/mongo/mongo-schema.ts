@@ -50,6 +50,8 @@ export interface EventDocument {
   before: RecordDocument | null;
   after: RecordDocument | null;
   fannedOutAt: Date | null;
+  /** The W3C traceparent of the traced request that made the change; absent when untraced. */
+  traceparent?: string;
 }
 
 /** `_id` is `<sequence> <endpoint>`, so fanning out twice upserts the same document. */

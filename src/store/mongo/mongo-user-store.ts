@@ -95,18 +95,16 @@ export class MongoUserStore implements UserStore {
     return this.guard(async () => {
       const users = await this.users();
       const filter = mongoFilter(query.where);
-      // limit(0) means "no limit" to MongoDB; ours means "count only".
+      // query.limit is at least 1: MongoDB's limit(0) ("no limit") never reaches the driver.
       const [docs, total] = await Promise.all([
-        query.limit === 0
-          ? []
-          : users
-              .find(filter, {
-                ...this.readOptions,
-                sort: mongoSort(query.sort),
-                skip: query.skip,
-                limit: query.limit,
-              })
-              .toArray(),
+        users
+          .find(filter, {
+            ...this.readOptions,
+            sort: mongoSort(query.sort),
+            skip: query.skip,
+            limit: query.limit,
+          })
+          .toArray(),
         users.countDocuments(filter, this.readOptions),
       ]);
       return { users: docs.map(toUser), total };

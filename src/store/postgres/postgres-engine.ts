@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { sql, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { SqlEngine } from '../sql/sql-engine.ts';
-import { postgresMatchIndexes } from './postgres-match-indexes.ts';
+import {
+  postgresMatchIndexes,
+  postgresNameKeyGuard,
+  postgresWriteKeys,
+} from './postgres-match-indexes.ts';
 import { isPostgresUnavailable, isPostgresUniqueViolation } from './postgres-errors.ts';
 
 export interface PostgresEngineOptions {
@@ -82,6 +86,8 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     sequenceKey: (column) => column.primaryKey().generatedAlwaysAsIdentity(),
     rowLocks: true,
     matchIndexes: postgresMatchIndexes,
+    nameKeyGuard: postgresNameKeyGuard,
+    writeNameKeys: postgresWriteKeys,
     bulkInsertNew: async (db, { table, key, columns }) => {
       const names = sql.join(columns.map((column) => sql.ref(column.name)));
       const arrays = sql.join(

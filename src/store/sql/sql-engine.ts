@@ -52,14 +52,30 @@ export interface SqlEngine {
   /** Whether `SELECT … FOR UPDATE` exists; without it, transactions must lock otherwise. */
   readonly rowLocks?: boolean;
   /**
-   * Creates indexes that serve text matching (`LIKE` on the folded keys) where the engine has
-   * them, inside the migration's transaction, and drops them again (`down`).
-   * Without it, matching scans, in the engine, within the query budget.
+   * Builds indexes that serve text matching (`LIKE` on the folded keys) where the engine has
+   * them. Runs after every migrate, on a connection outside any transaction, and must be
+   * idempotent and block no write for long; it calls `fill` (fillNameKeys) before building the
+   * indexes on the keys. `drop` removes them (migration 0004's `down`). Without it, matching
+   * scans, in the engine, within the query budget, and the migrator only calls `fill`.
    */
   readonly matchIndexes?: {
+    build: (db: Kysely<unknown>, fill: () => Promise<unknown>) => Promise<void>;
+    drop: (db: Kysely<unknown>) => Promise<void>;
+  };
+  /**
+   * Migration 0006: a trigger that sets `users.name_key` NULL whenever a write (from a release
+   * that predates the column) leaves it stale, and a SQL function `users_name_fold(name)` that
+   * folds as nameKey does, which matching applies to the rows whose key is NULL (see sqlWhere).
+   */
+  readonly nameKeyGuard: {
     create: (db: Kysely<unknown>) => Promise<void>;
     drop: (db: Kysely<unknown>) => Promise<void>;
   };
+  /** Writes one committed batch of folded keys (fillNameKeys); by default, row by row. */
+  readonly writeNameKeys?: (
+    db: Kysely<unknown>,
+    rows: readonly { id: string; name: string; key: string }[],
+  ) => Promise<void>;
   /**
    * Inserts the rows that collide with no unique index (`ON CONFLICT DO NOTHING`) in one
    * statement and answers their `key` values. Without it, a multi-row VALUES list (one

@@ -3,6 +3,7 @@ import { DEFAULT_MIGRATION_TABLE, Migrator, type MigrationResultSet } from 'kyse
 import type { MigrationStatus } from '../../users/user-store.ts';
 import { sqlMigrations } from './migrations/index.ts';
 import { columnTypes, sequenceKeyOf, type SqlEngine } from './sql-engine.ts';
+import { fillNameKeys, writeKeysByRow } from './sql-name-keys.ts';
 
 async function endSession(db: Kysely<unknown>, statement: string): Promise<void> {
   try {
@@ -54,11 +55,30 @@ export class SqlMigrator {
     };
   }
 
-  /** Migrates only when something is pending: most starts find nothing to do, and no lock. */
+  /**
+   * Migrates only when something is pending: most starts find nothing to do, and no lock.
+   * Then, every time, the settle step (see settle).
+   */
   async migrate(): Promise<MigrationStatus> {
     const status = await this.status();
-    if (status.pending.length === 0) return status;
-    return this.run((migrator) => migrator.migrateToLatest());
+    if (status.pending.length === 0) {
+      await this.session((db) => this.settle(db));
+      return status;
+    }
+    return this.run((migrator) => migrator.migrateToLatest(), { settle: true });
+  }
+
+  /**
+   * The work that must not run in a migration's transaction, where it would hold the table's
+   * lock throughout: folding the names whose key is unset (rows older than the column, or
+   * written since by a release that predates it: fillNameKeys) in committed batches, and
+   * building the match indexes without blocking writes. Idempotent; quick when done.
+   */
+  private async settle(db: Kysely<unknown>): Promise<void> {
+    const write = this.engine.writeNameKeys ?? writeKeysByRow;
+    const fill = () => fillNameKeys(db, write);
+    if (this.engine.matchIndexes) await this.engine.matchIndexes.build(db, fill);
+    else await fill();
   }
 
   private async introspectedStatus(): Promise<MigrationStatus> {
@@ -76,18 +96,27 @@ export class SqlMigrator {
 
   private async run(
     step: (migrator: Migrator) => Promise<MigrationResultSet>,
+    options: { settle?: boolean } = {},
   ): Promise<MigrationStatus> {
+    await this.session(async (db) => {
+      const { error } = await step(this.migrator(db));
+      if (error !== undefined) throw error;
+      if (options.settle) await this.settle(db);
+    });
+    return this.status();
+  }
+
+  /** Runs `work` on one connection, inside the engine's migration session statements. */
+  private async session(work: (db: Kysely<unknown>) => Promise<void>): Promise<void> {
     const session = this.engine.migrationSession;
     await this.db.connection().execute(async (db) => {
       if (session) await sql.raw(session.before).execute(db);
       try {
-        const { error } = await step(this.migrator(db));
-        if (error !== undefined) throw error;
+        await work(db);
       } finally {
         if (session) await endSession(db, session.after);
       }
     });
-    return this.status();
   }
 
   private migrator(db: Kysely<unknown>): Migrator {
@@ -99,6 +128,7 @@ export class SqlMigrator {
       types: columnTypes(this.engine),
       sequenceKey: sequenceKeyOf(this.engine),
       matchIndexes: this.engine.matchIndexes,
+      nameKeyGuard: this.engine.nameKeyGuard,
     });
   }
 }

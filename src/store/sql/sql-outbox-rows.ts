@@ -1,6 +1,7 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Delivery, DeliveryStatus } from '../../users/outbox.ts';
 import type { UserChange, UserEvent } from '../../users/user-events.ts';
+import { currentTraceparent } from '../../telemetry/context.ts';
 import { toIso } from '../user-records.ts';
 import { eventPayload, newEventId, userEvent } from '../user-event-records.ts';
 import {
@@ -27,6 +28,7 @@ export const eventRow = (change: UserChange) => ({
   occurred_at: change.occurredAt,
   payload: eventPayload(change),
   fanned_out_at: null,
+  trace_parent: currentTraceparent(),
 });
 
 /** Many events in few statements, for importMany; in the import's transaction. */
@@ -46,6 +48,7 @@ export const toEvent = (row: Selectable<OutboxEventsTable>): UserEvent =>
     occurredAt: row.occurred_at,
     userId: row.user_id,
     payload: row.payload,
+    traceparent: row.trace_parent,
   });
 
 const optionalIso = (value: string | Date | null) => (value === null ? undefined : toIso(value));

@@ -89,8 +89,9 @@ export class SqlRecordStatements {
         occurred_at: '',
         payload: '',
         fanned_out_at: null,
+        trace_parent: null,
       }),
-      6,
+      7,
     );
   }
 
@@ -140,6 +141,7 @@ export class SqlRecordStatements {
       row.occurred_at,
       row.payload,
       row.fanned_out_at,
+      row.trace_parent,
     ]);
   }
 }

@@ -26,10 +26,13 @@ export interface RecordWrites {
   remove(id: string, decide: Decide<string>): Promise<User | undefined>;
 }
 
-/** The event row's values, in the order the statements below bind them. */
+/**
+ * The event row's values, in the order the statements below bind them: eventRow's, as
+ * SqlRecordStatements writes them (the traceparent of the request making the change included).
+ */
 const eventValues = (change: UserChange) => {
   const row = eventRow(change);
-  return [row.id, row.type, row.occurred_at, row.payload];
+  return [row.id, row.type, row.occurred_at, row.payload, row.trace_parent];
 };
 
 const userValues = (user: User) => [
@@ -92,8 +95,9 @@ export class TransactionWrites implements RecordWrites {
  * (`changed` answered it), and answers a row only then.
  */
 const EVENT_OF_CHANGED = (first: number) => `
-  insert into outbox_events (id, type, user_id, occurred_at, payload)
-  select $${first}, $${first + 1}, id, $${first + 2}::timestamptz, $${first + 3} from changed
+  insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
+  select $${first}, $${first + 1}, id, $${first + 2}::timestamptz, $${first + 3}, $${first + 4}
+  from changed
   returning sequence`;
 
 const CREATE_WITH_EVENT = `with changed as (
@@ -120,7 +124,7 @@ function lostRace(attempt: number, id: string): void {
     throw new Error(`user ${id}: changed by other writes ${attempt} times while being written`);
 }
 
-/** The create statement's values: the row's seven, then its event's four. */
+/** The create statement's values: the row's seven, then its event's five. */
 const createValues = (user: User) => [
   user.id,
   ...userValues(user),

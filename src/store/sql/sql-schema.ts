@@ -10,7 +10,11 @@ export interface UsersTable {
   name: string;
   email: string | null;
   email_key: string | null;
-  /** nameKey(name); NULL only in rows no write has touched since before it existed. */
+  /**
+   * nameKey(name), or NULL where a release that predates the column wrote the row (its inserts
+   * leave it NULL, and a trigger sets it NULL when its renames leave it stale) until the next
+   * migrate fills it again (fillNameKeys); matching reads a NULL key as users_name_fold(name).
+   */
   name_key: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -28,6 +32,8 @@ export interface OutboxEventsTable {
   /** JSON: `{"before": User | null, "after": User | null}`. */
   payload: string;
   fanned_out_at: Timestamp | null;
+  /** The W3C traceparent of the traced request that made the change; null when untraced. */
+  trace_parent: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface OutboxDeliveriesTable {
@@ -88,13 +94,23 @@ export const USER_COLUMNS = ['id', 'name', 'email', 'created_at', 'updated_at'] 
 
 /**
  * The folded copy of each text field that case-insensitive matching reads, and the fold that
- * made it; a pattern is folded with the same function, so both sides agree exactly.
+ * made it; a pattern is folded with the same function, so both sides agree exactly. `unset`
+ * names the SQL function that folds the field where its key is NULL (see UsersTable.name_key);
+ * every release has written `email_key`, so it has none.
  */
 export const MATCH_KEYS = {
-  name: { column: 'name_key', fold: nameKey },
+  name: { column: 'name_key', fold: nameKey, source: 'name', unset: 'users_name_fold' },
   email: { column: 'email_key', fold: emailKey },
 } as const satisfies Partial<
-  Record<Field, { column: keyof UsersTable; fold: (text: string) => string }>
+  Record<
+    Field,
+    {
+      column: keyof UsersTable;
+      fold: (text: string) => string;
+      source?: keyof UsersTable;
+      unset?: string;
+    }
+  >
 >;
 
 /** Fields that may hold NULL; comparisons on them must say where NULL goes. */

@@ -1,6 +1,6 @@
 import { setImmediate as nextTask } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
-import { storeUnavailable } from '../../users/errors.ts';
+import { queryTooComplex, storeUnavailable } from '../../users/errors.ts';
 import type { Condition, ListQuery } from '../../users/query.ts';
 import type { Page } from '../../users/user-store.ts';
 import type { SqlEngine } from './sql-engine.ts';
@@ -8,8 +8,12 @@ import { toUser } from './sql-record-statements.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { orderedBy, sqlWhere } from './sql-where.ts';
 
-/** Matching ids kept for the page; past this many, the page is read by its own query. */
-const MAX_KEPT_IDS = 10_000;
+/**
+ * The most rows a scanning list may reach into (`skip` + `limit`): the candidates for its page
+ * are kept across slices, and only that many can be. Past it the query is refused, as past
+ * the query budget (README, "Query budget").
+ */
+export const SCANNED_WINDOW_MAX = 10_000;
 
 export interface SliceOptions {
   /** Rows of the table one statement examines. */
@@ -33,18 +37,27 @@ export function needsScan(condition: Condition): boolean {
     case 'in':
       return condition.negate || !KEYED.has(condition.field);
     case 'and':
-      return condition.conditions.every(needsScan);
+      // No conjunct at all (`{}`) filters nothing: the list is a page of the primary key.
+      // Otherwise one conjunct an index serves bounds the rows; an empty one bounds none.
+      return (
+        condition.conditions.length > 0 &&
+        condition.conditions.every(
+          (c) => (c.kind === 'and' && c.conditions.length === 0) || needsScan(c),
+        )
+      );
     default:
       return true;
   }
 }
 
 /**
- * A list whose filter must scan the table (see needsScan), on an engine that answers synchronously and cannot
- * interrupt a statement (SQLite): the filter runs over the table in slices of `rows` rows by
- * primary key, the event loop turning between slices so other requests are served, and the
- * whole is abandoned past `deadlineMs`. The filter runs once per row: the slices count the
- * matches and keep their ids, and the page is sorted from those ids alone.
+ * A list whose filter must scan the table (see needsScan), on an engine that answers
+ * synchronously and cannot interrupt a statement (SQLite): the filter runs over the table in
+ * slices of `rows` rows by primary key, the event loop turning between slices so other
+ * requests are served, and the whole is abandoned past `deadlineMs`. The filter runs once per
+ * row: the slices count the matches and keep the ids that may be on the page, the first
+ * `skip + limit` in the list's order (the engine ranks them, so its collation decides), and the
+ * page is read from those ids alone. Every statement is bounded, whatever the number of matches.
  *
  * Slices are separate statements, so a write between two of them may or may not be counted,
  * as with any read that does not hold a snapshot.
@@ -55,9 +68,31 @@ export async function slicedList(
   query: ListQuery & { where: Condition },
   slice: SliceOptions,
 ): Promise<Page> {
+  const window = query.skip + query.limit;
+  if (window > SCANNED_WINDOW_MAX) {
+    throw queryTooComplex([
+      {
+        field: 'skip',
+        message: `plus limit must not exceed ${SCANNED_WINDOW_MAX} when the criteria scan the table (the query budget's limit)`,
+      },
+    ]);
+  }
   const started = performance.now();
   const where = query.where;
-  let kept: string[] | undefined = [];
+  const inIds = (ids: readonly string[]) => engine.anyOf.where('id', engine.anyOf.bind(ids));
+  // The first `window` of `ids` in the list's order: what a page can still be made of.
+  const firstOf = async (ids: readonly string[]) =>
+    (
+      await orderedBy(
+        db
+          .selectFrom('users')
+          .select('id')
+          .where(() => inIds(ids))
+          .limit(window),
+        query.sort,
+      ).execute()
+    ).map((row) => row.id);
+  let kept: string[] = [];
   let total = 0;
   let after: string | undefined;
   for (;;) {
@@ -77,8 +112,9 @@ export async function slicedList(
     if (last !== undefined) part = part.where('id', '<=', last);
     const rows = await part.execute();
     total += rows.length;
-    if (kept && kept.length + rows.length <= MAX_KEPT_IDS) kept.push(...rows.map((r) => r.id));
-    else kept = undefined;
+    for (const row of rows) kept.push(row.id);
+    // Ranked once they double the window: each ranking reads at most 2 × window + a slice.
+    if (kept.length > 2 * window) kept = await firstOf(kept);
     if (last === undefined) break;
     after = last;
     if (performance.now() - started >= slice.deadlineMs) {
@@ -94,7 +130,7 @@ export async function slicedList(
   const rows = db
     .selectFrom('users')
     .select(USER_COLUMNS)
-    .where((eb) => (ids ? engine.anyOf.where('id', engine.anyOf.bind(ids)) : sqlWhere(eb, where)))
+    .where(() => inIds(ids))
     .limit(query.limit)
     .offset(query.skip);
   return { users: (await orderedBy(rows, query.sort).execute()).map(toUser), total };

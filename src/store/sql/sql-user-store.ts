@@ -34,8 +34,8 @@ import { SqlOutbox } from './sql-outbox.ts';
 import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { StatementWrites, TransactionWrites, type RecordWrites } from './sql-record-writes.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
-import { orderedBy, sqlWhere } from './sql-where.ts';
 import { needsScan, slicedList } from './sql-sliced-list.ts';
+import { listStatements } from './sql-list-query.ts';
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
@@ -96,20 +96,14 @@ export class SqlUserStore implements UserStore {
       const slices = this.engine.scanSlices;
       if (where && slices && needsScan(where))
         return slicedList(this.db, this.engine, { ...query, where }, slices);
-      let base = this.db.selectFrom('users');
-      if (where) base = base.where((eb) => sqlWhere(eb, where));
-      const counted = base.select((eb) => eb.fn.countAll<number | string | bigint>().as('total'));
-      const count = async () => Number((await counted.executeTakeFirstOrThrow()).total);
-      if (query.limit === 0) return { users: [], total: await count() };
-      // The page and its count in one statement (one round trip): the count is a subquery the
-      // engine runs once. An empty page carries no count: none match if it started at the first,
-      // else the count is asked on its own.
-      const rows = await orderedBy(
-        base.select(USER_COLUMNS).select(counted.as('total')).limit(query.limit).offset(query.skip),
-        query.sort,
-      ).execute();
+      const { page, count } = listStatements(this.db, query);
+      const total = async () => Number((await count.executeTakeFirstOrThrow()).total);
+      if (query.limit === 0) return { users: [], total: await total() };
+      // An empty page carries no count: none match if it started at the first, else the count
+      // is asked on its own.
+      const rows = await page.execute();
       if (rows.length > 0) return { users: rows.map(toUser), total: Number(rows[0]!.total) };
-      return { users: [], total: query.skip === 0 ? 0 : await count() };
+      return { users: [], total: query.skip === 0 ? 0 : await total() };
     });
   }
 

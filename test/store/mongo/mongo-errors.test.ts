@@ -6,6 +6,7 @@ import {
   indexBuildDuplicate,
 } from '../../../src/store/mongo/mongo-duplicates.ts';
 import { isDuplicateKey, isMongoUnavailable } from '../../../src/store/mongo/mongo-errors.ts';
+import { EMAIL_KEY_INDEX } from '../../../src/store/mongo/mongo-schema.ts';
 import { isDomainError, migrationFoundDuplicates } from '../../../src/users/errors.ts';
 
 // Errors as the driver builds them from a server's reply document (shapes from the manual's
@@ -59,6 +60,7 @@ describe('mongo-errors', () => {
     assert.deepEqual(indexBuildDuplicate(indexBuildFailure), {
       collection: 'users',
       fields: ['emailKey'],
+      partialFilter: { emailKey: { $type: 'string' } },
       first: { emailKey: 'ann@example.com' },
     });
     const insertConflict = serverError({
@@ -77,6 +79,9 @@ describe('mongo-errors', () => {
   test('duplicatesPipeline when it groups the index’s fields, then records without the field are left out and the answer is bounded', () => {
     const pipeline = duplicatesPipeline(['emailKey']);
     assert.deepEqual(pipeline[0], { $match: { emailKey: { $exists: true, $ne: null } } });
+    // A partial index: exactly the documents its filter selects, as the index does.
+    const partial = duplicatesPipeline(['emailKey'], EMAIL_KEY_INDEX.partialFilterExpression);
+    assert.deepEqual(partial[0], { $match: { emailKey: { $type: 'string' } } });
     assert.deepEqual(pipeline[1]!.$group._id, { emailKey: '$emailKey' });
     assert.deepEqual(pipeline[2], { $match: { count: { $gt: 1 } } });
     assert.ok(pipeline.some((stage) => stage.$limit === 10));

@@ -41,7 +41,7 @@ function refuse(reply: FastifyReply, challenge: string, code: 'UNAUTHENTICATED' 
 }
 
 /**
- * Access control (issue 7): static tokens (API_TOKENS) and/or JWTs verified against a JWKS. One
+ * Access control (docs/security.md): static tokens (API_TOKENS) and/or JWTs verified against a JWKS. One
  * hook per protected scope; health, readiness, version and the docs are never behind it, so
  * orchestrators and people can always see the service. Tokens in URLs are not accepted (they
  * would end up in access logs and browser history).
@@ -57,9 +57,17 @@ export function accessControl(settings: AccessSettings): AccessControl {
     if (header === undefined) throw refuse(reply, '', 'UNAUTHENTICATED');
     const credential = BEARER.exec(header)?.[1];
     let principal: Principal | undefined;
-    for (const verify of credential ? verifiers : []) {
-      principal = await verify(credential!);
-      if (principal) break;
+    try {
+      for (const verify of credential ? verifiers : []) {
+        principal = await verify(credential!);
+        if (principal) break;
+      }
+    } catch (error) {
+      // A verifier's own refusal (e.g. a JWT naming no subject) carries its reason.
+      if (error instanceof ProblemError && error.code === 'UNAUTHENTICATED') {
+        reply.header('www-authenticate', `Bearer ${REALM}, error="invalid_token"`);
+      }
+      throw error;
     }
     if (!principal) throw refuse(reply, ', error="invalid_token"', 'UNAUTHENTICATED');
     request.principal = principal;

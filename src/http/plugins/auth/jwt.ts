@@ -27,6 +27,23 @@ function scopesOf(payload: JWTPayload): Set<Scope> {
   return new Set(values.flatMap((v) => SCOPE_VALUES[String(v)] ?? []));
 }
 
+/**
+ * Who the token speaks for, which also scopes its `Idempotency-Key`s: `sub`, or for a token
+ * issued to a client itself (OAuth client credentials) the client, from `azp` (OpenID Connect)
+ * or `client_id` (RFC 9068). A token naming none is refused: every such token would otherwise
+ * share one scope, and one client's retry could replay another client's user.
+ */
+function subjectOf(payload: JWTPayload): string {
+  const named = (claim: unknown) => typeof claim === 'string' && claim.length > 0;
+  if (named(payload.sub)) return `jwt:${payload.sub}`;
+  const client = [payload.azp, payload.client_id].find(named);
+  if (client !== undefined) return `jwt-client:${String(client)}`;
+  throw new ProblemError(
+    'UNAUTHENTICATED',
+    'The token names no subject: it needs `sub`, or `azp` or `client_id` for a client’s own token.',
+  );
+}
+
 type Jose = typeof import('jose');
 
 /** An error that says nothing about the token, only that the keys could not be had. */
@@ -63,8 +80,9 @@ export function jwtVerifier(settings: JwtSettings): Verifier {
         requiredClaims: ['exp'],
         clockTolerance: 30,
       });
-      return { subject: `jwt:${payload.sub ?? 'unnamed'}`, scopes: scopesOf(payload) };
+      return { subject: subjectOf(payload), scopes: scopesOf(payload) };
     } catch (error) {
+      if (error instanceof ProblemError) throw error;
       if (keysUnavailable(jose, error)) {
         throw new ProblemError('AUTH_UNAVAILABLE', 'The token issuer’s keys cannot be fetched.');
       }

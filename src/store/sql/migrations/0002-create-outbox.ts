@@ -3,7 +3,7 @@ import type { Migration } from 'kysely/migration';
 import type { SqlSchemaTools } from './index.ts';
 
 /**
- * The transactional outbox (issue 4): one row per change in `outbox_events`, one row per event
+ * The transactional outbox (docs/adr/0005-transactional-outbox.md): one row per change in `outbox_events`, one row per event
  * and endpoint in `outbox_deliveries` once a worker fans it out, and `clock_ticks`, which lets
  * only one clock run a job's tick.
  */

@@ -3,7 +3,7 @@ import type { Migration } from 'kysely/migration';
 import type { SqlColumnTypes } from '../sql-engine.ts';
 
 /**
- * `Idempotency-Key` on `POST /user` (issue 7): one row per (scope, key), written in the create's
+ * `Idempotency-Key` on `POST /user` (docs/reliability.md, "Retried creates"): one row per (scope, key), written in the create's
  * transaction. The primary key is what makes a concurrent duplicate wait for, then replay, the
  * first; `expires_at` is indexed for the clock's purge.
  */

@@ -5,12 +5,15 @@ import { createUsers } from './0001-create-users.ts';
 import { createOutbox } from './0002-create-outbox.ts';
 import { createIdempotencyKeys } from './0003-create-idempotency-keys.ts';
 import { addNameKey } from './0004-add-name-key.ts';
+import { addEventTraceContext } from './0005-add-event-trace-context.ts';
+import { guardNameKey } from './0006-guard-name-key.ts';
 
 /** What migrations need from the engine: its column types, how it numbers rows, its indexes. */
 export interface SqlSchemaTools {
   types: SqlColumnTypes;
   sequenceKey: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
   matchIndexes?: SqlEngine['matchIndexes'];
+  nameKeyGuard: SqlEngine['nameKeyGuard'];
 }
 
 /**
@@ -24,6 +27,8 @@ export function sqlMigrations(tools: SqlSchemaTools): MigrationProvider {
     '0002-create-outbox': createOutbox(tools),
     '0003-create-idempotency-keys': createIdempotencyKeys(tools.types),
     '0004-add-name-key': addNameKey(tools),
+    '0005-add-event-trace-context': addEventTraceContext(tools.types),
+    '0006-guard-name-key': guardNameKey(tools),
   };
   return { getMigrations: async () => migrations };
 }

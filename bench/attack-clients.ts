@@ -1,0 +1,165 @@
+/** HTTP clients for `npm run attack`: each from its own loopback address, so each has its own
+ * rate-limit budget and per-address connection count, as separate machines would. */
+import http from 'node:http';
+import net from 'node:net';
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One request; `status` 0 means the connection failed. Never throws. */
+export function request(options: {
+  port: number;
+  from: string;
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  agent?: http.Agent | false;
+  timeoutMs?: number;
+}): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: options.port,
+        localAddress: options.from,
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+        agent: options.agent ?? false,
+        timeout: options.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < 4096) body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', () => resolve({ status: 0, body: '' }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.end(options.body);
+  });
+}
+
+/** Writes raw bytes on a fresh socket and reads the status line of what comes back. */
+export function rawStatus(
+  port: number,
+  from: string,
+  chunks: string[],
+  gapMs = 0,
+  guardMs = 10_000,
+): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from });
+    let text = '';
+    let timer: NodeJS.Timeout | undefined;
+    const queue = [...chunks];
+    const next = () => {
+      const chunk = queue.shift();
+      if (chunk === undefined || socket.destroyed) return;
+      socket.write(chunk);
+      timer = setTimeout(next, gapMs);
+    };
+    socket.on('connect', next);
+    socket.on('data', (d) => (text += String(d)));
+    socket.on('error', () => undefined);
+    const guard = setTimeout(() => socket.destroy(), guardMs);
+    socket.on('close', () => {
+      clearTimeout(guard);
+      clearTimeout(timer);
+      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0));
+    });
+  });
+}
+
+/** Counts of each status (0: no answer), e.g. `{ "400": 12, "429": 3 }`. */
+export class Tally {
+  readonly counts = new Map<number, number>();
+  add(status: number): void {
+    this.counts.set(status, (this.counts.get(status) ?? 0) + 1);
+  }
+  toString(): string {
+    const parts = [...this.counts].sort(([a], [b]) => a - b);
+    return parts.map(([s, n]) => `${n}× ${s === 0 ? 'closed' : s}`).join(', ') || 'nothing';
+  }
+}
+
+/** Runs `work` in `concurrency` loops until `signal` aborts. */
+export async function loop(
+  signal: AbortSignal,
+  concurrency: number,
+  work: () => Promise<void>,
+): Promise<void> {
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (!signal.aborted) await work();
+    }),
+  );
+}
+
+export interface VictimFigures {
+  requests: number;
+  errors: number;
+  p50: number;
+  p99: number;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+
+/**
+ * The victim: every `intervalMs` one request, alternately GET /user/:id and POST /user, on
+ * keep-alive connections from its own address, until `signal` aborts. A request on a reused
+ * connection the server has just closed is retried once on a new one, as HTTP clients do for a
+ * stale keep-alive connection; anything else that is not a 2xx is an error.
+ */
+export async function victim(options: {
+  port: number;
+  from: string;
+  id: string;
+  intervalMs: number;
+  signal: AbortSignal;
+}): Promise<VictimFigures> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const latencies: number[] = [];
+  let errors = 0;
+  let n = 0;
+  const pending: Promise<void>[] = [];
+  while (!options.signal.aborted) {
+    const i = n++;
+    pending.push(
+      (async () => {
+        const started = performance.now();
+        const ask = (viaAgent: http.Agent | false) =>
+          i % 2 === 0
+            ? request({ ...options, method: 'GET', path: `/user/${options.id}`, agent: viaAgent })
+            : request({
+                ...options,
+                method: 'POST',
+                path: `/user?name=victim-${process.pid}-${Date.now()}-${i}`,
+                agent: viaAgent,
+              });
+        let answer = await ask(agent);
+        if (answer.status === 0) answer = await ask(false);
+        latencies.push(performance.now() - started);
+        if (answer.status < 200 || answer.status > 299) errors++;
+      })(),
+    );
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+  };
+}

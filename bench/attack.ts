@@ -1,0 +1,198 @@
+/**
+ * `npm run attack`: each attack of one hostile client against a real web process, on SQLite and
+ * on PostgreSQL, while a victim keeps making `GET /user/:id` and `POST /user`. For every attack
+ * the victim is measured for one phase without it, then one phase with it, in the same run.
+ * 127.0.0.1 only, bounded (about 2 minutes), stops by itself; writes its table into
+ * docs/reliability.md between the `attack-table` markers.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWeb, type RunningProcess } from '../test/support/web-process.ts';
+import { startTcpProxy, type TcpProxy } from '../test/support/tcp-proxy.ts';
+import { createTestDatabase, type TestDatabase } from '../test/support/postgres.ts';
+import { TEST_REDIS_URL } from '../test/support/redis.ts';
+import { request, victim, type VictimFigures } from './attack-clients.ts';
+import { ATTACKS } from './attacks.ts';
+
+const PHASE_MS = Number(process.env.ATTACK_PHASE_MS ?? 2500);
+const VICTIM_INTERVAL_MS = 50;
+const ROOT = new URL('..', import.meta.url).pathname;
+const DOC = join(ROOT, 'docs/reliability.md');
+
+/** What the web process runs with: the defaults, except where the bench says otherwise. */
+const SETTINGS: Record<string, string> = {
+  RATE_LIMIT_MAX: '300',
+  // Short enough that a trickled body is cut within one phase.
+  REQUEST_TIMEOUT_MS: '1500',
+  // A load balancer at an address no client here uses: X-Forwarded-For is believed only from it.
+  TRUST_PROXY: '127.0.0.9',
+};
+const OPEN_FILES = 1024;
+
+interface Row {
+  attack: string;
+  store: string;
+  got: string;
+  without: VictimFigures;
+  during: VictimFigures;
+  survived: boolean;
+  rssMb: number;
+}
+
+async function web(
+  store: string,
+  url: string,
+  relay: TcpProxy,
+): Promise<RunningProcess & { port: number }> {
+  return startWeb(
+    { ...SETTINGS, DATABASE_URL: url, REDIS_URL: `redis://127.0.0.1:${relay.port}` },
+    { openFiles: OPEN_FILES },
+  ).catch((error: unknown) => {
+    throw new Error(`the ${store} web process did not start: ${String(error)}`);
+  });
+}
+
+async function alive(server: RunningProcess & { port: number }): Promise<boolean> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return false;
+  const health = await request({
+    port: server.port,
+    from: '127.0.0.1',
+    method: 'GET',
+    path: '/healthz',
+  });
+  return health.status === 200;
+}
+
+async function rssMb(port: number): Promise<number> {
+  const metrics = await request({ port, from: '127.0.0.1', method: 'GET', path: '/metrics' });
+  const bytes = /^process_resident_memory_bytes (\d+)/m.exec(metrics.body)?.[1];
+  return bytes ? Math.round(Number(bytes) / 1048576) : NaN;
+}
+
+async function phase(
+  port: number,
+  id: string,
+  from: string,
+  attack?: (signal: AbortSignal) => Promise<string>,
+): Promise<{ figures: VictimFigures; got: string }> {
+  const controller = new AbortController();
+  const running = victim({
+    port,
+    from,
+    id,
+    intervalMs: VICTIM_INTERVAL_MS,
+    signal: controller.signal,
+  });
+  const attacking = attack?.(controller.signal);
+  await new Promise((resolve) => setTimeout(resolve, PHASE_MS));
+  controller.abort();
+  const [figures, got] = await Promise.all([running, attacking ?? Promise.resolve('')]);
+  return { figures, got };
+}
+
+/**
+ * Every client has its own loopback address per store and attack (127.<store>.1.x attackers,
+ * 127.<store>.2.x victims): the rate limit's counters live in Redis, shared by both stores' runs.
+ */
+async function runStore(store: 'SQLite' | 'PostgreSQL', rows: Row[]): Promise<void> {
+  const net = store === 'SQLite' ? 1 : 2;
+  const target = new URL(TEST_REDIS_URL);
+  const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+  let database: TestDatabase | undefined;
+  const dir = mkdtempSync(join(tmpdir(), '12f-attack-'));
+  try {
+    database = store === 'PostgreSQL' ? await createTestDatabase() : undefined;
+    const url = database?.url ?? `sqlite:${join(dir, 'app.db')}`;
+    // PostgreSQL is migrated by the release step, as in production; SQLite by the web process.
+    if (database) {
+      execFileSync(process.execPath, ['src/processes/migrate.ts'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: url },
+        stdio: 'ignore',
+      });
+    }
+    let server = await web(store, url, relay);
+    try {
+      const created = await request({
+        port: server.port,
+        from: `127.${net}.2.1`,
+        method: 'POST',
+        path: '/user?name=victim',
+      });
+      const { id } = JSON.parse(created.body) as { id: string };
+      for (const [index, attack] of ATTACKS.entries()) {
+        const without = await phase(server.port, id, `127.${net}.2.${2 * index + 10}`);
+        const from = `127.${net}.1.${index + 10}`;
+        const during = await phase(server.port, id, `127.${net}.2.${2 * index + 11}`, (signal) =>
+          attack.run({ port: server.port, from, id, redisRelay: relay, signal }),
+        );
+        // Connections the attack left are closed; give the server a moment to see it.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const survived = await alive(server);
+        rows.push({
+          attack: attack.name,
+          store,
+          got: during.got,
+          without: without.figures,
+          during: during.figures,
+          survived,
+          rssMb: survived ? await rssMb(server.port) : NaN,
+        });
+        console.log(`${store}: ${attack.name}: ${during.got}; survived: ${survived}`);
+        if (!survived) {
+          server.kill();
+          server = await web(store, url, relay);
+        }
+      }
+    } finally {
+      server.child.kill('SIGTERM');
+      await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      server.kill();
+    }
+  } finally {
+    await relay.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ms = (n: number) => (Number.isNaN(n) ? '—' : `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`);
+const victimCell = (f: VictimFigures) =>
+  `${ms(f.p50)} / ${ms(f.p99)} / ${f.errors} of ${f.requests}`;
+
+function table(rows: Row[]): string {
+  const header =
+    '| attack | store | what the attacker got | victim without: p50 / p99 / errors | victim during | p99 × | survived | RSS after |\n' +
+    '| --- | --- | --- | --- | --- | --- | --- | --- |\n';
+  return (
+    header +
+    rows
+      .map(
+        (r) =>
+          `| ${r.attack} | ${r.store} | ${r.got} | ${victimCell(r.without)} | ${victimCell(r.during)} | ${(r.during.p99 / r.without.p99).toFixed(1)} | ${r.survived ? 'yes' : '**no**'} | ${Number.isNaN(r.rssMb) ? '—' : `${r.rssMb} MB`} |`,
+      )
+      .join('\n')
+  );
+}
+
+const rows: Row[] = [];
+const started = new Date();
+for (const store of ['SQLite', 'PostgreSQL'] as const) await runStore(store, rows);
+const settings = Object.entries(SETTINGS)
+  .map(([k, v]) => `\`${k}=${v}\``)
+  .join(', ');
+const generated =
+  `<!-- attack-table:start (written by \`npm run attack\`; do not edit by hand) -->\n\n` +
+  `Run on ${started.toISOString()}, ${PHASE_MS} ms per phase; the victim sends one request every ${VICTIM_INTERVAL_MS} ms ` +
+  `(alternately \`GET /user/:id\` and \`POST /user\`) from its own address; the web process runs from \`src/\` ` +
+  `with \`ulimit -n ${OPEN_FILES}\`, Redis through a relay, and ${settings}; otherwise the defaults.\n\n` +
+  table(rows) +
+  '\n\n<!-- attack-table:end -->';
+const doc = readFileSync(DOC, 'utf8');
+const pattern = /<!-- attack-table:start[\s\S]*?<!-- attack-table:end -->/;
+if (!pattern.test(doc)) throw new Error('docs/reliability.md has no attack-table markers');
+writeFileSync(DOC, doc.replace(pattern, generated));
+console.log(`wrote ${rows.length} rows to docs/reliability.md`);
+process.exit(rows.every((r) => r.survived) ? 0 : 1);

@@ -1,0 +1,75 @@
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+} from '@opentelemetry/semantic-conventions';
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import { tracer } from '../../telemetry/context.ts';
+import { pathOf, QUIET_ROUTES, routeOf } from './request-context.ts';
+import { CONTEXT, SPAN } from './request-span.ts';
+
+/**
+ * A server span per request, after OpenTelemetry's HTTP semantic conventions
+ * (https://opentelemetry.io/docs/specs/semconv/http/http-spans/): named by method and route
+ * pattern, never the raw URL; continuing an incoming W3C `traceparent`. The handler runs inside
+ * the span's context, so store calls become its children and its log lines carry its ids.
+ * Registered only when tracing is on: with it off, requests pay nothing.
+ */
+export function tracing(app: FastifyInstance): void {
+  app.decorateRequest(SPAN, undefined);
+  app.decorateRequest(CONTEXT, undefined);
+  app.addHook('onRequest', (request, _reply, done) => {
+    // Probes and scrapes every few seconds would bury the traces worth reading.
+    if (QUIET_ROUTES.has(routeOf(request))) return done();
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    const span = tracer().startSpan(
+      request.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: request.method,
+          [ATTR_URL_PATH]: pathOf(request.url),
+          [ATTR_URL_SCHEME]: request.protocol,
+        },
+      },
+      parent,
+    );
+    request[SPAN] = span;
+    request[CONTEXT] = trace.setSpan(parent, span);
+    done();
+  });
+  // Fastify runs a handler from the body parser's callbacks, outside any context the hooks set,
+  // so each handler is wrapped to run in its request's context (as @fastify/otel does).
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler as (...args: unknown[]) => unknown;
+    route.handler = function (this: unknown, request: FastifyRequest, ...rest: unknown[]) {
+      const active = request[CONTEXT];
+      if (!active) return handler.call(this, request, ...rest);
+      return context.with(active, handler, this, request, ...rest);
+    } as RouteHandlerMethod;
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const span = request[SPAN];
+    if (span) {
+      const route = routeOf(request);
+      const status = reply.statusCode;
+      span.updateName(`${request.method} ${route}`);
+      span.setAttribute(ATTR_HTTP_ROUTE, route);
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+      // Server spans: only 5xx is an error; a 4xx is the client's (the conventions' rule).
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    done();
+  });
+}

