@@ -52,6 +52,9 @@ export class DeliveryWorker {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** The store said events were written while the loop was busy: the next idle is skipped. */
+  private nudged = false;
+  private unwatch: Promise<(() => Promise<void>) | undefined> | undefined;
   private storeAnswered = false;
   private lastTurn = Date.now();
 
@@ -81,12 +84,19 @@ export class DeliveryWorker {
   }
 
   start(): void {
+    // Woken as soon as events are written where the store can tell; polling stays the fallback.
+    // With no URL the events stay put, so a write has nothing to wake the loop for.
+    if (this.options.webhooks.urls.length > 0)
+      this.unwatch ??= this.options.outbox.watch?.(() => this.nudge()).catch(() => undefined);
     this.loop ??= this.run();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    await (
+      await this.unwatch
+    )?.();
     await this.loop;
     await Promise.all([...this.inFlight.values()].flatMap((set) => [...set]));
   }
@@ -167,14 +177,25 @@ export class DeliveryWorker {
   /** Waits `ms`, or less when a delivery finishes (a slot is free, a user may be unblocked). */
   private idle(ms: number): Promise<void> {
     if (this.stopping) return Promise.resolve();
+    if (this.nudged) {
+      this.nudged = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
+  }
+
+  /** The outbox says events were written: wake the loop now, or skip its next idle if busy. */
+  private nudge(): void {
+    if (this.wake) this.wake();
+    else this.nudged = true;
   }
 
   private async deliver(

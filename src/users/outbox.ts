@@ -131,4 +131,10 @@ export interface Outbox {
    * clocks never run one tick of a job twice.
    */
   claimTick(claim: TickClaim): Promise<boolean>;
+  /**
+   * Where the store can tell (PostgreSQL: LISTEN), calls `wake` soon after any process writes
+   * events, so a worker need not wait for its next poll; answers a function that stops it.
+   * A hint only: a wake-up may be lost (a dropped connection), so workers still poll.
+   */
+  watch?(wake: () => void): Promise<() => Promise<void>>;
 }

@@ -8,6 +8,7 @@ import { DeliveryMetrics, OutboxGauges } from '../../src/events/outbox-metrics.t
 import { createLogger } from '../../src/log/logger.ts';
 import { createStore } from '../../src/store/index.ts';
 import { UserService } from '../../src/users/user-service.ts';
+import type { Outbox } from '../../src/users/outbox.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver, outOfOrder } from '../support/webhook-receiver.ts';
 
@@ -23,6 +24,8 @@ interface Setup {
 interface WorkerOverrides {
   maxAttempts?: number;
   concurrency?: number;
+  pollMs?: number;
+  outbox?: Outbox;
   urls?: string[];
   ping?: () => Promise<void>;
 }
@@ -64,7 +67,7 @@ async function setup(t: TestContext): Promise<Setup> {
     logs,
     worker(overrides = {}) {
       const worker = new DeliveryWorker({
-        outbox: store.outbox,
+        outbox: overrides.outbox ?? store.outbox,
         ping: overrides.ping ?? (() => store.ping()),
         webhooks: {
           urls: overrides.urls ?? [receiver.url('/a'), receiver.url('/b')],
@@ -79,7 +82,7 @@ async function setup(t: TestContext): Promise<Setup> {
           port: 0,
           concurrency: overrides.concurrency ?? 4,
           leaseMs: 5000,
-          pollMs: 20,
+          pollMs: overrides.pollMs ?? 20,
         },
         logger,
         metrics,
@@ -171,6 +174,24 @@ test('delivery worker — when stopped mid-delivery, then it finishes the webhoo
     'pending',
   ]);
   assert.equal(receiver.receipts.length, 2, 'nothing claimed after stop');
+});
+
+test('delivery worker — when the outbox signals new events, then an idle worker delivers them without waiting for its poll', async (t) => {
+  const { store, users, receiver, worker } = await setup(t);
+  let wake: (() => void) | undefined;
+  const watched: Outbox = Object.assign(Object.create(store.outbox) as Outbox, {
+    watch: async (onEvents: () => void) => {
+      wake = onEvents;
+      return async () => undefined;
+    },
+  });
+  // A poll far longer than the wait below: only the signal can bring the events in time.
+  const running = worker({ pollMs: 60_000, outbox: watched });
+  while (!running.ready) await new Promise((resolve) => setTimeout(resolve, 10));
+  await users.create({ name: 'signalled' });
+  assert.ok(wake, 'the worker watches the outbox');
+  wake();
+  await receiver.waitFor(() => receiver.accepted().length === 2, 5000);
 });
 
 test('delivery worker — when no URL is configured, then it is ready while the store answers and keeps every event in the outbox', async (t) => {

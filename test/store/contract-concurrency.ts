@@ -87,8 +87,16 @@ export function concurrencyContract({ name, open }: Contract): void {
     const last = renamed.find((user) => user!.updatedAt === at(5, 9))!;
     assert.deepEqual(await store.get(id(1)), last);
     assert.equal(await store.get(id(2)), undefined);
-    const types = (await store.outbox.list({ limit: 100 })).map((listing) => listing.event.type);
+    const listed = await store.outbox.list({ limit: 100 });
+    const types = listed.map((listing) => listing.event.type);
     assert.equal(types.filter((type) => type === 'user.updated').length, 10);
+    // No write overwrote another unseen: in sequence order, each update's event starts from the
+    // record the one before it left.
+    const chain = listed
+      .map((listing) => listing.event)
+      .filter((event) => event.userId === id(1))
+      .sort((a, b) => a.sequence - b.sequence);
+    for (let i = 1; i < chain.length; i++) assert.deepEqual(chain[i]!.before, chain[i - 1]!.after);
     assert.equal(types.filter((type) => type === 'user.deleted').length, 1);
   });
 }

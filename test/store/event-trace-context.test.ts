@@ -56,13 +56,24 @@ for (const [kind, open] of openers) {
       await store.migrate();
       const { traceparent, userId } = await tracer.startActiveSpan('request', async (span) => {
         const user = await store.create(newUser(1, { name: 'traced' }));
+        // Each kind of write records its event by its own statement on some engines.
+        await store.update(user.id, { name: 'traced again' }, { now: new Date().toISOString() });
+        await store.remove(user.id);
         span.end();
         const { traceId, spanId } = span.spanContext();
         return { traceparent: `00-${traceId}-${spanId}-01`, userId: user.id };
       });
       const untraced = await store.create(newUser(2, { name: 'untraced' }));
       const events = (await store.outbox.list({ limit: 10 })).map((l) => l.event);
-      assert.equal(events.find((e) => e.userId === userId)?.traceparent, traceparent);
+      const traced = events.filter((e) => e.userId === userId);
+      assert.deepEqual(
+        traced.map((e) => [e.type, e.traceparent]),
+        [
+          ['user.created', traceparent],
+          ['user.updated', traceparent],
+          ['user.deleted', traceparent],
+        ],
+      );
       const other = events.find((e) => e.userId === untraced.id);
       assert.ok(other);
       assert.equal('traceparent' in other, false, 'an untraced event has no traceparent at all');

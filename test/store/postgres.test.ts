@@ -70,7 +70,7 @@ if (availability.reachable) {
   });
 
   /**
-   * The plan of the page query the store itself builds for `where` (listStatements, compiled by
+   * The plan of the page query (with its count) the store itself builds for `where` (listStatements, compiled by
    * Kysely with its parameters), not hand-written SQL.
    */
   async function plan(url: string, where: string): Promise<string> {
@@ -80,7 +80,7 @@ if (availability.reachable) {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      const query = listStatements(db, parseListQuery({ where })).rows.compile();
+      const query = listStatements(db, parseListQuery({ where })).page.compile();
       // Few rows: make the planner show whether an index can serve the condition at all.
       await client.query('SET enable_seqscan = off');
       const { rows } = await client.query(`EXPLAIN ${query.sql}`, [...query.parameters]);
@@ -243,6 +243,35 @@ if (availability.reachable) {
     await store.ping();
     assert.ok(background.length > 0, 'idle connections reported their loss');
     for (const error of background) assert.equal((error as { code?: string }).code, '57P01');
+  });
+
+  test('postgres outbox — when another process writes a change, then a watching outbox is woken, and again after its connection is terminated', async (t) => {
+    const { store: writer, database } = await openStore(t);
+    await writer.migrate();
+    const reader = await createStore({ url: database.url, ...OPTIONS });
+    let wakes = 0;
+    const unwatch = await reader.outbox.watch!(() => wakes++);
+    t.after(async () => {
+      await unwatch();
+      await reader.close();
+    });
+    // One wake-up on listening, for events written while nobody listened.
+    await waitFor(async () => wakes >= 1);
+    const before = wakes;
+    await writer.create(newUser(1));
+    await waitFor(async () => wakes > before);
+    // The listening connection dies: it is opened again and wakes the outbox once it listens.
+    const dropped = wakes;
+    const { rowCount } = await adminQuery(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = $1 AND query ILIKE 'listen%'`,
+      [database.name],
+    );
+    assert.equal(rowCount, 1, 'the listening connection was terminated');
+    await waitFor(async () => wakes > dropped);
+    const relistened = wakes;
+    await writer.update(id(1), { name: 'renamed' }, { now: new Date().toISOString() });
+    await waitFor(async () => wakes > relistened);
   });
 }
 // Otherwise postgresAvailability registered a failing (CI) or skipped test naming the reason.

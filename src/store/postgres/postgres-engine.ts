@@ -41,7 +41,7 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
   // listener is detached; the next query fails and reports it, this only keeps the process up.
   pool.on('connect', (client) => client.on('error', () => undefined));
 
-  // Each hot read by name: a connection parses and plans it the first time it runs it, then
+  // Each hot read and one-statement write by name: a connection parses and plans it the first time it runs it, then
   // only binds and executes (pg prepares a named query once per connection). The server's
   // CPU is shared with everything else on the host, so planning a point read anew each time
   // is not free.
@@ -55,18 +55,22 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     return name;
   };
 
+  const named = async <R>(query: CompiledQuery<R>) => {
+    const result = await pool.query({
+      name: nameOf(query.sql),
+      text: query.sql,
+      values: query.parameters as unknown[],
+    });
+    return result.rows as R[];
+  };
+
   return {
     kind: 'postgres',
+    outboxSignal: outboxSignal(options, pool),
     capabilities: { embedded: false },
     dialect: new PostgresDialect({ pool }),
-    read: async <R>(query: CompiledQuery<R>) => {
-      const result = await pool.query({
-        name: nameOf(query.sql),
-        text: query.sql,
-        values: query.parameters as unknown[],
-      });
-      return result.rows as R[];
-    },
+    read: named,
+    writeStatement: named,
     anyOf: {
       where: (column, list) => sql<boolean>`${sql.ref(column)} = any(${list})`,
       bind: (values) => values,
@@ -100,4 +104,85 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     isUnavailable: isPostgresUnavailable,
     isUniqueViolation: isPostgresUniqueViolation,
   };
+}
+
+/** The channel writers notify and workers listen on. */
+const CHANNEL = 'outbox_events';
+const NOTIFY = `notify ${CHANNEL}`;
+/** How long a worker's listening connection waits before it reconnects; it polls meanwhile. */
+const RELISTEN_MS = 1000;
+
+/**
+ * NOTIFY after a write commits, on the pool, at most one at a time per process: writes that
+ * commit while one is in flight share the next. Not inside the writing statement, because a
+ * transaction that notifies takes a database-wide lock at commit and keeps it until its commit
+ * is flushed, so every notifying write would commit one after another, each waiting for its own
+ * WAL flush. A lost notification costs a poll interval, nothing more: the event is already in
+ * the outbox. A worker LISTENs on a connection of its own, re-opened when it drops.
+ */
+function outboxSignal(options: PostgresEngineOptions, pool: pg.Pool) {
+  let sending = false;
+  let again = false;
+  const notify = (): void => {
+    if (sending) {
+      again = true;
+      return;
+    }
+    sending = true;
+    pool
+      .query(NOTIFY)
+      .catch(() => undefined)
+      .finally(() => {
+        sending = false;
+        if (again) {
+          again = false;
+          notify();
+        }
+      });
+  };
+  const listen = async (onNotify: () => void) => {
+    let client: pg.Client | undefined;
+    let closed = false;
+    let retry: NodeJS.Timeout | undefined;
+    const relisten = () => {
+      client = undefined;
+      if (!closed && !retry)
+        retry = setTimeout(() => {
+          retry = undefined;
+          void connect();
+        }, RELISTEN_MS);
+    };
+    const connect = async () => {
+      const next = new pg.Client({
+        connectionString: options.url,
+        connectionTimeoutMillis: options.connectTimeoutMs,
+        application_name: '12factor-app',
+        keepAlive: true,
+      });
+      next.on('notification', () => onNotify());
+      next.on('error', () => undefined);
+      next.on('end', relisten);
+      try {
+        await next.connect();
+        await next.query(`listen ${CHANNEL}`);
+        if (closed) await next.end();
+        else {
+          client = next;
+          // Events written while nobody listened are found by this wake-up's look.
+          onNotify();
+        }
+      } catch (error) {
+        options.onBackgroundError?.(error);
+        await next.end().catch(() => undefined);
+        relisten();
+      }
+    };
+    await connect();
+    return async () => {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
+  };
+  return { notify, listen };
 }

@@ -96,6 +96,21 @@ export interface SqlEngine {
    */
   readonly read?: <R>(query: CompiledQuery<R>) => R[] | Promise<R[]> | undefined;
   /**
+   * Present where the engine has data-modifying CTEs (PostgreSQL): one-record writes are then one
+   * statement each, the row and its event together, run outside any transaction by this function
+   * (prepared by name), instead of a transaction of several (StatementWrites).
+   */
+  readonly writeStatement?: (query: CompiledQuery) => Promise<unknown[]>;
+  /**
+   * Wakes workers when events were written (PostgreSQL: NOTIFY after the write committed,
+   * LISTEN in the worker), where the engine can; without it, workers find events by polling.
+   */
+  readonly outboxSignal?: {
+    /** A write with an event committed; cheap to call after every one. */
+    notify(): void;
+    listen(onNotify: () => void): Promise<() => Promise<void>>;
+  };
+  /**
    * `column` equal to any value of a list bound as one parameter whatever its length, so every
    * batch of reads by id (ReadBatch) is the same statement, compiled and prepared once.
    */

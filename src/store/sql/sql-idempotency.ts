@@ -3,7 +3,7 @@ import { idempotencyKeyReused } from '../../users/errors.ts';
 import type { User } from '../../users/user.ts';
 import type { IdempotencyKey, NewUser, PurgeKeysOptions } from '../../users/user-store.ts';
 import { userRecord, type KeyedCreate } from '../user-records.ts';
-import type { SqlRecordStatements } from './sql-record-statements.ts';
+import type { RecordWrites } from './sql-record-writes.ts';
 import type { SqlDatabase } from './sql-schema.ts';
 
 /**
@@ -13,11 +13,11 @@ import type { SqlDatabase } from './sql-schema.ts';
  * before the user also means a duplicate never trips over the user's e-mail first.
  */
 export async function createKeyed(
-  store: { db: Kysely<SqlDatabase>; records: SqlRecordStatements },
+  store: { db: Kysely<SqlDatabase>; writes: RecordWrites },
   user: NewUser,
   idempotency: IdempotencyKey,
 ): Promise<KeyedCreate> {
-  const { db, records } = store;
+  const { db, writes } = store;
   const { scope, key, fingerprint, now, expiresAt } = idempotency;
   const outcome = await db.transaction().execute(async (trx): Promise<KeyedCreate | undefined> => {
     const record = userRecord(user);
@@ -40,7 +40,7 @@ export async function createKeyed(
       .returning('scope')
       .executeTakeFirst();
     if (claimed) {
-      await records.insertUser(trx, record);
+      await writes.createIn(trx, record);
       return { created: record };
     }
     const existing = await trx

@@ -39,10 +39,14 @@ export class SqlOutbox implements Outbox {
   private readonly engine: SqlEngine;
   private readonly guard: Guard;
 
+  readonly watch?: (wake: () => void) => Promise<() => Promise<void>>;
+
   constructor(db: Kysely<SqlDatabase>, engine: SqlEngine, guard: Guard) {
     this.db = db;
     this.engine = engine;
     this.guard = guard;
+    const signal = engine.outboxSignal;
+    if (signal) this.watch = (wake) => signal.listen(wake);
   }
 
   fanOut(options: { endpoints: readonly string[]; now: string; limit: number }): Promise<number> {

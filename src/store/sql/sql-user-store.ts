@@ -1,4 +1,4 @@
-import { Kysely, sql, type Transaction } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import {
   emailTaken,
   isDomainError,
@@ -8,7 +8,6 @@ import {
 import type { User, UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
-import { deletedEvent, updatedEvent } from '../../users/user-events.ts';
 import type {
   CreateResult,
   IdempotencyKey,
@@ -33,6 +32,7 @@ import { CommitGroup } from './sql-commit-group.ts';
 import { ReadBatch } from './read-batch.ts';
 import { SqlOutbox } from './sql-outbox.ts';
 import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
+import { StatementWrites, TransactionWrites, type RecordWrites } from './sql-record-writes.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { needsScan, slicedList } from './sql-sliced-list.ts';
 import { listStatements } from './sql-list-query.ts';
@@ -49,16 +49,12 @@ export class SqlUserStore implements UserStore {
   private readonly engine: SqlEngine;
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
-  /** The statements of one record's writes, compiled once. */
-  private readonly records: SqlRecordStatements;
   /** Reads by id that arrive together, as one query. */
   private readonly byId: ReadBatch<string, User>;
   /** Why the last write failed, while the store refused writes; undefined once one succeeds. */
   private writeFailure: unknown = undefined;
-  /** Runs one record's write transaction: grouped with others where the engine says so. */
-  private readonly writes: {
-    run<T>(work: (trx: Transaction<SqlDatabase>) => Promise<T>): Promise<T>;
-  };
+  /** One record's writes, each with its event: one statement or one transaction, per engine. */
+  private readonly writes: RecordWrites;
 
   constructor(engine: SqlEngine) {
     this.kind = engine.kind;
@@ -66,11 +62,7 @@ export class SqlUserStore implements UserStore {
     this.engine = engine;
     this.db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
     this.migrator = new SqlMigrator(this.db as Kysely<unknown>, engine);
-    this.writes = engine.groupCommits
-      ? new CommitGroup(this.db)
-      : { run: (work) => this.db.transaction().execute(work) };
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
-    this.records = new SqlRecordStatements(this.db, { rowLocks: engine.rowLocks });
     // The hottest query: the same statement for every batch, its ids bound as its one value,
     // so it is compiled once and each batch only binds its ids.
     const byIds = this.db
@@ -84,6 +76,18 @@ export class SqlUserStore implements UserStore {
       const rows = (await engine.read?.(query)) ?? (await this.db.executeQuery(query)).rows;
       return new Map(rows.map((row) => [row.id, toUser(row)]));
     });
+    this.writes = this.recordWrites(engine);
+  }
+
+  private recordWrites(engine: SqlEngine): RecordWrites {
+    if (engine.writeStatement)
+      return new StatementWrites(engine.writeStatement, (id) => this.byId.get(id));
+    // A transaction per write, or one shared by the writes that arrive together.
+    const group = engine.groupCommits ? new CommitGroup(this.db) : undefined;
+    return new TransactionWrites(
+      new SqlRecordStatements(this.db, { rowLocks: engine.rowLocks }),
+      (work) => group?.run(work) ?? this.db.transaction().execute(work),
+    );
   }
 
   list(query: ListQuery): Promise<Page> {
@@ -92,9 +96,14 @@ export class SqlUserStore implements UserStore {
       const slices = this.engine.scanSlices;
       if (where && slices && needsScan(where))
         return slicedList(this.db, this.engine, { ...query, where }, slices);
-      const { rows, count: counted } = listStatements(this.db, query);
-      const [users, count] = await Promise.all([rows.execute(), counted.executeTakeFirstOrThrow()]);
-      return { users: users.map(toUser), total: Number(count.total) };
+      const { page, count } = listStatements(this.db, query);
+      const total = async () => Number((await count.executeTakeFirstOrThrow()).total);
+      if (query.limit === 0) return { users: [], total: await total() };
+      // An empty page carries no count: none match if it started at the first, else the count
+      // is asked on its own.
+      const rows = await page.execute();
+      if (rows.length > 0) return { users: rows.map(toUser), total: Number(rows[0]!.total) };
+      return { users: [], total: query.skip === 0 ? 0 : await total() };
     });
   }
 
@@ -103,18 +112,16 @@ export class SqlUserStore implements UserStore {
   }
 
   create(user: NewUser): Promise<User> {
-    return this.guardWrite(() =>
-      this.writes.run(async (trx) => {
-        const record = userRecord(user);
-        await this.records.insertUser(trx, record);
-        return record;
-      }),
-    );
+    return this.guardWrite(async () => {
+      const record = userRecord(user);
+      await this.writes.create(record);
+      return record;
+    });
   }
 
   createOnce(user: NewUser, idempotency: IdempotencyKey): Promise<CreateResult> {
     return this.guardWrite(async () => {
-      const outcome = await createKeyed({ db: this.db, records: this.records }, user, idempotency);
+      const outcome = await createKeyed({ db: this.db, writes: this.writes }, user, idempotency);
       if ('created' in outcome) return { user: outcome.created, replayed: false };
       const { userId, record } = outcome.replay;
       return { user: (await this.get(userId)) ?? record, replayed: true };
@@ -127,35 +134,23 @@ export class SqlUserStore implements UserStore {
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
     return this.guardWrite(() =>
-      this.writes.run(async (trx) => {
-        const current = await this.records.lockedUser(trx, id);
-        if (!current) return undefined;
+      this.writes.update(id, (current) => {
         if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
-        const after = userRecord({
+        return userRecord({
           ...current,
           name: changes.name ?? current.name,
           email: changes.email === undefined ? current.email : changes.email,
           updatedAt: nextUpdatedAt(options.now, current.updatedAt),
         });
-        await this.records.updateUser(trx, after);
-        await this.records.recordEvent(trx, updatedEvent(current, after));
-        return after;
       }),
     );
   }
 
   remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
     return this.guardWrite(() =>
-      this.writes.run(async (trx) => {
-        const current = await this.records.lockedUser(trx, id);
-        if (!current) return undefined;
+      this.writes.remove(id, (current) => {
         if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
-        await this.records.deleteUser(trx, id);
-        await this.records.recordEvent(
-          trx,
-          deletedEvent(current, options.now ?? new Date().toISOString()),
-        );
-        return current;
+        return options.now ?? new Date().toISOString();
       }),
     );
   }
@@ -222,6 +217,8 @@ export class SqlUserStore implements UserStore {
     try {
       const result = await this.guard(operation);
       this.writeFailure = undefined;
+      // Committed: workers listening may look for its event now rather than at their next poll.
+      this.engine.outboxSignal?.notify();
       return result;
     } catch (error) {
       if (isDomainError(error, 'STORE_UNAVAILABLE')) this.writeFailure = error;
