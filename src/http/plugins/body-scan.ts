@@ -24,8 +24,15 @@ function count(chunk: Buffer, byte: number): number {
  */
 export function bodyScan(app: FastifyInstance): void {
   app.addHook('preParsing', (request, _reply, payload, done) => {
+    // No body at all (a GET): leave the request stream alone. Reading it to its end would emit
+    // the request's 'close', which Fastify takes for a client gone and which cancels its
+    // handler timeout (RESPONSE_TIMEOUT_MS) for a request that is still waiting on the store.
+    const headers = request.headers;
+    if (headers['transfer-encoding'] === undefined && headers['content-length'] === undefined) {
+      return done(null, payload);
+    }
     // Absent (a chunked body) counts as large.
-    const length = Number(request.headers['content-length'] ?? Infinity);
+    const length = Number(headers['content-length'] ?? Infinity);
     if (length <= SCAN_FROM_BYTES) return done(null, payload);
     let separators = 0;
     const scan = new Transform({
