@@ -1,5 +1,8 @@
 import { FIELDS, isPrintable, isUserId, type Field } from './user.ts';
 import { queryTooComplex, validationFailed, type FieldError } from './errors.ts';
+import { COMPARE_OPS, MATCH_OPS, NOT_OPS, QUERY_BUDGET, WHERE_OPERATORS } from './query-grammar.ts';
+
+export { QUERY_BUDGET, WHERE_OPERATORS };
 
 /**
  * A list query in a store-neutral form. Clients speak Sails' `where`/`sort`/`limit`/`skip`;
@@ -33,52 +36,6 @@ export const LIMIT_MIN = 1;
 export const LIMIT_MAX = 1000;
 export const SKIP_MAX = 2_147_483_647;
 
-/**
- * What one list query may cost. Every store runs a query in time proportional to rows × terms ×
- * pattern length (SQLite cannot interrupt a statement), so these bounds are what keeps one
- * request from holding the store for everyone. Past any of them: 400 QUERY_TOO_COMPLEX.
- * Documented in the README ("Query budget").
- */
-export const QUERY_BUDGET = {
-  /** Criteria keys, operators and `or`/`and` members, counted over the whole `where`. */
-  terms: 100,
-  /** Nesting of `or`/`and`. */
-  depth: 8,
-  /** `in`/`!` list values, over the whole `where`. */
-  listValues: 1000,
-  /** Text-matching operators (`contains`, `startsWith`, `endsWith`, `like`). */
-  matchTerms: 10,
-  /** Characters over every text-matching pattern together. */
-  patternChars: 500,
-  /** Keys in `sort`. */
-  sortKeys: 10,
-} as const;
-
-// Maps, not object literals: a client's operator name must never find an Object.prototype member.
-const COMPARE_OPS: ReadonlyMap<string, CompareOp> = new Map([
-  ['<', 'lt'],
-  ['<=', 'lte'],
-  ['>', 'gt'],
-  ['>=', 'gte'],
-  // Sails 0.12's names for the same operators (sails-mongo accepts them too).
-  ['lessThan', 'lt'],
-  ['lessThanOrEqual', 'lte'],
-  ['greaterThan', 'gt'],
-  ['greaterThanOrEqual', 'gte'],
-]);
-const NOT_OPS: ReadonlySet<string> = new Set(['!', 'not']);
-const MATCH_OPS: ReadonlyMap<string, MatchMode> = new Map([
-  ['contains', 'contains'],
-  ['startsWith', 'startsWith'],
-  ['endsWith', 'endsWith'],
-  ['like', 'like'],
-]);
-export const WHERE_OPERATORS = [
-  ...COMPARE_OPS.keys(),
-  ...NOT_OPS,
-  'in',
-  ...MATCH_OPS.keys(),
-] as readonly string[];
 export const LIST_PARAMS = ['where', 'sort', 'limit', 'skip'] as const;
 
 function isField(name: string): name is Field {
@@ -109,11 +66,14 @@ class Parser {
   ): void {
     this[line] += amount;
     const limit = QUERY_BUDGET[line];
-    if (this[line] > limit) {
-      this.errors.length = 0;
-      this.fail(path, `has more than ${limit} ${what} (the query budget's limit)`);
-      throw new OverBudget();
-    }
+    if (this[line] > limit) this.overBudget(path, `has more than ${limit} ${what}`);
+  }
+
+  /** Refuses the whole query: its one error names the limit, and parsing stops here. */
+  private overBudget(path: string, message: string): never {
+    this.errors.length = 0;
+    this.fail(path, `${message} (the query budget's limit)`);
+    throw new OverBudget();
   }
 
   /** A value for `field`, checked and normalized so every store compares the same thing. */
@@ -133,9 +93,7 @@ class Parser {
 
   criteria(raw: unknown, path: string, depth: number): Condition | undefined {
     if (depth > QUERY_BUDGET.depth) {
-      this.errors.length = 0;
-      this.fail(path, `nests deeper than ${QUERY_BUDGET.depth} levels (the query budget's limit)`);
-      throw new OverBudget();
+      this.overBudget(path, `nests deeper than ${QUERY_BUDGET.depth} levels`);
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       return this.fail(path, 'must be an object');
@@ -268,10 +226,9 @@ class Parser {
   }
 
   private sortBudget(keys: number, path: string): void {
-    if (keys <= QUERY_BUDGET.sortKeys) return;
-    this.errors.length = 0;
-    this.fail(path, `has more than ${QUERY_BUDGET.sortKeys} keys (the query budget's limit)`);
-    throw new OverBudget();
+    if (keys > QUERY_BUDGET.sortKeys) {
+      this.overBudget(path, `has more than ${QUERY_BUDGET.sortKeys} keys`);
+    }
   }
 
   integer(raw: string, path: string, min: number, max: number): number | undefined {

@@ -93,9 +93,22 @@ export async function checkSchema(store: UserStore, evidence: string): Promise<C
   }
 }
 
-/** The refusal the web process would log for this check, if any. */
-const refusalFor = (config: Config, check: string) =>
-  startRefusals(config).find((refusal) => refusal.check === check);
+/**
+ * The start-up checks' common first step: skipped outside production, and failed in the web
+ * process's own words when it would refuse to start; undefined when the check goes on.
+ */
+function productionRefusal(
+  config: Config,
+  base: Pick<Check, 'id' | 'title' | 'severity' | 'evidence'>,
+  skipHint: string,
+): Check | undefined {
+  if (config.nodeEnv !== 'production') {
+    return { ...base, status: 'skip', summary: `NODE_ENV=${config.nodeEnv}`, hint: skipHint };
+  }
+  const refusal = startRefusals(config).find((r) => r.check === base.id);
+  if (refusal) return { ...base, status: 'fail', summary: refusal.reason, hint: refusal.fix };
+  return undefined;
+}
 
 export function checkAccessControl(config: Config): Check {
   const base = {
@@ -104,16 +117,12 @@ export function checkAccessControl(config: Config): Check {
     severity: 'required',
     evidence: ['NODE_ENV', 'API_TOKENS', 'JWT_JWKS_URL', 'ALLOW_ANONYMOUS_WRITES'],
   } as const;
-  if (config.nodeEnv !== 'production') {
-    return {
-      ...base,
-      status: 'skip',
-      summary: `NODE_ENV=${config.nodeEnv}`,
-      hint: 'Checked only when NODE_ENV=production (elsewhere an open API is the tutorial’s).',
-    };
-  }
-  const refusal = refusalFor(config, base.id);
-  if (refusal) return { ...base, status: 'fail', summary: refusal.reason, hint: refusal.fix };
+  const refused = productionRefusal(
+    config,
+    base,
+    'Checked only when NODE_ENV=production (elsewhere an open API is the tutorial’s).',
+  );
+  if (refused) return refused;
   if (config.apiTokens.length > 0 || config.jwt) {
     return { ...base, status: 'pass', summary: 'bearer tokens required for writes' };
   }
@@ -132,16 +141,8 @@ export function checkProductionStore(config: Config): Check {
     severity: 'required',
     evidence: ['NODE_ENV', 'DATABASE_URL', 'MONGO_URL', 'ALLOW_EMBEDDED_STORE'],
   } as const;
-  if (config.nodeEnv !== 'production') {
-    return {
-      ...base,
-      status: 'skip',
-      summary: `NODE_ENV=${config.nodeEnv}`,
-      hint: 'Checked only when NODE_ENV=production.',
-    };
-  }
-  const refusal = refusalFor(config, base.id);
-  if (refusal) return { ...base, status: 'fail', summary: refusal.reason, hint: refusal.fix };
+  const refused = productionRefusal(config, base, 'Checked only when NODE_ENV=production.');
+  if (refused) return refused;
   if (!isEmbeddedStore(config)) return { ...base, status: 'pass', summary: 'a networked store' };
   return {
     ...base,
