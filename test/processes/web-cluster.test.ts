@@ -30,7 +30,7 @@ test('web cluster — when a child is SIGKILLed mid-stream, then it is replaced 
   });
   t.after(() => web.kill());
   const ready = () => web.lines.filter((l) => l.msg === 'web ready').length;
-  await until(() => ready() === 2, 15_000, 'two web children');
+  await until(() => ready() === 2, 60_000, 'two web children');
   const children = web.lines
     .filter((l) => l.msg === 'web child started')
     .map((l) => Number(l.childPid));
@@ -59,7 +59,7 @@ test('web cluster — when a child is SIGKILLed mid-stream, then it is replaced 
     }
   };
   await Promise.all([0, 1, 2, 3].map(writer));
-  await until(() => ready() === 3, 15_000, 'the replacement child');
+  await until(() => ready() === 3, 60_000, 'the replacement child');
   assert.ok(
     web.lines.some((l) => l.msg === 'web child exited; restarting' && l.signal === 'SIGKILL'),
   );
@@ -151,7 +151,7 @@ test('web cluster — when SIGHUP arrives under steady load, then children are r
   });
   t.after(() => web.kill());
   const ready = () => web.lines.filter((l) => l.msg === 'web ready').length;
-  await until(() => ready() === 2, 15_000, 'two web children');
+  await until(() => ready() === 2, 60_000, 'two web children');
   const before = new Set(web.lines.filter((l) => l.msg === 'web ready').map((l) => l.pid));
 
   let stop = false;
@@ -180,7 +180,7 @@ test('web cluster — when SIGHUP arrives under steady load, then children are r
   web.child.kill('SIGHUP');
   await until(
     () => web.lines.some((l) => l.msg === 'rolling restart finished'),
-    30_000,
+    60_000,
     'the rolling restart',
   );
   const rollMs = performance.now() - rollStarted;
