@@ -96,7 +96,7 @@ export const VARIABLES = [
     type: ms(1000, 600_000),
     default: '30000',
     description:
-      'Longest time to receive a request’s headers, then its body; past it 408 and the socket is closed.',
+      'Longest time to receive a whole request, headers and body, from its first byte; past it 408 and the socket is closed.',
   },
   {
     name: 'KEEP_ALIVE_TIMEOUT_MS',
