@@ -128,14 +128,14 @@ export const VARIABLES = [
     type: { kind: 'integer', min: 0, max: 1_000_000 },
     default: '0',
     description:
-      'Open connections one web process keeps (past it new ones are closed); 0 derives it from the open-files limit.',
+      'Open connections one web process keeps, each child under WEB_CONCURRENCY (past it new ones are closed); 0 derives it from the open-files limit.',
   },
   {
     name: 'MAX_CONNECTIONS_PER_CLIENT',
     type: { kind: 'integer', min: 0, max: 1_000_000 },
     default: '256',
     description:
-      'Open connections one client may hold (an IPv6 client is its /64); 0 is no cap. Addresses of trusted proxies in TRUST_PROXY are exempt; TRUST_PROXY=true turns the cap off.',
+      'Open connections one client may hold on one web process, each child under WEB_CONCURRENCY (an IPv6 client is its /64); 0 is no cap. Addresses of trusted proxies in TRUST_PROXY are exempt; TRUST_PROXY=true turns the cap off.',
   },
   {
     name: 'API_TOKENS',

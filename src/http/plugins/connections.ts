@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
 import proxyAddr from '@fastify/proxy-addr';
@@ -5,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TrustProxy } from '../../config/index.ts';
 
 export interface ConnectionSettings {
-  /** Open connections this process keeps; past it Node closes new ones at once. */
+  /** Open connections this process keeps; past it new ones are closed at once. */
   maxConnections: number;
   /** Open connections one peer address may hold; 0 is no cap. */
   maxConnectionsPerClient: number;
@@ -74,7 +75,12 @@ const idle = (held: Held) => held.inFlight === 0 && held.socket.bytesRead === he
 export function connectionLimits(app: FastifyInstance, settings: ConnectionSettings): void {
   const server = app.server;
   const log = app.log.child({ component: 'connections' });
-  server.maxConnections = settings.maxConnections;
+  // Under the cluster supervisor Node's own cap cannot be used: a child over it refuses the
+  // connection back to the supervisor, which hands it to another child, and round again while
+  // every child is full, so the connection circulates between them, never closed, and no child
+  // hears of it to make room. A child closes connections past the cap itself instead.
+  const capHere = cluster.isWorker;
+  if (!capHere) server.maxConnections = settings.maxConnections;
   const reclaimAt = Math.floor(settings.maxConnections * RECLAIM_AT);
   const reclaimTo = Math.floor(settings.maxConnections * RECLAIM_TO);
   const byClient = new Map<string, Map<Socket, Held>>();
@@ -136,6 +142,10 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
       return;
     }
     if (open >= reclaimAt) reclaim();
+    if (capHere && open > settings.maxConnections) {
+      warn('connection refused: the connection cap is reached', { address: peer });
+      socket.destroy();
+    }
   });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const held = heldOf.get(request.socket);
