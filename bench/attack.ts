@@ -5,18 +5,28 @@
  * 127.0.0.1 only, bounded (about 2 minutes), stops by itself; writes its table into
  * docs/reliability.md between the `attack-table` markers.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWeb, type RunningProcess } from '../test/support/web-process.ts';
 import { startTcpProxy, type TcpProxy } from '../test/support/tcp-proxy.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/postgres.ts';
 import { TEST_REDIS_URL } from '../test/support/redis.ts';
-import { request, victim, type VictimFigures } from './attack-clients.ts';
+import { request, type VictimFigures } from './attack-clients.ts';
+import type { VictimMessage } from './attack-victim.ts';
 import { ATTACKS } from './attacks.ts';
 
 const PHASE_MS = Number(process.env.ATTACK_PHASE_MS ?? 2500);
+/**
+ * `ATTACK_ONLY=<words>` runs only the attacks whose name contains them (and `ATTACK_STORE` only
+ * that store), to look at one row again; such a partial run prints its table instead of writing it.
+ */
+const ONLY = process.env.ATTACK_ONLY;
+const STORES = (['SQLite', 'PostgreSQL'] as const).filter(
+  (s) => process.env.ATTACK_STORE === undefined || s === process.env.ATTACK_STORE,
+);
+const partial = ONLY !== undefined || STORES.length < 2;
 const VICTIM_INTERVAL_MS = 50;
 const ROOT = new URL('..', import.meta.url).pathname;
 const DOC = join(ROOT, 'docs/reliability.md');
@@ -71,6 +81,18 @@ async function rssMb(port: number): Promise<number> {
   return bytes ? Math.round(Number(bytes) / 1048576) : NaN;
 }
 
+/** The victim's process, started once per run; see bench/attack-victim.ts. */
+function victimProcess(): { child: ChildProcess; ask<T>(message: VictimMessage): Promise<T> } {
+  const child = fork(join(ROOT, 'bench/attack-victim.ts'), { stdio: 'inherit' });
+  const ask = <T>(message: VictimMessage) =>
+    new Promise<T>((resolve) => {
+      child.once('message', (answer) => resolve(answer as T));
+      child.send(message);
+    });
+  return { child, ask };
+}
+const victimSide = victimProcess();
+
 async function phase(
   port: number,
   id: string,
@@ -78,17 +100,14 @@ async function phase(
   attack?: (signal: AbortSignal) => Promise<string>,
 ): Promise<{ figures: VictimFigures; got: string }> {
   const controller = new AbortController();
-  const running = victim({
-    port,
-    from,
-    id,
-    intervalMs: VICTIM_INTERVAL_MS,
-    signal: controller.signal,
-  });
+  await victimSide.ask({ start: { port, from, id, intervalMs: VICTIM_INTERVAL_MS } });
   const attacking = attack?.(controller.signal);
   await new Promise((resolve) => setTimeout(resolve, PHASE_MS));
   controller.abort();
-  const [figures, got] = await Promise.all([running, attacking ?? Promise.resolve('')]);
+  const [{ figures }, got] = await Promise.all([
+    victimSide.ask<{ figures: VictimFigures }>({ stop: true }),
+    attacking ?? Promise.resolve(''),
+  ]);
   return { figures, got };
 }
 
@@ -123,6 +142,7 @@ async function runStore(store: 'SQLite' | 'PostgreSQL', rows: Row[]): Promise<vo
       });
       const { id } = JSON.parse(created.body) as { id: string };
       for (const [index, attack] of ATTACKS.entries()) {
+        if (ONLY !== undefined && !attack.name.includes(ONLY)) continue;
         const without = await phase(server.port, id, `127.${net}.2.${2 * index + 10}`);
         const from = `127.${net}.1.${index + 10}`;
         const during = await phase(server.port, id, `127.${net}.2.${2 * index + 11}`, (signal) =>
@@ -179,7 +199,10 @@ function table(rows: Row[]): string {
 
 const rows: Row[] = [];
 const started = new Date();
-for (const store of ['SQLite', 'PostgreSQL'] as const) await runStore(store, rows);
+const loadBefore = loadavg()[0]!;
+for (const store of STORES) await runStore(store, rows);
+const loadAfter = loadavg()[0]!;
+victimSide.child.kill();
 const settings = Object.entries(SETTINGS)
   .map(([k, v]) => `\`${k}=${v}\``)
   .join(', ');
@@ -187,9 +210,15 @@ const generated =
   `<!-- attack-table:start (written by \`npm run attack\`; do not edit by hand) -->\n\n` +
   `Run on ${started.toISOString()}, ${PHASE_MS} ms per phase; the victim sends one request every ${VICTIM_INTERVAL_MS} ms ` +
   `(alternately \`GET /user/:id\` and \`POST /user\`) from its own address; the web process runs from \`src/\` ` +
-  `with \`ulimit -n ${OPEN_FILES}\`, Redis through a relay, and ${settings}; otherwise the defaults.\n\n` +
+  `with \`ulimit -n ${OPEN_FILES}\`, Redis through a relay, and ${settings}; otherwise the defaults. ` +
+  `The victim runs in a process of its own. The machine's load average (1 min) was ${loadBefore.toFixed(1)} ` +
+  `at the start and ${loadAfter.toFixed(1)} at the end, on ${availableParallelism()} cores.\n\n` +
   table(rows) +
   '\n\n<!-- attack-table:end -->';
+if (partial) {
+  console.log(generated);
+  process.exit(rows.every((r) => r.survived) ? 0 : 1);
+}
 const doc = readFileSync(DOC, 'utf8');
 const pattern = /<!-- attack-table:start[\s\S]*?<!-- attack-table:end -->/;
 if (!pattern.test(doc)) throw new Error('docs/reliability.md has no attack-table markers');

@@ -96,7 +96,7 @@ export const VARIABLES = [
     type: ms(1000, 600_000),
     default: '30000',
     description:
-      'Longest time to receive a request’s headers, then its body; past it 408 and the socket is closed.',
+      'Longest time to receive a whole request, headers and body, from its first byte; past it 408 and the socket is closed.',
   },
   {
     name: 'KEEP_ALIVE_TIMEOUT_MS',
@@ -128,14 +128,14 @@ export const VARIABLES = [
     type: { kind: 'integer', min: 0, max: 1_000_000 },
     default: '0',
     description:
-      'Open connections one web process keeps (past it new ones are closed); 0 derives it from the open-files limit.',
+      'Open connections one web process keeps, each child under WEB_CONCURRENCY (past it new ones are closed); 0 derives it from the open-files limit.',
   },
   {
     name: 'MAX_CONNECTIONS_PER_CLIENT',
     type: { kind: 'integer', min: 0, max: 1_000_000 },
     default: '256',
     description:
-      'Open connections one client may hold (an IPv6 client is its /64); 0 is no cap. Addresses of trusted proxies in TRUST_PROXY are exempt; TRUST_PROXY=true turns the cap off.',
+      'Open connections one client may hold on one web process, each child under WEB_CONCURRENCY (an IPv6 client is its /64); 0 is no cap. Addresses of trusted proxies in TRUST_PROXY are exempt; TRUST_PROXY=true turns the cap off.',
   },
   {
     name: 'API_TOKENS',

@@ -117,7 +117,15 @@ export async function serveWeb(options: {
   });
 
   try {
-    await app.listen({ port: config.port, host: config.host });
+    // Node's default accept queue (511) overflows under a burst of connections, and the kernel
+    // then drops new connections' first packet, which their clients resend only a second later:
+    // a queue as long as the connection cap (the kernel bounds it by net.core.somaxconn) lets
+    // the burst wait its turn and the connections past the cap be closed at once instead.
+    await app.listen({
+      port: config.port,
+      host: config.host,
+      backlog: Math.max(511, connections.cap),
+    });
   } catch (error) {
     logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot listen');
     await shutdown.begin('listen failed', 1);

@@ -79,7 +79,20 @@ describe('rate limiter and Redis', () => {
 
       proxy.stall();
       const during = [];
-      for (let i = 0; i < 5; i++) during.push(await get());
+      const took: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        during.push(await get());
+        took.push(performance.now() - started);
+      }
+      // The first request waits out the command timeout; that opens the circuit, and the
+      // requests after it do not ask the hung Redis at all (each would wait 500 ms more).
+      assert.ok(took[0]! >= 450, `the first request waited for Redis (${Math.round(took[0]!)} ms)`);
+      const rest = took.slice(1).reduce((a, b) => a + b, 0);
+      assert.ok(
+        rest < 500,
+        `the next four did not wait for Redis (${Math.round(rest)} ms together)`,
+      );
       // This process counted the first request too: its own count carries on from 1.
       assert.deepEqual(during, [200, 200, 429, 429, 429], 'limited by this process alone');
       assert.equal(logs.filter((l) => l.msg === FALLBACK).length, 1, 'said once');

@@ -139,4 +139,85 @@ describe('web process connections', () => {
       'a peer that is not a trusted proxy is capped',
     );
   });
+
+  test('a /healthz flood is bounded by the connection caps: past MAX_CONNECTIONS_PER_CLIENT its connections are closed, memory stays flat, and another client is served', async (t) => {
+    const web = await startWeb({ DATABASE_URL: sqliteUrl(t), MAX_CONNECTIONS_PER_CLIENT: '8' });
+    t.after(() => web.kill());
+    const rssMb = async () => {
+      const metrics = (await victim(web.port, 'GET', '/metrics')).body;
+      return Number(/^process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1]) / 1048576;
+    };
+    // Probes are not rate limited (an orchestrator must never see a 429 from one); what bounds
+    // a flood of them is that each connection carries one request at a time, and one address
+    // holds at most MAX_CONNECTIONS_PER_CLIENT connections.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    t.after(() => agent.destroy());
+    const probe = () =>
+      new Promise<number>((resolve) => {
+        const req = http.get(
+          { port: web.port, host: '127.0.0.1', path: '/healthz', agent },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', () => resolve(0));
+      });
+    await Promise.all(Array.from({ length: 200 }, probe));
+    const before = await rssMb();
+    const statuses = new Map<number, number>();
+    const flood = Array.from({ length: 32 }, async () => {
+      for (let i = 0; i < 150; i++) {
+        const status = await probe();
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    });
+    const served = await victim(web.port, 'POST', '/user?name=beside-the-flood');
+    await Promise.all(flood);
+    const after = await rssMb();
+    t.diagnostic(
+      `probes: ${JSON.stringify(Object.fromEntries(statuses))} (0: connection closed); RSS ${Math.round(before)} → ${Math.round(after)} MB`,
+    );
+    assert.equal(served.status, 201, 'another client is served during the flood');
+    assert.deepEqual(
+      [...statuses.keys()].filter((s) => s !== 200 && s !== 0),
+      [],
+      'a probe is answered 200 or its connection (over the cap) is closed',
+    );
+    assert.ok((statuses.get(0) ?? 0) > 0, 'connections past the per-client cap were closed');
+    assert.ok((statuses.get(200) ?? 0) > 1000, 'the flood was served as probes');
+    assert.ok(
+      after - before < 64,
+      `memory stayed flat (${Math.round(before)} → ${Math.round(after)} MB)`,
+    );
+    assert.equal(web.child.exitCode, null);
+    await web.waitForLine((l) => l.msg === 'connection refused: too many from one address');
+  });
+
+  test('near the connection cap the idle connections of the address holding the most are closed first: a light client keeps its kept-alive connection', async (t) => {
+    const web = await startWeb({
+      DATABASE_URL: sqliteUrl(t),
+      MAX_CONNECTIONS: '40',
+      MAX_CONNECTIONS_PER_CLIENT: '0',
+    });
+    t.after(() => web.kill());
+    const light = net.connect({ port: web.port, host: '127.0.0.1', localAddress: VICTIM_ADDRESS });
+    t.after(() => light.destroy());
+    light.on('error', () => undefined);
+    const ask = () =>
+      new Promise<string>((resolve, reject) => {
+        light.once('data', (chunk) => resolve(String(chunk)));
+        light.once('close', () => reject(new Error('the light client’s connection was closed')));
+        light.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      });
+    await new Promise((resolve) => light.once('connect', resolve));
+    assert.match(await ask(), /^HTTP\/1\.1 200/);
+    // 38 more from another address: past 90 % of the cap, idle connections are closed.
+    const held = await idleFlood(web.port, 38);
+    t.after(() => held.forEach((s) => s.destroy()));
+    await web.waitForLine((l) => String(l.msg).startsWith('near the connection cap'));
+    assert.ok(held.length < 38, `the heavy address lost idle connections (${held.length} left)`);
+    assert.equal(light.destroyed, false, 'the light client’s idle connection is still open');
+    assert.match(await ask(), /^HTTP\/1\.1 200/, 'and serves its next request');
+  });
 });

@@ -25,44 +25,64 @@ function assertProblem(answer: RawAnswer, status: number, code: string) {
 }
 
 describe('web process', () => {
-  test('a body trickled past REQUEST_TIMEOUT_MS gets 408 and its socket closed while others are served', async (t) => {
-    const web = await startWeb({ DATABASE_URL: sqliteUrl(t), REQUEST_TIMEOUT_MS: '1000' });
-    t.after(() => web.kill());
-    const body = `{"name":"${'s'.repeat(60)}"}`;
-    const slow = rawExchange(web.port, [bodyHead(body.length), ...body], {
-      gapMs: 100,
-      guardMs: 8000,
+  test('one deadline for headers and body: a request whose headers took most of REQUEST_TIMEOUT_MS, then trickles its body, gets 408 and its socket closed while others are served', async (t) => {
+    const timeoutMs = 4000;
+    const web = await startWeb({
+      DATABASE_URL: sqliteUrl(t),
+      REQUEST_TIMEOUT_MS: String(timeoutMs),
     });
+    t.after(() => web.kill());
+    const body = `{"name":"${'s'.repeat(200)}"}`;
+    // The headers arrive in 16 pieces 200 ms apart (3.2 s, within the deadline), then the body a
+    // byte per 200 ms: with a deadline for the headers and another for the body, the socket
+    // would stay open until 3.2 s + REQUEST_TIMEOUT_MS.
+    const head = bodyHead(body.length);
+    const pieces = Array.from({ length: 16 }, (_, i) =>
+      head.slice((i * head.length) / 16, ((i + 1) * head.length) / 16),
+    );
+    const started = performance.now();
+    const slow = rawExchange(web.port, [...pieces, ...body], { gapMs: 200, guardMs: 20_000 });
     const victim = await fetch(`http://127.0.0.1:${web.port}/user?name=victim`, {
       method: 'POST',
     });
     assert.equal(victim.status, 201);
-    assertProblem(await slow, 408, 'REQUEST_TIMEOUT');
+    const answer = await slow;
+    const closedAfterMs = performance.now() - started;
+    t.diagnostic(`the slow request was cut ${Math.round(closedAfterMs)} ms after its first byte`);
+    assertProblem(answer, 408, 'REQUEST_TIMEOUT');
+    assert.ok(
+      closedAfterMs < 16 * 200 + timeoutMs,
+      `one deadline from the first byte, not a second one for the body (${Math.round(closedAfterMs)} ms)`,
+    );
+    assert.ok(closedAfterMs >= timeoutMs - 50, 'not cut before the deadline');
     const names = (
       (await (await fetch(`http://127.0.0.1:${web.port}/user`)).json()) as {
         name: string;
       }[]
     ).map((u) => u.name);
     assert.deepEqual(names, ['victim'], 'the cut request stored nothing');
+    assert.equal((await fetch(`http://127.0.0.1:${web.port}/healthz`)).status, 200);
   });
 
-  test('SIGTERM while a body is still arriving answers it 503 and exits 0 within SHUTDOWN_TIMEOUT_MS', async (t) => {
+  test('SIGTERM while a body, headers and nothing yet are arriving: the body gets 503, every such socket is closed, and the process exits 0 within SHUTDOWN_TIMEOUT_MS', async (t) => {
     const web = await startWeb({
       DATABASE_URL: sqliteUrl(t),
       REQUEST_TIMEOUT_MS: '600000',
       SHUTDOWN_TIMEOUT_MS: '3000',
     });
     t.after(() => web.kill());
-    const slow = rawExchange(web.port, [bodyHead(100), '{', ' ', ' ', ' ', ' ', ' ', ' '], {
-      gapMs: 1000,
-      guardMs: 20_000,
-    });
+    const trickle = { gapMs: 1000, guardMs: 20_000 };
+    const slowBody = rawExchange(web.port, [bodyHead(100), ...'{      '], trickle);
+    const slowHeaders = rawExchange(web.port, [...'GET /user HTTP/1.1\r\nHost: x'], trickle);
+    const silent = rawExchange(web.port, [], trickle);
     await web.waitForLine((l) => l.msg === 'web ready');
     await new Promise((resolve) => setTimeout(resolve, 300));
     web.child.kill('SIGTERM');
     const { code } = await web.exited;
     assert.equal(code, 0, 'shutdown finished within its budget (an overrun exits 1)');
-    assertProblem(await slow, 503, 'DRAINING');
+    assertProblem(await slowBody, 503, 'DRAINING');
+    assert.ok((await slowHeaders).closedByServer, 'a socket still sending headers was closed');
+    assert.ok((await silent).closedByServer, 'a socket that sent nothing was closed');
   });
 
   test('requests Node refuses before routing get problem documents, and the process serves on', async (t) => {

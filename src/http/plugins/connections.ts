@@ -1,10 +1,12 @@
+import cluster from 'node:cluster';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
 import proxyAddr from '@fastify/proxy-addr';
 import type { FastifyInstance } from 'fastify';
 import type { TrustProxy } from '../../config/index.ts';
 
 export interface ConnectionSettings {
-  /** Open connections this process keeps; past it Node closes new ones at once. */
+  /** Open connections this process keeps; past it new ones are closed at once. */
   maxConnections: number;
   /** Open connections one peer address may hold; 0 is no cap. */
   maxConnectionsPerClient: number;
@@ -40,23 +42,49 @@ export function clientKey(address: string): string {
 
 /** From this share of the cap on, idle keep-alive connections are closed to make room. */
 const RECLAIM_AT = 0.9;
+/** A reclaim closes idle connections until this share of the cap is open. */
+const RECLAIM_TO = 0.75;
 /** Closing idle connections walks them all: at most once per this many ms. */
 const RECLAIM_EVERY_MS = 250;
 /** One warning per condition per this many ms, not one per refused socket. */
 const WARN_EVERY_MS = 10_000;
 
+interface Held {
+  socket: Socket;
+  /** Responses not yet finished on this connection. */
+  inFlight: number;
+  /**
+   * `bytesRead` when its last response finished; more since is a request arriving. -1 until a
+   * first response: a connection that has not sent its first request is left to the deadline.
+   */
+  readAtRest: number;
+}
+
+/** Kept alive after an answer, with nothing read since: closing it loses no request. */
+const idle = (held: Held) => held.inFlight === 0 && held.socket.bytesRead === held.readAtRest;
+
 /**
  * Bounds what connections can take: a process-wide cap below the open-files limit (so accepting
  * never fails with EMFILE, which would crash whatever next opens a file), a cap per peer address,
  * and, near the cap, idle keep-alive connections closed first so that a client with a request to
- * make gets a place. An accept error is logged, never thrown.
+ * make gets a place: those of the addresses holding the most connections first, so that a flood
+ * from a few addresses does not cost everyone else their kept-alive connections (each of which
+ * would then have to be opened again, into a full accept queue). An accept error is logged, never
+ * thrown.
  */
 export function connectionLimits(app: FastifyInstance, settings: ConnectionSettings): void {
   const server = app.server;
   const log = app.log.child({ component: 'connections' });
-  server.maxConnections = settings.maxConnections;
+  // Under the cluster supervisor Node's own cap cannot be used: a child over it refuses the
+  // connection back to the supervisor, which hands it to another child, and round again while
+  // every child is full, so the connection circulates between them, never closed, and no child
+  // hears of it to make room. A child closes connections past the cap itself instead.
+  const capHere = cluster.isWorker;
+  if (!capHere) server.maxConnections = settings.maxConnections;
   const reclaimAt = Math.floor(settings.maxConnections * RECLAIM_AT);
-  const perClient = new Map<string, number>();
+  const reclaimTo = Math.floor(settings.maxConnections * RECLAIM_TO);
+  const byClient = new Map<string, Map<Socket, Held>>();
+  const heldOf = new WeakMap<Socket, Held>();
   const capPerClient = settings.trustProxy === true ? 0 : settings.maxConnectionsPerClient;
   const trusted = Array.isArray(settings.trustProxy)
     ? proxyAddr.compile([...settings.trustProxy])
@@ -75,23 +103,37 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     const now = Date.now();
     if (now - lastReclaim < RECLAIM_EVERY_MS) return;
     lastReclaim = now;
-    server.closeIdleConnections();
-    warn('near the connection cap: closing idle keep-alive connections', { open });
+    let excess = open - reclaimTo;
+    let closed = 0;
+    const heaviestFirst = [...byClient.values()].sort((a, b) => b.size - a.size);
+    for (const sockets of heaviestFirst) {
+      for (const held of sockets.values()) {
+        if (excess <= 0) break;
+        if (!idle(held)) continue;
+        held.socket.destroy();
+        excess--;
+        closed++;
+      }
+      if (excess <= 0) break;
+    }
+    warn('near the connection cap: closing idle keep-alive connections', { open, closed });
   };
 
   server.on('connection', (socket: Socket) => {
     open++;
     const peer = socket.remoteAddress ?? '';
     const address = clientKey(peer);
-    const held = (perClient.get(address) ?? 0) + 1;
-    perClient.set(address, held);
+    let sockets = byClient.get(address);
+    if (!sockets) byClient.set(address, (sockets = new Map()));
+    const held: Held = { socket, inFlight: 0, readAtRest: -1 };
+    sockets.set(socket, held);
+    heldOf.set(socket, held);
     socket.once('close', () => {
       open--;
-      const left = (perClient.get(address) ?? 1) - 1;
-      if (left === 0) perClient.delete(address);
-      else perClient.set(address, left);
+      sockets.delete(socket);
+      if (sockets.size === 0) byClient.delete(address);
     });
-    if (capPerClient > 0 && held > capPerClient && !trusted(peer, 0)) {
+    if (capPerClient > 0 && sockets.size > capPerClient && !trusted(peer, 0)) {
       warn('connection refused: too many from one address', {
         address,
         maxConnectionsPerClient: capPerClient,
@@ -100,6 +142,19 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
       return;
     }
     if (open >= reclaimAt) reclaim();
+    if (capHere && open > settings.maxConnections) {
+      warn('connection refused: the connection cap is reached', { address: peer });
+      socket.destroy();
+    }
+  });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const held = heldOf.get(request.socket);
+    if (!held) return;
+    held.inFlight++;
+    response.once('close', () => {
+      held.inFlight--;
+      held.readAtRest = held.socket.bytesRead;
+    });
   });
   // Node closes connections past maxConnections itself, and says so with this event; the
   // client's retry then finds the room the idle connections left.

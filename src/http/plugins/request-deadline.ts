@@ -1,17 +1,33 @@
 import { PassThrough, finished } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../problems.ts';
 
 /**
- * Node's `requestTimeout` does cover a body that stalls, but it is checked only every
- * `connectionsCheckingInterval`, so a trickling client holds its socket up to one interval past
- * the timeout; and at shutdown Node has no way to turn away a body still arriving, which would
- * hold a place in the drain until its own deadline. So each body still arriving is read through
- * a stream this plugin can fail: at REQUEST_TIMEOUT_MS after the headers, by its own timer, with
- * 408 REQUEST_TIMEOUT, and when the server begins closing, at once with 503 DRAINING. Either
- * answer closes the connection, so the rest of the body is never read.
+ * One deadline for the whole request, headers and body: Node's own request timeout, which runs
+ * from the request's first byte until its last (the parser knows both; nothing above it does).
+ * When it passes, Node hands the socket to the client-error handler, which answers 408
+ * REQUEST_TIMEOUT and closes it, also in the middle of a body.
+ *
+ * Node's headers timeout must be set with it: Fastify sets only `requestTimeout`, after the
+ * server is made, so the headers timeout stays at its 60 s default, and Node, finding a headers
+ * timeout longer than the request timeout, swaps the two: the headers got REQUEST_TIMEOUT_MS and
+ * the body 60 s.
+ *
+ * Node stops checking when the server begins closing, and then also leaves open every
+ * connection that is not idle. So at shutdown this plugin answers each body still arriving 503
+ * DRAINING at once (which closes its connection), and closes every connection still sending its
+ * headers, or nothing yet: neither can hold a place in the drain.
  */
 export function requestDeadline(app: FastifyInstance, options: { timeoutMs: number }): void {
+  const server = app.server;
+  server.requestTimeout = options.timeoutMs;
+  server.headersTimeout = options.timeoutMs;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const arriving = new Set<(error: ProblemError) => void>();
 
   app.addHook('preParsing', (request, reply, payload, done) => {
@@ -31,20 +47,13 @@ export function requestDeadline(app: FastifyInstance, options: { timeoutMs: numb
       reply.header('connection', 'close');
       body.destroy(error);
     };
-    const timer = setTimeout(
-      () => cut(new ProblemError('REQUEST_TIMEOUT', 'The request body took too long to arrive.')),
-      Math.max(0, options.timeoutMs - reply.elapsedTime),
-    );
-    const settle = () => {
-      clearTimeout(timer);
-      arriving.delete(cut);
-    };
+    const settle = () => arriving.delete(cut);
     arriving.add(cut);
     // Only the stream the parser reads says the body is done: a client that drops mid-body
-    // closes `payload` early, and that must fail `body` (below), not merely stop the clock.
+    // closes `payload` early, and that must fail `body` (below), not merely end the watch.
     body.on('end', settle);
     body.on('close', settle);
-    // A reply sent before the body is read (a later hook refused it) needs no deadline either.
+    // A reply sent before the body is read (a later hook refused it) needs no cut either.
     reply.raw.on('close', settle);
     // `pipe()` passes on neither an error nor an early close, so without this the parser would
     // wait for the rest of an abandoned upload forever and the request would never complete.
@@ -59,6 +68,11 @@ export function requestDeadline(app: FastifyInstance, options: { timeoutMs: numb
   app.addHook('preClose', (done) => {
     for (const cut of [...arriving]) {
       cut(new ProblemError('DRAINING', 'The service is shutting down; retry the request.'));
+    }
+    // No response on the socket: idle between requests (Node closes those too), or a request
+    // whose headers have not all arrived, which no timer watches any more.
+    for (const socket of sockets) {
+      if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
     }
     done();
   });
