@@ -65,11 +65,14 @@ key() {
 
 archive() { echo "$cache/${1//[:\/]/_}-$(key "$1").tar"; }
 
+# build.sh's images are localhost/<name>, always named in full: podman resolves a short name to
+# docker.io/library/<name> first when both exist, which after a recipe change is the old image.
+
 # Present with its key as label, or loaded from the cache: nothing to build.
 have() {
   local image="$1" archive
   archive="$(archive "$image")"
-  [ "$(podman image inspect --format "{{index .Labels \"$label\"}}" "$image" 2>/dev/null)" = "$(key "$image")" ] && return 0
+  [ "$(podman image inspect --format "{{index .Labels \"$label\"}}" "localhost/$image" 2>/dev/null)" = "$(key "$image")" ] && return 0
   [ -s "$archive" ] || return 1
   say "loading $image from $archive"
   podman load --quiet --input "$archive" >/dev/null
@@ -78,7 +81,7 @@ have() {
 save() {
   local archive
   archive="$(archive "$1")"
-  podman save --quiet --format oci-archive --output "$archive.part" "$1"
+  podman save --quiet --format oci-archive --output "$archive.part" "localhost/$1"
   mv "$archive.part" "$archive"
 }
 
@@ -114,7 +117,7 @@ SOURCES
   debuerreotype-tar --exclude ./etc/machine-id "$rootfs" "$work/$suite.tar"
   # The official image is `FROM scratch`, `ADD rootfs.tar.xz /`, `CMD ["bash"]`.
   podman import --quiet --change 'CMD ["bash"]' --change "LABEL $label=$(key "$image")" \
-    "$work/$suite.tar" "$image" >/dev/null
+    "$work/$suite.tar" "localhost/$image" >/dev/null
   rm -rf "$rootfs" "$work/$suite.tar"
   save "$image"
   say "built $image in $((SECONDS - start)) s"
@@ -140,8 +143,9 @@ node24() {
     -exec rm -rf {} +
   mv "$context/npm-packages/node_modules/npm" "$context/usr-local/lib/node_modules/npm"
   rm -rf "$context/npm-packages"
-  quietly podman build --pull=never --label "$label=$(key "$image")" \
-    --build-arg "NODE_VERSION=$version" -t "$image" "$context"
+  quietly podman build --pull=never --from localhost/debian:bookworm-slim \
+    --label "$label=$(key "$image")" --build-arg "NODE_VERSION=$version" -t "localhost/$image" \
+    "$context"
   save "$image"
   say "built $image in $((SECONDS - start)) s"
 }
@@ -152,7 +156,8 @@ postgres17() {
   local start="$SECONDS"
   debian trixie
   say "building $image from Debian's postgresql-17"
-  quietly podman build --pull=never --label "$label=$(key "$image")" -t "$image" "$here/postgres"
+  quietly podman build --pull=never --from localhost/debian:trixie-slim \
+    --label "$label=$(key "$image")" -t "localhost/$image" "$here/postgres"
   save "$image"
   say "built $image in $((SECONDS - start)) s"
 }
@@ -170,12 +175,13 @@ build() {
 if [ "$#" -eq 0 ]; then set -- node:24-slim postgres:17; fi
 for image in "$@"; do
   build "$image"
-  # podman's own commands find `node:24-slim` as localhost/node:24-slim; Docker's API (Compose
-  # through `podman system service`) looks for docker.io/library/node:24-slim.
-  podman tag "$image" "docker.io/library/$image"
+  # Docker's API (Compose through `podman system service`) looks for
+  # docker.io/library/node:24-slim, and podman's short names find that one first too.
+  podman tag "localhost/$image" "docker.io/library/$image"
 done
-# Archives of earlier recipes are never loaded again.
-current=()
+# Archives of earlier recipes are never loaded again; another run's archive in the making
+# (.part) is its own.
+current=(! -name '*.part')
 for image in debian:bookworm-slim debian:trixie-slim node:24-slim postgres:17; do
   current+=(! -name "$(basename "$(archive "$image")")")
 done
