@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
+import pg from 'pg';
 import { freePort } from '../support/free-port.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import {
@@ -79,6 +80,22 @@ async function tutorial(base: string) {
   const version = await call('GET', '/version');
   assert.equal(version.body.commit, BUILD.GIT_COMMIT);
   assert.equal(version.body.version, pkg.version);
+}
+
+/** The first row of one query, as `app` with `password` over TCP, or the server’s refusal. */
+async function queryOverTcp(port: string, password: string, sql: string) {
+  const client = new pg.Client({
+    connectionString: `postgres://app:${password}@127.0.0.1:${port}/app`,
+    connectionTimeoutMillis: 15_000,
+  });
+  try {
+    await client.connect();
+    return (await client.query(sql)).rows[0] as Record<string, unknown>;
+  } catch (error) {
+    return { refused: (error as Error).message };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** PID 1's command, user and capabilities, read from inside the running container. */
@@ -223,6 +240,66 @@ if (missing && process.env.CI) {
         /1000\s+1000\s.*12factor-app\.db$/m,
         'the store lives in the volume',
       );
+    });
+
+    // compose.yaml's database: the stand-in test/deploy/base-images/ builds must keep the part of
+    // the official image's contract the stack relies on, as the official image would pass this.
+    test('postgres:17 makes its cluster from POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB, asks every TCP client for the password, passes the healthcheck, runs postgres as PID 1 under its own user, and stops on its stop signal with exit 0', async () => {
+      const db = await start('postgres', [
+        '-p',
+        '127.0.0.1::5432',
+        '-e',
+        'POSTGRES_USER=app',
+        '-e',
+        'POSTGRES_PASSWORD=s3cret',
+        '-e',
+        'POSTGRES_DB=app',
+        'postgres:17',
+      ]);
+      const healthy = async () =>
+        (await podman(['exec', db, 'pg_isready', '-U', 'app', '-d', 'app'], true)).code === 0;
+      await until('pg_isready', healthy, 2 * 60_000);
+      const port = (await podman(['port', db, '5432/tcp'])).stdout.trim().split(':').at(-1)!;
+      const row = await queryOverTcp(
+        port,
+        's3cret',
+        `SELECT current_user AS "user", rolsuper AS super, pg_get_userbyid(datdba) AS owner
+           FROM pg_roles, pg_database WHERE rolname = current_user AND datname = 'app'`,
+      );
+      assert.deepEqual(row, { user: 'app', super: true, owner: 'app' });
+      await queryOverTcp(port, 's3cret', 'CREATE TABLE kept (id int)');
+      const wrong = await queryOverTcp(port, 'guess', 'SELECT 1');
+      assert.match(String(wrong.refused), /password authentication failed/);
+
+      const one = await processOne(db);
+      assert.equal(one.cmdline[0], 'postgres', 'postgres is PID 1, so it receives the signal');
+      assert.doesNotMatch(one.uid!, /^0\s/, 'not root');
+      assert.equal(
+        (await podman(['inspect', '--format', '{{.Config.StopSignal}}', db])).stdout.trim(),
+        '2',
+        'SIGINT: a fast shutdown, which ends sessions and checkpoints',
+      );
+      assert.equal(await stopGracefully(db), 0);
+      const { stdout, stderr } = await podman(['logs', db]);
+      assert.match(
+        stdout + stderr,
+        /received fast shutdown request[\s\S]*database system is shut down/,
+      );
+
+      // Started again on its data: the cluster is kept, not made again.
+      await podman(['start', db]);
+      await until('pg_isready after a restart', healthy, 2 * 60_000);
+      const again = (await podman(['port', db, '5432/tcp'])).stdout.trim().split(':').at(-1)!;
+      assert.deepEqual(
+        await queryOverTcp(again, 's3cret', `SELECT to_regclass('kept') IS NOT NULL AS kept`),
+        { kept: true },
+      );
+    });
+
+    test('postgres:17 refuses to make a cluster without POSTGRES_PASSWORD', async () => {
+      const refused = await podman(['run', '--rm', 'postgres:17'], true);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /POSTGRES_PASSWORD/);
     });
 
     describe('on the host’s PostgreSQL', () => {
