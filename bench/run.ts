@@ -54,6 +54,8 @@ function serverEnv(port: number, env: Record<string, string>): Record<string, st
     // Raw throughput from one client address: no token check, no per-IP limit.
     ALLOW_ANONYMOUS_WRITES: 'true',
     RATE_LIMIT_MAX: '0',
+    // One web process on one machine: the embedded store is allowed in production here.
+    ALLOW_EMBEDDED_STORE: 'true',
     ...env,
   };
 }

@@ -1,6 +1,6 @@
 import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import { emailKey, nameKey, type User } from '../../users/user.ts';
-import { createdEvent, type UserChange } from '../../users/user-events.ts';
+import type { UserChange } from '../../users/user-events.ts';
 import { orderedUser } from '../user-records.ts';
 import { eventRow } from './sql-outbox-rows.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
@@ -101,7 +101,7 @@ export class SqlRecordStatements {
     return row && toUser(row);
   }
 
-  /** A new user's row and its `user.created` event, inside the caller's transaction. */
+  /** A new user's row, inside the caller's transaction (its event is RecordWrites'). */
   async insertUser(trx: Transaction<SqlDatabase>, user: User): Promise<void> {
     await this.#insertUser.run(trx, [
       user.id,
@@ -112,7 +112,6 @@ export class SqlRecordStatements {
       user.createdAt,
       user.updatedAt,
     ]);
-    await this.recordEvent(trx, createdEvent(user));
   }
 
   /** Writes every attribute a user may change as `user` has it. */

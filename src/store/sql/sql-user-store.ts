@@ -1,10 +1,5 @@
 import { Kysely, sql } from 'kysely';
-import {
-  emailTaken,
-  isDomainError,
-  preconditionFailed,
-  storeUnavailable,
-} from '../../users/errors.ts';
+import { emailTaken, isDomainError, storeUnavailable } from '../../users/errors.ts';
 import type { User, UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
@@ -23,7 +18,7 @@ import type {
   UpdateOptions,
   UserStore,
 } from '../../users/user-store.ts';
-import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
+import { userRecord } from '../user-records.ts';
 import type { SqlEngine } from './sql-engine.ts';
 import { createKeyed, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
@@ -81,7 +76,7 @@ export class SqlUserStore implements UserStore {
 
   private recordWrites(engine: SqlEngine): RecordWrites {
     if (engine.writeStatement)
-      return new StatementWrites(engine.writeStatement, (id) => this.byId.get(id));
+      return new StatementWrites(engine.writeStatement, (error) => engine.isUnavailable(error));
     // A transaction per write, or one shared by the writes that arrive together.
     const group = engine.groupCommits ? new CommitGroup(this.db) : undefined;
     return new TransactionWrites(
@@ -133,26 +128,11 @@ export class SqlUserStore implements UserStore {
   }
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
-    return this.guardWrite(() =>
-      this.writes.update(id, (current) => {
-        if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
-        return userRecord({
-          ...current,
-          name: changes.name ?? current.name,
-          email: changes.email === undefined ? current.email : changes.email,
-          updatedAt: nextUpdatedAt(options.now, current.updatedAt),
-        });
-      }),
-    );
+    return this.guardWrite(() => this.writes.update(id, changes, options));
   }
 
   remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
-    return this.guardWrite(() =>
-      this.writes.remove(id, (current) => {
-        if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
-        return options.now ?? new Date().toISOString();
-      }),
-    );
+    return this.guardWrite(() => this.writes.remove(id, options));
   }
 
   async *stream(options: StreamOptions = {}): AsyncGenerator<User> {
