@@ -4,10 +4,8 @@
  * bench/events.md.
  */
 import autocannon from 'autocannon';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -25,30 +23,28 @@ const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1
 const ROOT = new URL('..', import.meta.url).pathname;
 const SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 
-/** Receipt time per change key (`<userId> <updatedAt>`), and how many requests came. */
+/**
+ * Receipt time per change key (`<userId> <updatedAt>`), and how many requests came, as stamped
+ * by bench/events-receiver.ts in a process of its own.
+ */
 class Receiver {
   readonly received = new Map<string, number>();
   requests = 0;
-  private server: Server | undefined;
+  private child: ChildProcess | undefined;
   port = 0;
 
   async start(): Promise<void> {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (c: Buffer) => chunks.push(c));
-      request.on('end', () => {
-        const at = Date.now();
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-          data: { userId: string; after: { updatedAt: string } | null };
-        };
-        this.requests++;
-        const key = `${body.data.userId} ${body.data.after?.updatedAt}`;
-        if (!this.received.has(key)) this.received.set(key, at);
-        response.writeHead(204).end();
-      });
+    const child = fork(join(ROOT, 'bench', 'events-receiver.ts'), { stdio: 'inherit' });
+    this.child = child;
+    this.port = await new Promise<number>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`receiver exited ${code}`)));
+      child.once('message', (message) => resolve((message as { port: number }).port));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    child.on('message', (message) => {
+      const { stamps, requests } = message as { stamps?: [string, number][]; requests: number };
+      for (const [key, at] of stamps ?? []) if (!this.received.has(key)) this.received.set(key, at);
+      this.requests = requests;
+    });
   }
 
   /** Whether `count` changes were received within `timeoutMs`. */
@@ -77,9 +73,11 @@ class Receiver {
     return true;
   }
 
-  stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    return new Promise((resolve) => this.server!.close(() => resolve()));
+  async stop(): Promise<void> {
+    const child = this.child!;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.disconnect();
+    await exited;
   }
 }
 
@@ -136,6 +134,7 @@ async function createRate(url: string): Promise<{ perSecond: number }> {
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       DATABASE_URL: url,
+      ALLOW_EMBEDDED_STORE: 'true',
       ALLOW_ANONYMOUS_WRITES: 'true',
       RATE_LIMIT_MAX: '0',
     },

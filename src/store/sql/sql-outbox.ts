@@ -24,6 +24,7 @@ import {
   redeliverDead,
 } from './sql-outbox-upkeep.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
+import { ReadBatch } from './read-batch.ts';
 
 export { recordEvents } from './sql-outbox-rows.ts';
 
@@ -38,6 +39,13 @@ export class SqlOutbox implements Outbox {
   private readonly db: Kysely<SqlDatabase>;
   private readonly engine: SqlEngine;
   private readonly guard: Guard;
+  /**
+   * Completions that arrive together, as one UPDATE per worker and URL: one round trip and one
+   * commit for the webhooks that finished in the same turn of the event loop, where each took
+   * its own. Keyed by owner, URL and sequence; each one's time waits in `completedAt`.
+   */
+  private readonly completions = new ReadBatch<string, true>((keys) => this.completeMany(keys));
+  private readonly completedAt = new Map<string, string>();
 
   readonly watch?: (wake: () => void) => Promise<() => Promise<void>>;
 
@@ -190,11 +198,50 @@ export class SqlOutbox implements Outbox {
   }
 
   complete(key: DeliveryKey, options: { owner: string; now: string }): Promise<boolean> {
-    return this.settle(key, options.owner, {
-      status: 'delivered',
-      delivered_at: options.now,
-      last_error: null,
-    });
+    const id = JSON.stringify([options.owner, key.endpoint, key.sequence]);
+    this.completedAt.set(id, options.now);
+    return this.guard(async () => (await this.completions.get(id)) === true);
+  }
+
+  /**
+   * Marks delivered the leases of `ids` their owner still holds, and answers those. The batch is
+   * recorded as delivered at the latest of its completions' times: none is later than its
+   * commit.
+   */
+  private async completeMany(ids: string[]): Promise<Map<string, true>> {
+    let now = '';
+    const groups = new Map<string, { owner: string; endpoint: string; sequences: number[] }>();
+    for (const id of ids) {
+      const at = this.completedAt.get(id)!;
+      this.completedAt.delete(id);
+      if (at > now) now = at;
+      const [owner, endpoint, sequence] = JSON.parse(id) as [string, string, number];
+      const group = JSON.stringify([owner, endpoint]);
+      const found = groups.get(group) ?? { owner, endpoint, sequences: [] };
+      found.sequences.push(sequence);
+      groups.set(group, found);
+    }
+    const settled = new Map<string, true>();
+    for (const { owner, endpoint, sequences } of groups.values()) {
+      const rows = await this.db
+        .updateTable('outbox_deliveries')
+        .set({
+          status: 'delivered',
+          delivered_at: now,
+          last_error: null,
+          lease_owner: null,
+          lease_until: null,
+        })
+        .where('endpoint', '=', endpoint)
+        .where('event_sequence', 'in', sequences)
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .returning('event_sequence')
+        .execute();
+      for (const row of rows)
+        settled.set(JSON.stringify([owner, endpoint, sequenceOf(row.event_sequence)]), true);
+    }
+    return settled;
   }
 
   fail(key: DeliveryKey, options: FailOptions): Promise<boolean> {
