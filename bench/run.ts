@@ -24,6 +24,8 @@ import { startOtlpSink } from './otlp-sink.ts';
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 10);
+/** Which stores to measure (comma-separated); both by default. */
+const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -434,19 +436,22 @@ async function main() {
   try {
     // Cold starts are timed before and after the stores; the ratio uses the faster median.
     const coldBefore = await bareColdStart();
-    stores.push(
-      await benchStore(
-        'sqlite',
-        { DATABASE_URL: `sqlite:${join(dir, 'bench.db')}` },
-        bare,
-        rows,
-        dir,
-      ),
-    );
-    await benchTracing(dir, bare, rows);
+    if (STORES.includes('sqlite')) {
+      stores.push(
+        await benchStore(
+          'sqlite',
+          { DATABASE_URL: `sqlite:${join(dir, 'bench.db')}` },
+          bare,
+          rows,
+          dir,
+        ),
+      );
+      await benchTracing(dir, bare, rows);
+    }
     load.push(loadavg()[0]!);
     const admin = new pg.Client({ connectionString: PG_ADMIN });
     try {
+      if (!STORES.includes('postgres')) throw new Error('not in BENCH_STORES');
       await admin.connect();
       pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
       const db = `bench_${process.pid}`;

@@ -110,25 +110,27 @@ const userJson = (row: string) =>
     'id', ${row}.id))`;
 const type = (name: UserEventType) => `'${name}'`;
 
-/** The event half of a create: it inserts the event only for the row written (`changed`). */
-const EVENT_OF_CHANGED = (first: number) => `
-  insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
-  select $${first}, $${first + 1}, id, $${first + 2}::timestamptz, $${first + 3}, $${first + 4}
-  from changed
-  returning sequence`;
-
+/** A create inside the caller's transaction (under an Idempotency-Key): the row, then its event. */
 const CREATE_WITH_EVENT = `with changed as (
     insert into users (id, name, email, email_key, name_key, created_at, updated_at)
-    values ($1, $2, $3, $4, $5, $6, $7) returning id)${EVENT_OF_CHANGED(8)}`;
+    values ($1, $2, $3, $4, $5, $6, $7) returning id)
+  insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
+  select $8, ${type('user.created')}, id, $9::timestamptz, $10, $11 from changed`;
+
+/*
+ * The statements below each take a batch: the writes that arrived in one turn of the event loop,
+ * one record each, their values bound as one array per column (so the statement's text, and its
+ * prepared plan, are the same for any batch). One round trip, one plan and one commit (group
+ * commit, as SQLite's CommitGroup gives its transactions) for the batch, each write still all or
+ * nothing for its record and its event.
+ */
 
 /**
- * Creates that arrive together, as one statement: one round trip, one plan, one commit (group
- * commit, as SQLite's CommitGroup gives its transactions). A row whose e-mail is taken, by a
- * committed row or by an earlier row of the same batch, is skipped (ON CONFLICT waits for an
- * uncommitted holder of the key and skips only if it commits), and only the rows written get an
- * event; the statement answers their ids.
+ * A row whose e-mail is taken, by a committed row or an earlier row of the batch, is skipped (ON
+ * CONFLICT waits for an uncommitted holder of the key and skips only if that commits), and only
+ * the rows written get an event; the statement answers their ids.
  */
-const CREATE_MANY_WITH_EVENTS = `with input as (
+const CREATE_MANY = `with input as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
       $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
       as i(id, name, email, email_key, name_key, created_at, updated_at, event_id, payload,
@@ -141,51 +143,67 @@ const CREATE_MANY_WITH_EVENTS = `with input as (
   insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
   select i.event_id, ${type('user.created')}, i.id, i.created_at, i.payload, i.trace_parent
   from input i join changed c on c.id = i.id
-  returning user_id`;
+  returning user_id as id`;
 
 /**
- * The record is read with its row lock (`current`), so a concurrent write to it either committed
- * before (and is what it reads) or waits until this statement commits; the change is decided
- * from it, as updatedRecord would: a name or an e-mail not given stays, updated_at becomes
- * max(now, previous + 1 ms), and nothing is written if `ifUpdatedAt` no longer matches. The
- * statement answers the record as it was and, when written, as it is now.
+ * Each record is read with its row lock (`current`; locked in id order, so batches running at
+ * once never deadlock), so a concurrent write to it either committed before (and is what it
+ * reads) or waits until this statement commits; the change is decided from it as updatedRecord
+ * decides: a name or an e-mail not given stays, updated_at becomes max(now, previous + 1 ms),
+ * and nothing is written where `if_updated_at` no longer matches. The statement answers each
+ * record found as it was, whether it was written, and as it is now.
  */
-const UPDATE_WITH_EVENT = `with current as (
-    select id, name, email, email_key, name_key, created_at, updated_at
-    from users where id = $1 for update),
+const UPDATE_MANY = `with input as (
+    select * from unnest($1::char(24)[], $2::text[], $3::text[], $4::boolean[], $5::text[],
+      $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[])
+      as i(id, name, name_key, email_given, email, email_key, now, if_updated_at, event_id,
+        trace_parent)),
+  current as (
+    select u.id, u.name, u.email, u.email_key, u.name_key, u.created_at, u.updated_at,
+      i.name as in_name, i.name_key as in_name_key, i.email_given, i.email as in_email,
+      i.email_key as in_email_key, i.now, i.if_updated_at, i.event_id, i.trace_parent
+    from users u join input i on i.id = u.id
+    order by u.id for update of u),
   changed as (
     update users u set
-      name = coalesce($2::text, c.name),
-      name_key = case when $2::text is null then c.name_key else $3::text end,
-      email = case when $4::boolean then $5::text else c.email end,
-      email_key = case when $4::boolean then $6::text else c.email_key end,
-      updated_at = greatest($7::timestamptz, c.updated_at + interval '1 millisecond')
+      name = coalesce(c.in_name, c.name),
+      name_key = case when c.in_name is null then c.name_key else c.in_name_key end,
+      email = case when c.email_given then c.in_email else c.email end,
+      email_key = case when c.email_given then c.in_email_key else c.email_key end,
+      updated_at = greatest(c.now, c.updated_at + interval '1 millisecond')
     from current c
-    where u.id = c.id and ($8::timestamptz is null or c.updated_at = $8::timestamptz)
+    where u.id = c.id and (c.if_updated_at is null or c.updated_at = c.if_updated_at)
     returning u.id, u.name, u.email, u.created_at, u.updated_at),
   recorded as (
     insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
-    select $9, ${type('user.updated')}, n.id, n.updated_at,
-      json_build_object('before', ${userJson('c')}, 'after', ${userJson('n')})::text, $10
+    select c.event_id, ${type('user.updated')}, n.id, n.updated_at,
+      json_build_object('before', ${userJson('c')}, 'after', ${userJson('n')})::text,
+      c.trace_parent
     from current c join changed n on n.id = c.id)
   select c.id, c.name, c.email, c.created_at, c.updated_at, n.id is not null as written,
     n.name as new_name, n.email as new_email, n.updated_at as new_updated_at
-  from current c left join changed n on true`;
+  from current c left join changed n on n.id = c.id`;
 
-/** As UPDATE_WITH_EVENT, for a delete: the event's time is the caller's. */
-const DELETE_WITH_EVENT = `with current as (
-    select id, name, email, created_at, updated_at from users where id = $1 for update),
+/** As UPDATE_MANY, for deletes: each event's time is its caller's. */
+const DELETE_MANY = `with input as (
+    select * from unnest($1::char(24)[], $2::timestamptz[], $3::text[], $4::timestamptz[],
+      $5::text[]) as i(id, if_updated_at, event_id, occurred_at, trace_parent)),
+  current as (
+    select u.id, u.name, u.email, u.created_at, u.updated_at, i.if_updated_at, i.event_id,
+      i.occurred_at, i.trace_parent
+    from users u join input i on i.id = u.id
+    order by u.id for update of u),
   changed as (
     delete from users u using current c
-    where u.id = c.id and ($2::timestamptz is null or c.updated_at = $2::timestamptz)
+    where u.id = c.id and (c.if_updated_at is null or c.updated_at = c.if_updated_at)
     returning u.id),
   recorded as (
     insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
-    select $3, ${type('user.deleted')}, c.id, $4::timestamptz,
-      json_build_object('before', ${userJson('c')}, 'after', null)::text, $5
+    select c.event_id, ${type('user.deleted')}, c.id, c.occurred_at,
+      json_build_object('before', ${userJson('c')}, 'after', null)::text, c.trace_parent
     from current c join changed d on d.id = c.id)
   select c.id, c.name, c.email, c.created_at, c.updated_at, d.id is not null as written
-  from current c left join changed d on true`;
+  from current c left join changed d on d.id = c.id`;
 
 interface WrittenRow {
   id: string;
@@ -209,7 +227,7 @@ const expected = (ifUpdatedAt: string | undefined) => {
   return Number.isNaN(ms) ? '-infinity' : new Date(ms).toISOString();
 };
 
-/** A create's row values in the order CREATE_WITH_EVENT binds them, then its event's. */
+/** A create's values in CREATE_WITH_EVENT's order: the row's seven, then its event's four. */
 function createValues(user: User): unknown[] {
   const event = eventRow(createdEvent(user));
   return [
@@ -221,89 +239,114 @@ function createValues(user: User): unknown[] {
     user.createdAt,
     user.updatedAt,
     event.id,
-    event.type,
     event.occurred_at,
     event.payload,
     event.trace_parent,
   ];
 }
 
-interface PendingCreate {
+interface Pending<R> {
+  id: string;
   values: unknown[];
-  resolve: () => void;
+  resolve: (row: R | undefined) => void;
   reject: (error: unknown) => void;
 }
 
-/** Most creates one statement takes; the rest go in the next. */
+/** Most writes one statement takes; the rest go in the next. */
 const MAX_BATCH = 128;
 
 /**
- * Engines with data-modifying CTEs (PostgreSQL): each write is one statement that writes the row
- * and its event, atomic by itself, run outside any transaction (prepared by name where the
- * engine can): one round trip where BEGIN, the statements and COMMIT took four or five, holding
- * a pooled connection throughout. Creates that arrive in the same turn of the event loop share
- * one statement. An update or a delete locks the record, decides and writes in the same
- * statement (see UPDATE_WITH_EVENT), so a stale If-Match is still answered 412 and a concurrent
- * change is never overwritten unseen.
+ * The writes of one kind that arrive in one turn of the event loop, run as one statement (`sql`)
+ * whose parameters are the writes' values column by column. The statement answers a row per
+ * record it found, by `id`; a write whose record it did not answer gets undefined. A record is
+ * written at most once per batch: a second write to it waits for the next batch, so it sees the
+ * first. If the batch fails, a store that is not there fails every write alike; any other error
+ * may be one write's doing, so each runs alone and gets its own answer.
  */
-export class StatementWrites implements RecordWrites {
+class StatementBatch<R extends { id: string }> {
+  readonly #sql: string;
   readonly #run: (query: CompiledQuery) => Promise<unknown[]>;
   readonly #isUnavailable: (error: unknown) => boolean;
-  #creates: PendingCreate[] = [];
+  #queue: Pending<R>[] = [];
   readonly #flush = nextTurn(() => {
-    void this.#createMany(this.#creates.splice(0, MAX_BATCH));
-    return this.#creates.length > 0;
+    const ids = new Set<string>();
+    const batch: Pending<R>[] = [];
+    this.#queue = this.#queue.filter((write) => {
+      if (batch.length === MAX_BATCH || ids.has(write.id)) return true;
+      ids.add(write.id);
+      batch.push(write);
+      return false;
+    });
+    void this.#runBatch(batch);
+    return this.#queue.length > 0;
   });
+
+  constructor(
+    sql: string,
+    run: (query: CompiledQuery) => Promise<unknown[]>,
+    isUnavailable: (error: unknown) => boolean,
+  ) {
+    this.#sql = sql;
+    this.#run = run;
+    this.#isUnavailable = isUnavailable;
+  }
+
+  write(id: string, values: unknown[]): Promise<R | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id, values, resolve, reject });
+      this.#flush();
+    });
+  }
+
+  async #runBatch(batch: Pending<R>[]): Promise<void> {
+    let rows: Map<string, R>;
+    try {
+      const columns = batch[0]!.values.map((_, i) => batch.map((write) => write.values[i]));
+      const answered = (await this.#run(CompiledQuery.raw(this.#sql, columns))) as R[];
+      rows = new Map(answered.map((row) => [row.id, row]));
+    } catch (error) {
+      if (batch.length === 1 || this.#isUnavailable(error))
+        for (const write of batch) write.reject(error);
+      else for (const write of batch) void this.#runBatch([write]);
+      return;
+    }
+    for (const write of batch) write.resolve(rows.get(write.id));
+  }
+}
+
+/**
+ * Engines with data-modifying CTEs (PostgreSQL): the writes that arrive together are one
+ * statement per kind, writing the rows and their events (see StatementBatch), atomic by itself
+ * and run outside any transaction (prepared by name where the engine can): one round trip where
+ * BEGIN, the statements and COMMIT took four or five per write, holding a pooled connection
+ * throughout. An update or a delete locks the record, decides and writes in the same statement
+ * (see UPDATE_MANY), so a stale If-Match is still answered 412 and a concurrent change is never
+ * overwritten unseen.
+ */
+export class StatementWrites implements RecordWrites {
+  readonly #creates: StatementBatch<{ id: string }>;
+  readonly #updates: StatementBatch<WrittenRow>;
+  readonly #deletes: StatementBatch<WrittenRow>;
 
   constructor(
     run: (query: CompiledQuery) => Promise<unknown[]>,
     isUnavailable: (error: unknown) => boolean,
   ) {
-    this.#run = run;
-    this.#isUnavailable = isUnavailable;
+    this.#creates = new StatementBatch(CREATE_MANY, run, isUnavailable);
+    this.#updates = new StatementBatch(UPDATE_MANY, run, isUnavailable);
+    this.#deletes = new StatementBatch(DELETE_MANY, run, isUnavailable);
   }
 
-  create(user: User): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#creates.push({ values: createValues(user), resolve, reject });
-      this.#flush();
-    });
+  async create(user: User): Promise<void> {
+    const values = createValues(user);
+    // CREATE_MANY's columns: the row's, the event's id (its time is the row's), payload, trace.
+    const written = await this.#creates.write(user.id, [...values.slice(0, 8), ...values.slice(9)]);
+    // Not written: skipped for its e-mail.
+    if (!written) throw emailTaken();
   }
 
   async createIn(trx: Transaction<SqlDatabase>, user: User): Promise<void> {
     await trx.executeQuery(CompiledQuery.raw(CREATE_WITH_EVENT, createValues(user)));
-  }
-
-  async #createOne(create: PendingCreate): Promise<void> {
-    await this.#run(CompiledQuery.raw(CREATE_WITH_EVENT, create.values)).then(
-      () => create.resolve(),
-      create.reject,
-    );
-  }
-
-  async #createMany(batch: PendingCreate[]): Promise<void> {
-    if (batch.length === 1) return this.#createOne(batch[0]!);
-    // Column by column, as unnest takes them: user columns 0–6, then the event's id (7),
-    // payload (10) and traceparent (11); its type and time are the statement's own.
-    const column = (index: number) => batch.map((create) => create.values[index]);
-    let written: Set<unknown>;
-    try {
-      const rows = (await this.#run(
-        CompiledQuery.raw(CREATE_MANY_WITH_EVENTS, [0, 1, 2, 3, 4, 5, 6, 7, 10, 11].map(column)),
-      )) as { user_id: string }[];
-      written = new Set(rows.map((row) => row.user_id));
-    } catch (error) {
-      // A store that is not there fails every create alike; anything else may be one row's
-      // doing, so each runs alone and gets its own answer.
-      if (this.#isUnavailable(error)) for (const create of batch) create.reject(error);
-      else await Promise.all(batch.map((create) => this.#createOne(create)));
-      return;
-    }
-    // A row not written was skipped for its e-mail.
-    for (const create of batch) {
-      if (written.has(create.values[0])) create.resolve();
-      else create.reject(emailTaken());
-    }
   }
 
   async update(
@@ -311,22 +354,19 @@ export class StatementWrites implements RecordWrites {
     changes: UserChanges,
     options: UpdateOptions,
   ): Promise<User | undefined> {
-    const name = changes.name;
-    const email = changes.email;
-    const [row] = (await this.#run(
-      CompiledQuery.raw(UPDATE_WITH_EVENT, [
-        id,
-        name ?? null,
-        name === undefined ? null : nameKey(name),
-        email !== undefined,
-        email ?? null,
-        email === undefined || email === null ? null : emailKey(email),
-        options.now,
-        expected(options.ifUpdatedAt),
-        newEventId(),
-        currentTraceparent(),
-      ]),
-    )) as WrittenRow[];
+    const { name, email } = changes;
+    const row = await this.#updates.write(id, [
+      id,
+      name ?? null,
+      name === undefined ? null : nameKey(name),
+      email !== undefined,
+      email ?? null,
+      email === undefined || email === null ? null : emailKey(email),
+      options.now,
+      expected(options.ifUpdatedAt),
+      newEventId(),
+      currentTraceparent(),
+    ]);
     if (!row) return undefined;
     if (!row.written) throw preconditionFailed();
     return toUser({
@@ -338,15 +378,13 @@ export class StatementWrites implements RecordWrites {
   }
 
   async remove(id: string, options: RemoveOptions): Promise<User | undefined> {
-    const [row] = (await this.#run(
-      CompiledQuery.raw(DELETE_WITH_EVENT, [
-        id,
-        expected(options.ifUpdatedAt),
-        newEventId(),
-        options.now ?? new Date().toISOString(),
-        currentTraceparent(),
-      ]),
-    )) as WrittenRow[];
+    const row = await this.#deletes.write(id, [
+      id,
+      expected(options.ifUpdatedAt),
+      newEventId(),
+      options.now ?? new Date().toISOString(),
+      currentTraceparent(),
+    ]);
     if (!row) return undefined;
     if (!row.written) throw preconditionFailed();
     return toUser(row);
