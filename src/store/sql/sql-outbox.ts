@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type {
   ClaimOptions,
   Delivery,
@@ -23,10 +23,43 @@ import {
   purgeSettled,
   redeliverDead,
 } from './sql-outbox-upkeep.ts';
-import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
+import {
+  sequenceOf,
+  type OutboxDeliveriesTable,
+  type OutboxEventsTable,
+  type SqlDatabase,
+} from './sql-schema.ts';
 import { ReadBatch } from './read-batch.ts';
 
 export { recordEvents } from './sql-outbox-rows.ts';
+
+/**
+ * A claim as one statement where the engine has data-modifying CTEs (PostgreSQL): the due
+ * deliveries as the two-statement claim below picks them (the same per-user order, row locks
+ * skipping those another worker holds), leased, and answered with their events, in one round
+ * trip and no transaction of its own. `picked` is materialized, so the locking select runs once
+ * whatever plan the update gets.
+ */
+const CLAIM = `with picked as materialized (
+    select d.endpoint, d.event_sequence from outbox_deliveries d
+    where d.endpoint = $1 and d.status = 'pending' and d.next_attempt_at <= $2::timestamptz
+      and (d.lease_until is null or d.lease_until <= $2::timestamptz)
+      and not exists (select 1 from outbox_deliveries p
+        where p.endpoint = d.endpoint and p.user_id = d.user_id and p.status = 'pending'
+          and p.event_sequence < d.event_sequence)
+      and not exists (select 1 from outbox_events e
+        where e.user_id = d.user_id and e.fanned_out_at is null and e.sequence < d.event_sequence)
+    order by d.event_sequence
+    limit $3
+    for update skip locked),
+  leased as (
+    update outbox_deliveries o
+    set lease_owner = $4, lease_until = $5::timestamptz, attempts = o.attempts + 1
+    from picked p where o.endpoint = p.endpoint and o.event_sequence = p.event_sequence
+    returning o.*)
+  select l.*, e.sequence, e.id, e.type, e.occurred_at, e.payload, e.trace_parent
+  from leased l join outbox_events e on e.sequence = l.event_sequence
+  order by l.event_sequence`;
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
 /**
@@ -113,6 +146,14 @@ export class SqlOutbox implements Outbox {
 
   claim(options: ClaimOptions): Promise<Delivery[]> {
     const { endpoint, owner, limit, now } = options;
+    const statement = this.engine.writeStatement;
+    if (statement)
+      return this.guard(async () => {
+        const rows = (await statement(
+          CompiledQuery.raw(CLAIM, [endpoint, now, limit, owner, addMs(now, options.leaseMs)]),
+        )) as (Selectable<OutboxDeliveriesTable> & Selectable<OutboxEventsTable>)[];
+        return rows.map((row) => ({ ...toDelivery(row), event: toEvent(row) }));
+      });
     return this.guard(async () => {
       // As in fanOut: nothing due, no write transaction.
       const due = await this.db
