@@ -30,7 +30,10 @@ import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { StatementWrites, TransactionWrites, type RecordWrites } from './sql-record-writes.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { needsScan, slicedList } from './sql-sliced-list.ts';
-import { listStatements } from './sql-list-query.ts';
+import { listStatements, PageStatements } from './sql-list-query.ts';
+
+/** A row of a list's page: the record, and the count of every match. */
+type PageRow = Parameters<typeof toUser>[0] & { total: number | string | bigint };
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
@@ -50,6 +53,7 @@ export class SqlUserStore implements UserStore {
   private writeFailure: unknown = undefined;
   /** One record's writes, each with its event: one statement or one transaction, per engine. */
   private readonly writes: RecordWrites;
+  private readonly pages: PageStatements;
 
   constructor(engine: SqlEngine) {
     this.kind = engine.kind;
@@ -72,6 +76,7 @@ export class SqlUserStore implements UserStore {
       return new Map(rows.map((row) => [row.id, toUser(row)]));
     });
     this.writes = this.recordWrites(engine);
+    this.pages = new PageStatements(this.db);
   }
 
   private recordWrites(engine: SqlEngine): RecordWrites {
@@ -91,12 +96,15 @@ export class SqlUserStore implements UserStore {
       const slices = this.engine.scanSlices;
       if (where && slices && needsScan(where))
         return slicedList(this.db, this.engine, { ...query, where }, slices);
-      const { page, count } = listStatements(this.db, query);
-      const total = async () => Number((await count.executeTakeFirstOrThrow()).total);
+      const total = async () =>
+        Number((await listStatements(this.db, query).count.executeTakeFirstOrThrow()).total);
       if (query.limit === 0) return { users: [], total: await total() };
+      // A where-less page by its compiled statement (prepared by name on PostgreSQL), if any.
+      const compiled = this.pages.page(query);
+      const rows = ((compiled && (await this.engine.read?.(compiled))) ??
+        (await listStatements(this.db, query).page.execute())) as PageRow[];
       // An empty page carries no count: none match if it started at the first, else the count
       // is asked on its own.
-      const rows = await page.execute();
       if (rows.length > 0) return { users: rows.map(toUser), total: Number(rows[0]!.total) };
       return { users: [], total: query.skip === 0 ? 0 : await total() };
     });
