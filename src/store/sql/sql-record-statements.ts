@@ -30,6 +30,17 @@ export function toUser(row: Row): User {
   });
 }
 
+/** A new user's row: id, name, email, email_key, name_key, created_at, updated_at. */
+export const userRowValues = (user: User): unknown[] => [
+  user.id,
+  user.name,
+  user.email ?? null,
+  user.email === undefined ? null : emailKey(user.email),
+  nameKey(user.name),
+  user.createdAt,
+  user.updatedAt,
+];
+
 /** A statement compiled once for its engine; each run binds its values in the compiled order. */
 class Prepared<R> {
   readonly #query: CompiledQuery<R>;
@@ -103,15 +114,7 @@ export class SqlRecordStatements {
 
   /** A new user's row, inside the caller's transaction (its event is RecordWrites'). */
   async insertUser(trx: Transaction<SqlDatabase>, user: User): Promise<void> {
-    await this.#insertUser.run(trx, [
-      user.id,
-      user.name,
-      user.email ?? null,
-      user.email === undefined ? null : emailKey(user.email),
-      nameKey(user.name),
-      user.createdAt,
-      user.updatedAt,
-    ]);
+    await this.#insertUser.run(trx, userRowValues(user));
   }
 
   /** Writes every attribute a user may change as `user` has it. */

@@ -13,7 +13,7 @@ import { newEventId } from '../user-event-records.ts';
 import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
 import { nextTurn } from './next-turn.ts';
 import { eventRow } from './sql-outbox-rows.ts';
-import { toUser, type SqlRecordStatements } from './sql-record-statements.ts';
+import { toUser, userRowValues, type SqlRecordStatements } from './sql-record-statements.ts';
 import type { SqlDatabase } from './sql-schema.ts';
 
 /**
@@ -230,19 +230,7 @@ const expected = (ifUpdatedAt: string | undefined) => {
 /** A create's values in CREATE_WITH_EVENT's order: the row's seven, then its event's four. */
 function createValues(user: User): unknown[] {
   const event = eventRow(createdEvent(user));
-  return [
-    user.id,
-    user.name,
-    user.email ?? null,
-    user.email === undefined ? null : emailKey(user.email),
-    nameKey(user.name),
-    user.createdAt,
-    user.updatedAt,
-    event.id,
-    event.occurred_at,
-    event.payload,
-    event.trace_parent,
-  ];
+  return [...userRowValues(user), event.id, event.occurred_at, event.payload, event.trace_parent];
 }
 
 interface Pending<R> {
