@@ -501,6 +501,55 @@ async function main() {
 
 const ratio = (a: number, b: number) => (a / b).toFixed(3);
 
+/** Each target of the table below the results, with this run's figure and whether it is met. */
+function targetRows(rows: Row[], stores: StoreResult[]): string[][] {
+  const out: string[][] = [];
+  const check = (name: string, value: number | undefined, bound: number, atMost = false) => {
+    if (value === undefined) return;
+    const met = atMost ? value <= bound : value >= bound;
+    out.push([name, value.toFixed(3), met ? '✓' : `✗ (${atMost ? '>' : '<'} ${bound})`]);
+  };
+  const measured = (store: string, scenario: string) =>
+    rows.find((row) => row.store === store && row.scenario === scenario)?.measured;
+  const vsHand = (store: string, scenario: string) => {
+    const m = measured(store, scenario);
+    return m && medianRatio(m.ours.rounds, m.hand.rounds);
+  };
+  check('PostgreSQL POST /user × hand-written ≥ 1.0', vsHand('postgres', 'POST /user'), 1);
+  check('PostgreSQL PUT /user/:id × hand-written ≥ 1.0', vsHand('postgres', 'PUT /user/:id'), 1);
+  check(
+    'PostgreSQL DELETE /user/:id × hand-written ≥ 1.0',
+    vsHand('postgres', 'DELETE /user/:id'),
+    1,
+  );
+  const list = measured('postgres', 'GET /user?limit=30');
+  check(
+    'PostgreSQL GET /user?limit=30 × bare ≥ 0.10',
+    list && medianRatio(list.ours.rounds, list.bare.rounds),
+    0.1,
+  );
+  check('PostgreSQL GET /user/:id × hand-written ≥ 1.5', vsHand('postgres', 'GET /user/:id'), 1.5);
+  check('SQLite GET /user/:id × hand-written ≥ 0.9', vsHand('sqlite', 'GET /user/:id'), 0.9);
+  check('SQLite POST /user × hand-written ≥ 1.0', vsHand('sqlite', 'POST /user'), 1);
+  const handSqlite = stores.find((store) => store.store === 'sqlite')?.rss.hand;
+  for (const store of stores) {
+    if (handSqlite !== undefined)
+      check(
+        `${store.store}: RSS after load × hand-written SQLite's ≤ 1.3`,
+        store.rss.ours / handSqlite,
+        1.3,
+        true,
+      );
+    check(
+      `${store.store}: cold start × hand-written's ≤ 1.1`,
+      store.cold.ours / store.cold.hand,
+      1.1,
+      true,
+    );
+  }
+  return out;
+}
+
 /** The median over rounds of one server's throughput over another's in the same round. */
 const medianRatio = (a: number[], b: number[]) => median(a.map((value, i) => value / b[i]!));
 
@@ -549,6 +598,9 @@ function writeReport(r: {
     )
     .map((line) => `| ${line} |`)
     .join('\n');
+  const targets = targetRows(r.rows, r.stores)
+    .map((line) => `| ${line.join(' | ')} |`)
+    .join('\n');
   const text = `# Benchmarks
 
 Written by \`npm run bench\` on ${new Date().toISOString()}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per
@@ -588,6 +640,10 @@ Targets: on PostgreSQL, POST, PUT and DELETE ≥ 1.0 × the hand-written handler
 \`GET /user/:id\` ≥ 1.5 × hand-written; on SQLite, \`GET /user/:id\` ≥ 0.9 × and POST ≥ 1.0 × hand-written; RSS after
 load ≤ 1.3 × the hand-written SQLite server's; cold start ≤ 1.1 × the hand-written server's on the same store. For scale,
 the tutorial's Sails 0.12 app takes ~670 ms to start and ~116 MB.
+
+| target | measured | met |
+|---|---|---|
+${targets}
 `;
   // Other benches own marked sections of this file (npm run bench:admin): keep them.
   const path = join(ROOT, 'bench', 'README.md');
