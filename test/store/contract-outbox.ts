@@ -63,6 +63,44 @@ export function outboxContract({ name, open }: Contract): void {
     assert.equal(new Set([c?.id, u?.id, d?.id]).size, 3);
   });
 
+  test(`${name} outbox — when an update clears the e-mail, then its event carries both records in the API's key order, the address only before`, async (t) => {
+    const store = await open(t);
+    const created = await store.create(newUser(1, { email: 'a@example.com' }));
+    const cleared = await store.update(id(1), { email: null }, { now: at(50) });
+    const removed = await store.remove(id(1), { now: at(60) });
+    const [, u, d] = await events(store);
+    assert.deepEqual([u?.before, u?.after, d?.before], [created, cleared, removed]);
+    assert.deepEqual(Object.keys(u?.before ?? {}), [
+      'name',
+      'email',
+      'createdAt',
+      'updatedAt',
+      'id',
+    ]);
+    assert.deepEqual(Object.keys(u?.after ?? {}), ['name', 'createdAt', 'updatedAt', 'id']);
+    assert.deepEqual(Object.keys(d?.before ?? {}), ['name', 'createdAt', 'updatedAt', 'id']);
+  });
+
+  test(`${name} outbox — when creates arrive together and two take one address, then each written user has one event and the other is EMAIL_TAKEN with none`, async (t) => {
+    const store = await open(t);
+    const outcomes = await Promise.allSettled([
+      store.create(newUser(1)),
+      store.create(newUser(2, { email: 'same@example.com' })),
+      store.create(newUser(3)),
+      store.create(newUser(4, { email: 'SAME@example.com' })),
+      store.create(newUser(5, { email: 'other@example.com' })),
+    ]);
+    const written = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [id(i + 1)] : []));
+    const refused = outcomes.flatMap((o) =>
+      o.status === 'rejected' ? [(o.reason as { code?: string }).code] : [],
+    );
+    assert.deepEqual(refused, ['EMAIL_TAKEN']);
+    assert.equal(written.length, 4);
+    const created = (await events(store)).filter((e) => e.type === 'user.created');
+    assert.deepEqual(created.map((e) => e.userId).sort(), written.sort());
+    for (const userId of written) assert.ok(await store.get(userId));
+  });
+
   test(`${name} outbox — when a change fails, then it leaves no event`, async (t) => {
     const store = await open(t);
     await store.create(newUser(1, { email: 'taken@example.com' }));

@@ -97,8 +97,9 @@ export interface SqlEngine {
   readonly read?: <R>(query: CompiledQuery<R>) => R[] | Promise<R[]> | undefined;
   /**
    * Present where the engine has data-modifying CTEs (PostgreSQL): one-record writes are then one
-   * statement each, the row and its event together, run outside any transaction by this function
-   * (prepared by name), instead of a transaction of several (StatementWrites).
+   * statement per kind for the writes that arrive together, rows and events together, run outside
+   * any transaction by this function (prepared by name), instead of a transaction of several per
+   * write (StatementWrites); an outbox claim is one statement too.
    */
   readonly writeStatement?: (query: CompiledQuery) => Promise<unknown[]>;
   /**

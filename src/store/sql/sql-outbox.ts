@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type {
   ClaimOptions,
   Delivery,
@@ -23,9 +23,43 @@ import {
   purgeSettled,
   redeliverDead,
 } from './sql-outbox-upkeep.ts';
-import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
+import {
+  sequenceOf,
+  type OutboxDeliveriesTable,
+  type OutboxEventsTable,
+  type SqlDatabase,
+} from './sql-schema.ts';
+import { ReadBatch } from './read-batch.ts';
 
 export { recordEvents } from './sql-outbox-rows.ts';
+
+/**
+ * A claim as one statement where the engine has data-modifying CTEs (PostgreSQL): the due
+ * deliveries as the two-statement claim below picks them (the same per-user order, row locks
+ * skipping those another worker holds), leased, and answered with their events, in one round
+ * trip and no transaction of its own. `picked` is materialized, so the locking select runs once
+ * whatever plan the update gets.
+ */
+const CLAIM = `with picked as materialized (
+    select d.endpoint, d.event_sequence from outbox_deliveries d
+    where d.endpoint = $1 and d.status = 'pending' and d.next_attempt_at <= $2::timestamptz
+      and (d.lease_until is null or d.lease_until <= $2::timestamptz)
+      and not exists (select 1 from outbox_deliveries p
+        where p.endpoint = d.endpoint and p.user_id = d.user_id and p.status = 'pending'
+          and p.event_sequence < d.event_sequence)
+      and not exists (select 1 from outbox_events e
+        where e.user_id = d.user_id and e.fanned_out_at is null and e.sequence < d.event_sequence)
+    order by d.event_sequence
+    limit $3
+    for update skip locked),
+  leased as (
+    update outbox_deliveries o
+    set lease_owner = $4, lease_until = $5::timestamptz, attempts = o.attempts + 1
+    from picked p where o.endpoint = p.endpoint and o.event_sequence = p.event_sequence
+    returning o.*)
+  select l.*, e.sequence, e.id, e.type, e.occurred_at, e.payload, e.trace_parent
+  from leased l join outbox_events e on e.sequence = l.event_sequence
+  order by l.event_sequence`;
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
 /**
@@ -38,6 +72,13 @@ export class SqlOutbox implements Outbox {
   private readonly db: Kysely<SqlDatabase>;
   private readonly engine: SqlEngine;
   private readonly guard: Guard;
+  /**
+   * Completions that arrive together, as one UPDATE per worker and URL: one round trip and one
+   * commit for the webhooks that finished in the same turn of the event loop, where each took
+   * its own. Keyed by owner, URL and sequence; each one's time waits in `completedAt`.
+   */
+  private readonly completions = new ReadBatch<string, true>((keys) => this.completeMany(keys));
+  private readonly completedAt = new Map<string, string>();
 
   readonly watch?: (wake: () => void) => Promise<() => Promise<void>>;
 
@@ -105,6 +146,14 @@ export class SqlOutbox implements Outbox {
 
   claim(options: ClaimOptions): Promise<Delivery[]> {
     const { endpoint, owner, limit, now } = options;
+    const statement = this.engine.writeStatement;
+    if (statement)
+      return this.guard(async () => {
+        const rows = (await statement(
+          CompiledQuery.raw(CLAIM, [endpoint, now, limit, owner, addMs(now, options.leaseMs)]),
+        )) as (Selectable<OutboxDeliveriesTable> & Selectable<OutboxEventsTable>)[];
+        return rows.map((row) => ({ ...toDelivery(row), event: toEvent(row) }));
+      });
     return this.guard(async () => {
       // As in fanOut: nothing due, no write transaction.
       const due = await this.db
@@ -190,11 +239,50 @@ export class SqlOutbox implements Outbox {
   }
 
   complete(key: DeliveryKey, options: { owner: string; now: string }): Promise<boolean> {
-    return this.settle(key, options.owner, {
-      status: 'delivered',
-      delivered_at: options.now,
-      last_error: null,
-    });
+    const id = JSON.stringify([options.owner, key.endpoint, key.sequence]);
+    this.completedAt.set(id, options.now);
+    return this.guard(async () => (await this.completions.get(id)) === true);
+  }
+
+  /**
+   * Marks delivered the leases of `ids` their owner still holds, and answers those. The batch is
+   * recorded as delivered at the latest of its completions' times: none is later than its
+   * commit.
+   */
+  private async completeMany(ids: string[]): Promise<Map<string, true>> {
+    let now = '';
+    const groups = new Map<string, { owner: string; endpoint: string; sequences: number[] }>();
+    for (const id of ids) {
+      const at = this.completedAt.get(id)!;
+      this.completedAt.delete(id);
+      if (at > now) now = at;
+      const [owner, endpoint, sequence] = JSON.parse(id) as [string, string, number];
+      const group = JSON.stringify([owner, endpoint]);
+      const found = groups.get(group) ?? { owner, endpoint, sequences: [] };
+      found.sequences.push(sequence);
+      groups.set(group, found);
+    }
+    const settled = new Map<string, true>();
+    for (const { owner, endpoint, sequences } of groups.values()) {
+      const rows = await this.db
+        .updateTable('outbox_deliveries')
+        .set({
+          status: 'delivered',
+          delivered_at: now,
+          last_error: null,
+          lease_owner: null,
+          lease_until: null,
+        })
+        .where('endpoint', '=', endpoint)
+        .where('event_sequence', 'in', sequences)
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .returning('event_sequence')
+        .execute();
+      for (const row of rows)
+        settled.set(JSON.stringify([owner, endpoint, sequenceOf(row.event_sequence)]), true);
+    }
+    return settled;
   }
 
   fail(key: DeliveryKey, options: FailOptions): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import { emailKey, nameKey, type User } from '../../users/user.ts';
-import { createdEvent, type UserChange } from '../../users/user-events.ts';
+import type { UserChange } from '../../users/user-events.ts';
 import { orderedUser } from '../user-records.ts';
 import { eventRow } from './sql-outbox-rows.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
@@ -29,6 +29,17 @@ export function toUser(row: Row): User {
     updatedAt: storedIso(row.updated_at),
   });
 }
+
+/** A new user's row: id, name, email, email_key, name_key, created_at, updated_at. */
+export const userRowValues = (user: User): unknown[] => [
+  user.id,
+  user.name,
+  user.email ?? null,
+  user.email === undefined ? null : emailKey(user.email),
+  nameKey(user.name),
+  user.createdAt,
+  user.updatedAt,
+];
 
 /** A statement compiled once for its engine; each run binds its values in the compiled order. */
 class Prepared<R> {
@@ -101,18 +112,9 @@ export class SqlRecordStatements {
     return row && toUser(row);
   }
 
-  /** A new user's row and its `user.created` event, inside the caller's transaction. */
+  /** A new user's row, inside the caller's transaction (its event is RecordWrites'). */
   async insertUser(trx: Transaction<SqlDatabase>, user: User): Promise<void> {
-    await this.#insertUser.run(trx, [
-      user.id,
-      user.name,
-      user.email ?? null,
-      user.email === undefined ? null : emailKey(user.email),
-      nameKey(user.name),
-      user.createdAt,
-      user.updatedAt,
-    ]);
-    await this.recordEvent(trx, createdEvent(user));
+    await this.#insertUser.run(trx, userRowValues(user));
   }
 
   /** Writes every attribute a user may change as `user` has it. */

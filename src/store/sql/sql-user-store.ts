@@ -1,10 +1,5 @@
 import { Kysely, sql } from 'kysely';
-import {
-  emailTaken,
-  isDomainError,
-  preconditionFailed,
-  storeUnavailable,
-} from '../../users/errors.ts';
+import { emailTaken, isDomainError, storeUnavailable } from '../../users/errors.ts';
 import type { User, UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
@@ -23,7 +18,7 @@ import type {
   UpdateOptions,
   UserStore,
 } from '../../users/user-store.ts';
-import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
+import { userRecord } from '../user-records.ts';
 import type { SqlEngine } from './sql-engine.ts';
 import { createKeyed, purgeExpiredKeys } from './sql-idempotency.ts';
 import { importSqlBatch } from './sql-import.ts';
@@ -35,7 +30,10 @@ import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { StatementWrites, TransactionWrites, type RecordWrites } from './sql-record-writes.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { needsScan, slicedList } from './sql-sliced-list.ts';
-import { listStatements } from './sql-list-query.ts';
+import { listStatements, PageStatements } from './sql-list-query.ts';
+
+/** A row of a list's page: the record, and the count of every match. */
+type PageRow = Parameters<typeof toUser>[0] & { total: number | string | bigint };
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
@@ -55,6 +53,7 @@ export class SqlUserStore implements UserStore {
   private writeFailure: unknown = undefined;
   /** One record's writes, each with its event: one statement or one transaction, per engine. */
   private readonly writes: RecordWrites;
+  private readonly pages: PageStatements;
 
   constructor(engine: SqlEngine) {
     this.kind = engine.kind;
@@ -77,11 +76,12 @@ export class SqlUserStore implements UserStore {
       return new Map(rows.map((row) => [row.id, toUser(row)]));
     });
     this.writes = this.recordWrites(engine);
+    this.pages = new PageStatements(this.db);
   }
 
   private recordWrites(engine: SqlEngine): RecordWrites {
     if (engine.writeStatement)
-      return new StatementWrites(engine.writeStatement, (id) => this.byId.get(id));
+      return new StatementWrites(engine.writeStatement, (error) => engine.isUnavailable(error));
     // A transaction per write, or one shared by the writes that arrive together.
     const group = engine.groupCommits ? new CommitGroup(this.db) : undefined;
     return new TransactionWrites(
@@ -96,12 +96,15 @@ export class SqlUserStore implements UserStore {
       const slices = this.engine.scanSlices;
       if (where && slices && needsScan(where))
         return slicedList(this.db, this.engine, { ...query, where }, slices);
-      const { page, count } = listStatements(this.db, query);
-      const total = async () => Number((await count.executeTakeFirstOrThrow()).total);
+      const total = async () =>
+        Number((await listStatements(this.db, query).count.executeTakeFirstOrThrow()).total);
       if (query.limit === 0) return { users: [], total: await total() };
+      // A where-less page by its compiled statement (prepared by name on PostgreSQL), if any.
+      const compiled = this.pages.page(query);
+      const rows = ((compiled && (await this.engine.read?.(compiled))) ??
+        (await listStatements(this.db, query).page.execute())) as PageRow[];
       // An empty page carries no count: none match if it started at the first, else the count
       // is asked on its own.
-      const rows = await page.execute();
       if (rows.length > 0) return { users: rows.map(toUser), total: Number(rows[0]!.total) };
       return { users: [], total: query.skip === 0 ? 0 : await total() };
     });
@@ -133,26 +136,11 @@ export class SqlUserStore implements UserStore {
   }
 
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<User | undefined> {
-    return this.guardWrite(() =>
-      this.writes.update(id, (current) => {
-        if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
-        return userRecord({
-          ...current,
-          name: changes.name ?? current.name,
-          email: changes.email === undefined ? current.email : changes.email,
-          updatedAt: nextUpdatedAt(options.now, current.updatedAt),
-        });
-      }),
-    );
+    return this.guardWrite(() => this.writes.update(id, changes, options));
   }
 
   remove(id: string, options: RemoveOptions = {}): Promise<User | undefined> {
-    return this.guardWrite(() =>
-      this.writes.remove(id, (current) => {
-        if (isStale(current, options.ifUpdatedAt)) throw preconditionFailed();
-        return options.now ?? new Date().toISOString();
-      }),
-    );
+    return this.guardWrite(() => this.writes.remove(id, options));
   }
 
   async *stream(options: StreamOptions = {}): AsyncGenerator<User> {
