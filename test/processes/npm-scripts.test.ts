@@ -104,6 +104,37 @@ describe('npm start', () => {
     }
     assert.match(readFileSync(join(ROOT, '.npmrc'), 'utf8'), /^engine-strict=true$/m);
   });
+  it('npm install leaves the lockfile as committed (git status stays clean)', (t) => {
+    // npm 11 marks the root "hasInstallScript" when package.json has a preinstall, install or
+    // postinstall script; the lockfile's resolution is checked from npm's cache, offline.
+    const dir = mkdtempSync(join(tmpdir(), '12f-lock-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    for (const file of ['package.json', 'package-lock.json', '.npmrc']) {
+      cpSync(join(ROOT, file), join(dir, file));
+    }
+    const run = spawnSync(
+      'npm',
+      [
+        'install',
+        '--package-lock-only',
+        '--offline',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+      ],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(
+      readFileSync(join(dir, 'package-lock.json'), 'utf8'),
+      readFileSync(join(ROOT, 'package-lock.json'), 'utf8'),
+    );
+  });
 });
 
 describe('preflight', () => {
