@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { runAdminCommand, type AdminIo } from '../../src/admin/command.ts';
 import { doctorHostCommand } from '../../src/admin/doctor.ts';
 import { HOST_CHECK_IDS } from '../../src/doctor/host/index.ts';
-import { captureIo, fixtureRoot } from './support.ts';
+import { captureIo, fixtureRoot } from '../doctor/support.ts';
 
 const ESC = '\u001b[';
 const STATUS_LINE = /^(PASS|WARN|FAIL|INFO|SKIP|\?\?\?\?) {2}\S+/;
