@@ -1,17 +1,23 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { inRootSpan } from '../telemetry/context.ts';
 import { ConfigError, type Config } from '../config/index.ts';
-import type { CommandIo } from '../doctor/host/cli.ts';
 import type { Logger } from '../log/logger.ts';
 import { isDomainError } from '../users/errors.ts';
 import type { UserService } from '../users/user-service.ts';
 import type { UserStore } from '../users/user-store.ts';
 
-/** sysexits(3) codes, the convention of one-off Unix commands; the README lists them. */
+/**
+ * Every admin command's exit codes, the doctors' verdicts included: sysexits(3) codes, the
+ * convention of one-off Unix commands, from 64 up. The README and docs/doctor.md list them.
+ */
 export const EXIT = {
   ok: 0,
-  /** The command ran and failed, or refused (e.g. seed into a non-empty store). */
+  /** The command ran and failed, or refused (e.g. seed into a non-empty store); doctor: not ready. */
   failure: 1,
+  /** doctor --strict: ready, but with warnings. */
+  warnings: 2,
+  /** doctor: a required check could not be evaluated. */
+  notEvaluated: 3,
   usage: 64,
   /** Bad input data: invalid import lines, an address another user holds. */
   dataError: 65,
@@ -23,11 +29,14 @@ export const EXIT = {
   config: 78,
 } as const;
 
-/** The process's streams as the admin commands use them; tests pass their own. */
-export interface AdminIo extends CommandIo {
+/** The process's streams and environment as the admin commands use them; tests pass their own. */
+export interface AdminIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: Readonly<Record<string, string | undefined>>;
+  /** Whether stdout is a terminal (colour only then). */
+  isTTY: boolean;
 }
 
 /** What every data command runs with: the web process's config, store and service. */
@@ -59,6 +68,17 @@ export interface AdminCommand<Options> {
   needsSchema: boolean;
   parse(argv: string[]): Options;
   run(context: AdminContext, options: Options): Promise<number>;
+}
+
+/**
+ * A command that opens nothing shared and runs on the streams alone: the doctors, which must
+ * report on a configuration the shared context would refuse, and open what they check themselves.
+ */
+export interface StandaloneCommand<Options> extends Omit<
+  AdminCommand<Options>,
+  'needsSchema' | 'run'
+> {
+  run(io: AdminIo, options: Options): Promise<number>;
 }
 
 /** node:util parseArgs, strict, no positionals; its errors become UsageErrors. */
@@ -125,7 +145,7 @@ function npmHint(io: AdminIo): string {
  * happens. Every failure ends as a one-line message on stderr and a non-zero exit code.
  */
 export async function runAdminCommand<Options>(
-  command: AdminCommand<Options>,
+  command: AdminCommand<Options> | StandaloneCommand<Options>,
   argv: string[],
   io: AdminIo,
   openContext: (io: AdminIo) => Promise<AdminContext>,
@@ -142,6 +162,7 @@ export async function runAdminCommand<Options>(
     io.stderr.write(`admin ${command.name}: ${error.message}\n${npmHint(io)}\n${command.usage}`);
     return EXIT.usage;
   }
+  if (!('needsSchema' in command)) return command.run(io, options);
   let context: AdminContext | undefined;
   try {
     context = await openContext(io);

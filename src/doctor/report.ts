@@ -1,7 +1,8 @@
 /**
  * The one report shape every `doctor` command produces (host and app): a list of checks
- * with a status, a severity, the evidence read and a hint, folded into a verdict and an exit code.
- * Documented in docs/doctor.md (the JSON report, the verdict rules and the exit codes).
+ * with a status, a severity, the evidence read and a hint, folded into a verdict (the admin
+ * command turns it into the exit code). Documented in docs/doctor.md (the JSON report, the verdict
+ * rules and the exit codes).
  */
 
 export const CHECK_STATUSES = ['pass', 'warn', 'fail', 'info', 'skip', 'unknown'] as const;
@@ -36,14 +37,6 @@ export interface Report {
   context: Record<string, string>;
 }
 
-export const EXIT_CODES = {
-  ready: 0,
-  notReady: 1,
-  warningsUnderStrict: 2,
-  notEvaluated: 3,
-  usage: 64,
-} as const;
-
 /**
  * A required failure wins over an unevaluated required check: what is known to be broken is
  * reported as broken (exit 1) rather than "could not tell" (exit 3). A failing recommended or
@@ -55,19 +48,6 @@ export function verdictOf(checks: readonly Check[]): Verdict {
   if (required.some((c) => c.status === 'unknown')) return 'unknown';
   if (checks.some((c) => c.status === 'warn' || c.status === 'fail')) return 'ready-with-warnings';
   return 'ready';
-}
-
-export function exitCodeOf(verdict: Verdict, options: { strict?: boolean } = {}): number {
-  switch (verdict) {
-    case 'ready':
-      return EXIT_CODES.ready;
-    case 'ready-with-warnings':
-      return options.strict === true ? EXIT_CODES.warningsUnderStrict : EXIT_CODES.ready;
-    case 'not-ready':
-      return EXIT_CODES.notReady;
-    case 'unknown':
-      return EXIT_CODES.notEvaluated;
-  }
 }
 
 export function summarize(checks: readonly Check[]): Record<CheckStatus, number> {

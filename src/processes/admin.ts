@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 import {
+  EXIT,
   runAdminCommand,
   type AdminCommand,
   type AdminContext,
   type AdminIo,
+  type StandaloneCommand,
 } from '../admin/command.ts';
 import { consoleCommand } from '../admin/console.ts';
-import { doctorApp } from '../admin/doctor-app.ts';
+import { doctorAppCommand, doctorHostCommand } from '../admin/doctor.ts';
 import { eventsCommand } from '../admin/events.ts';
 import { exportCommand } from '../admin/export.ts';
 import { importCommand } from '../admin/import.ts';
 import { migrateCommand } from '../admin/migrate.ts';
 import { seedCommand } from '../admin/seed.ts';
 import { loadConfig } from '../config/index.ts';
-import { runDoctorHost } from '../doctor/host/cli.ts';
 import { createLogger } from '../log/logger.ts';
 import { createStore } from '../store/index.ts';
 import { UserService } from '../users/user-service.ts';
@@ -54,42 +55,41 @@ async function openContext(io: AdminIo): Promise<AdminContext> {
   return { config, logger, store, users: new UserService({ store }), io };
 }
 
-const withContext =
-  <Options>(command: AdminCommand<Options>): Command =>
+const asEntry =
+  <Options>(command: AdminCommand<Options> | StandaloneCommand<Options>): Command =>
   (argv, io) =>
     runAdminCommand(command, argv, io, openContext);
 
 /** Each command with the line `admin --help` says about it. */
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   'doctor host': {
-    run: runDoctorHost,
+    run: asEntry(doctorHostCommand),
     summary: "checks this machine can run KVM guests (the tutorial's checklist)",
   },
   'doctor app': {
-    run: doctorApp(
-      readRelease({ gitCommit: process.env.GIT_COMMIT, buildTime: process.env.BUILD_TIME }),
+    run: asEntry(
+      doctorAppCommand(
+        readRelease({ gitCommit: process.env.GIT_COMMIT, buildTime: process.env.BUILD_TIME }),
+      ),
     ),
     summary: 'checks this deployment: config, store reachable, schema current',
   },
-  migrate: { run: withContext(migrateCommand), summary: "brings the store's schema up to date" },
-  seed: { run: withContext(seedCommand), summary: 'fills an empty store with sample users' },
-  export: { run: withContext(exportCommand), summary: 'writes every user as JSON lines' },
+  migrate: { run: asEntry(migrateCommand), summary: "brings the store's schema up to date" },
+  seed: { run: asEntry(seedCommand), summary: 'fills an empty store with sample users' },
+  export: { run: asEntry(exportCommand), summary: 'writes every user as JSON lines' },
   import: {
-    run: withContext(importCommand),
+    run: asEntry(importCommand),
     summary: 'loads users from JSON lines, all or nothing',
   },
   console: {
-    run: withContext(consoleCommand),
+    run: asEntry(consoleCommand),
     summary: "a REPL with the service's config, store and users",
   },
   events: {
-    run: withContext(eventsCommand),
+    run: asEntry(eventsCommand),
     summary: "lists the outbox's events and redelivers them to webhooks",
   },
 };
-
-const EX_USAGE = 64;
-const EX_SOFTWARE = 70;
 
 const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
 const listing = (names: string[]) =>
@@ -140,11 +140,11 @@ if (resolved === undefined) {
     io.stdout.write(usage());
   } else if (group) {
     io.stderr.write(group);
-    process.exitCode = EX_USAGE;
+    process.exitCode = EXIT.usage;
   } else {
     const unknown = argv.length > 0 ? `admin: unknown command "${argv.join(' ')}"\n\n` : '';
     io.stderr.write(`${unknown}${usage()}`);
-    process.exitCode = EX_USAGE;
+    process.exitCode = EXIT.usage;
   }
 } else {
   try {
@@ -153,7 +153,7 @@ if (resolved === undefined) {
     io.stderr.write(
       `admin: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
-    process.exitCode = EX_SOFTWARE;
+    process.exitCode = EXIT.software;
   }
   // A one-off command has no shutdown budget: its last spans get up to 2 s to leave. Past that,
   // an export still waiting on a collector that never answers would hold the process open for

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createHostProbe, runHostChecks } from '../../src/doctor/host/index.ts';
-import { exitCodeOf } from '../../src/doctor/report.ts';
+import { exitCodeOf } from '../../src/admin/doctor.ts';
 import { itChecksScenario, type Scenario } from './scenarios.ts';
 import { assertWellFormed, checkOf, fixtureRoot } from './support.ts';
 

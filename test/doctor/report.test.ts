@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderJson, renderText } from '../../src/doctor/render.ts';
+import { exitCodeOf } from '../../src/admin/doctor.ts';
 import {
   createReport,
-  exitCodeOf,
   verdictOf,
   type Check,
   type CheckStatus,

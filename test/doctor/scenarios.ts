@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { createHostProbe, runHostChecks } from '../../src/doctor/host/index.ts';
+import { exitCodeOf } from '../../src/admin/doctor.ts';
 import {
-  exitCodeOf,
   type Check,
   type CheckStatus,
   type Report,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { CHECK_STATUSES, type Check, type Report } from '../../src/doctor/report.ts';
 import { HOST_CHECK_IDS } from '../../src/doctor/host/index.ts';
+import { captureIo as captureAdminIo } from '../admin/support.ts';
 
 export const fixtureRoot = (name: string) =>
   fileURLToPath(new URL(`./fixtures/${name}/`, import.meta.url));
@@ -37,16 +38,6 @@ export function assertWellFormed(report: Report): void {
 
 /** Collects what a command writes, in place of process.stdout/stderr. */
 export function captureIo(options: { isTTY?: boolean; env?: Record<string, string> } = {}) {
-  let stdout = '';
-  let stderr = '';
-  return {
-    io: {
-      stdout: { write: (chunk: string) => (stdout += chunk) },
-      stderr: { write: (chunk: string) => (stderr += chunk) },
-      env: options.env ?? {},
-      isTTY: options.isTTY ?? false,
-    },
-    stdout: () => stdout,
-    stderr: () => stderr,
-  };
+  const captured = captureAdminIo({ tty: options.isTTY === true });
+  return { ...captured, io: { ...captured.io, env: options.env ?? {} } };
 }

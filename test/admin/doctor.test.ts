@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { runDoctorHost } from '../../src/doctor/host/cli.ts';
+import { runAdminCommand, type AdminIo } from '../../src/admin/command.ts';
+import { doctorHostCommand } from '../../src/admin/doctor.ts';
 import { HOST_CHECK_IDS } from '../../src/doctor/host/index.ts';
-import { captureIo, fixtureRoot } from './support.ts';
+import { captureIo, fixtureRoot } from '../doctor/support.ts';
 
 const ESC = '\u001b[';
 const STATUS_LINE = /^(PASS|WARN|FAIL|INFO|SKIP|\?\?\?\?) {2}\S+/;
+
+/** As the admin entry runs it; the doctor opens no shared context. */
+const runDoctorHost = (argv: string[], io: AdminIo) =>
+  runAdminCommand(doctorHostCommand, argv, io, () =>
+    assert.fail('doctor host opens no shared context'),
+  );
 
 describe('doctor host command line', () => {
   it('unit — when run on a ready host, then it prints one line per check and the verdict, exit 0', async () => {
