@@ -201,7 +201,8 @@ describe('telemetry tracing', () => {
       if (outage === 'hung') {
         // Memory stays bounded: the queue is capped and at most two exports wait on the collector.
         assert.ok(otlp.requests > 0, 'exports were attempted');
-        assert.ok(otlp.maxOpen <= 2, `at most two exports open at once (${otlp.maxOpen})`);
+        const open = otlp.maxOpen.get('/v1/traces') ?? 0;
+        assert.ok(open <= 2, `at most two span exports open at once (${open})`);
       }
       web.child.kill('SIGTERM');
       assert.deepEqual(await web.exited, { code: 0, signal: null }, 'shutdown stays in budget');
@@ -222,5 +223,54 @@ describe('telemetry tracing limits', () => {
     const path = String(span.attributes['url.path']);
     assert.ok(long.startsWith(path), 'the path is kept as far as it goes');
     assert.ok(path.length <= 1024, `url.path holds ${path.length} characters`);
+  });
+});
+
+describe('telemetry sampling', () => {
+  test('a caller’s sampled flag is honoured up to TRACES_MAX_PER_SECOND: the rest keep their trace id in the logs, unrecorded and counted', async (t) => {
+    const url = await migratedStore(t);
+    const otlp = await collector(t);
+    const web = await startWeb({
+      DATABASE_URL: url,
+      // The process samples nothing of its own: only a caller's flag can ask for a trace.
+      ...tracingEnv(otlp.endpoint, {
+        OTEL_TRACES_SAMPLER: 'parentbased_always_off',
+        TRACES_MAX_PER_SECOND: '2',
+      }),
+    });
+    t.after(() => web.kill());
+    const base = `http://127.0.0.1:${web.port}`;
+    const traces = Array.from({ length: 40 }, () => hex(16));
+    const started = performance.now();
+    const statuses = await Promise.all(
+      traces.map((traceId) =>
+        fetch(`${base}/user/00000000-0000-4000-8000-000000000000`, {
+          headers: { traceparent: `00-${traceId}-${hex(8)}-01` },
+        }).then((r) => r.status),
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    assert.deepEqual(new Set(statuses), new Set([404]), `statuses: ${statuses.join(' ')}`);
+
+    const limited = await metric(web.port, /^telemetry_traces_rate_limited_total (\d+)$/gm);
+    const recorded = traces.length - limited;
+    const servers = () => otlp.spans.filter((s) => s.kind === SPAN_KIND.server);
+    await otlp.waitForSpan(() => servers().length >= recorded);
+    assert.ok(recorded >= 1, 'a caller’s flag is honoured while the bound allows');
+    // A burst of one second's worth, then the rate: at most 2 + 2 a second.
+    assert.ok(
+      recorded <= 2 + Math.ceil(2 * seconds),
+      `${recorded} traces recorded in ${seconds.toFixed(1)} s`,
+    );
+    assert.equal(servers().length, recorded, 'each trace not counted as refused was recorded');
+    const recordedTraces = new Set(servers().map((s) => s.traceId));
+    assert.ok(
+      otlp.spans.every((s) => recordedTraces.has(s.traceId)),
+      'a refused trace has no span at all: its store calls are not recorded either',
+    );
+    // Unrecorded or not, each request's access line names its caller's trace.
+    for (const traceId of traces) {
+      await web.waitForLine((l) => l.msg === 'request completed' && l.trace_id === traceId);
+    }
   });
 });
