@@ -1,11 +1,16 @@
+import { randomFillSync } from 'node:crypto';
 import {
   context,
   propagation,
   ROOT_CONTEXT,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
+  type Context,
   type Link,
+  type Span,
+  type SpanOptions,
 } from '@opentelemetry/api';
 
 /**
@@ -41,6 +46,36 @@ export function linksTo(traceparent: string | null | undefined): Link[] {
 
 /** The one tracer every module records its spans with. */
 export const tracer = () => trace.getTracer('12factor-app');
+
+/** Whether a trace entering now may be recorded; the SDK sets it when it starts. */
+let entryOpen: () => boolean = () => true;
+
+export function gateEntries(gate: () => boolean): void {
+  entryOpen = gate;
+}
+
+const ids = Buffer.alloc(24);
+
+/**
+ * Starts the span a request enters the process with. Past TRACES_MAX_PER_SECOND no span of the
+ * SDK is made at all (its sampler would refuse it anyway): the caller's trace, or a new one, is
+ * continued by a non-recording span of the API, whose ids are in the request's log lines and
+ * what it propagates, and which costs the request next to nothing. The store calls under it
+ * make no span either (see store-spans.ts).
+ */
+export function startEntrySpan(name: string, options: SpanOptions, parent: Context): Span {
+  if (entryOpen()) return tracer().startSpan(name, options, parent);
+  const caller = trace.getSpanContext(parent);
+  const continued = caller !== undefined && trace.isSpanContextValid(caller);
+  randomFillSync(ids);
+  const hex = ids.toString('hex');
+  return trace.wrapSpanContext({
+    traceId: continued ? caller.traceId : hex.slice(0, 32),
+    spanId: hex.slice(32, 48),
+    traceFlags: TraceFlags.NONE,
+    ...(continued && caller.traceState && { traceState: caller.traceState }),
+  });
+}
 
 /**
  * Runs `work` as a new trace's root span (a clock tick, an admin command): a failure marks the

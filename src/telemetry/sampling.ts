@@ -43,16 +43,31 @@ export class RateLimitedSampler implements Sampler {
     return { decision: SamplingDecision.NOT_RECORD };
   }
 
+  /**
+   * Whether a trace could be recorded now, without taking it: when not, an entry point makes no
+   * span at all (context.ts, startEntrySpan), and the refusal is counted here.
+   */
+  open(): boolean {
+    this.#refill();
+    if (this.#tokens >= 1) return true;
+    this.#onLimited();
+    return false;
+  }
+
   #take(): boolean {
+    this.#refill();
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #refill(): void {
     const now = performance.now();
     this.#tokens = Math.min(
       this.#perSecond,
       this.#tokens + ((now - this.#refilledAt) * this.#perSecond) / 1000,
     );
     this.#refilledAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 
   toString(): string {

@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { TelemetrySettings } from '../config/index.ts';
 import { CountingExporter, CountingProcessor, type DropReason } from './bounded-export.ts';
+import { gateEntries } from './context.ts';
 import { RateLimitedSampler } from './sampling.ts';
 
 /** Longest attribute value a span keeps; longer ones are cut to this many characters. */
@@ -85,15 +86,17 @@ export function startSdk(options: {
     onDrop: options.onDrop,
   });
   const inner = configuredSampler(settings);
+  const limited =
+    settings.maxTracesPerSecond > 0
+      ? new RateLimitedSampler({
+          inner,
+          perSecond: settings.maxTracesPerSecond,
+          onLimited: options.onRateLimited,
+        })
+      : undefined;
+  if (limited) gateEntries(() => limited.open());
   const provider = new TracerProvider({
-    sampler:
-      settings.maxTracesPerSecond > 0
-        ? new RateLimitedSampler({
-            inner,
-            perSecond: settings.maxTracesPerSecond,
-            onLimited: options.onRateLimited,
-          })
-        : inner,
+    sampler: limited ?? inner,
     resource: options.resource,
     spanProcessors: [counting],
     // A value a client controls (a path of several KiB) would otherwise travel whole in every
