@@ -65,26 +65,21 @@ export class PromRegistryProducer implements MetricProducer {
       attributes,
       value,
     });
+    const cumulative = { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE };
+    const numbers = () => metric.values.map((v) => point(v.labels, v.value));
     switch (String(metric.type)) {
       case 'counter':
         return {
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          ...cumulative,
           dataPointType: DataPointType.SUM,
           isMonotonic: true,
-          dataPoints: metric.values.map((v) => point(v.labels, v.value)),
+          dataPoints: numbers(),
         };
       case 'gauge':
-        return {
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.GAUGE,
-          dataPoints: metric.values.map((v) => point(v.labels, v.value)),
-        };
+        return { ...cumulative, dataPointType: DataPointType.GAUGE, dataPoints: numbers() };
       case 'histogram':
         return {
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          ...cumulative,
           dataPointType: DataPointType.HISTOGRAM,
           dataPoints: [...histograms(metric).values()].map(({ attributes, histogram }) =>
             point(attributes, {

@@ -1,26 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { createStore } from '../../src/store/index.ts';
-import { OtlpReceiver, type ReceivedMetric } from '../support/otlp-receiver.ts';
+import { describe, test } from 'node:test';
+import type { ReceivedMetric } from '../support/otlp-receiver.ts';
 import { startWeb } from '../support/web-process.ts';
-
-async function migratedStore(t: TestContext): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), '12f-otlp-metrics-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const url = `sqlite:${join(dir, 'app.db')}`;
-  const store = await createStore({
-    url,
-    poolMax: 1,
-    connectTimeoutMs: 2000,
-    statementTimeoutMs: 10_000,
-  });
-  await store.migrate();
-  await store.close();
-  return url;
-}
+import { collector, createUser, migratedStore } from './support.ts';
 
 /** One line of the Prometheus text format: `name{labels} value`. */
 interface Sample {
@@ -66,8 +48,7 @@ const STILL = ['http_request_duration_seconds', 'http_problems_total'];
 describe('telemetry OTLP metrics export', () => {
   test('the instruments of /metrics arrive over OTLP with the same names, labels and values, flushed at shutdown', async (t) => {
     const url = await migratedStore(t);
-    const otlp = await new OtlpReceiver().start();
-    t.after(() => otlp.stop());
+    const otlp = await collector(t);
     const web = await startWeb({
       DATABASE_URL: url,
       // Metrics alone (no traces endpoint), and an interval no test waits for: the only export
@@ -79,13 +60,7 @@ describe('telemetry OTLP metrics export', () => {
     });
     t.after(() => web.kill());
     const base = `http://127.0.0.1:${web.port}`;
-    const created = await fetch(`${base}/user`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'metered' }),
-    });
-    assert.equal(created.status, 201);
-    const { id } = (await created.json()) as { id: string };
+    const id = await createUser(base, 'metered');
     for (let i = 0; i < 3; i++) assert.equal((await fetch(`${base}/user/${id}`)).status, 200);
     assert.equal((await fetch(`${base}/no-such-route`)).status, 404);
 
@@ -163,8 +138,7 @@ describe('telemetry OTLP metrics export', () => {
   for (const outage of ['down', 'hung'] as const) {
     test(`a collector that is ${outage} costs no request an error, failed exports are counted, and shutdown stays in budget`, async (t) => {
       const url = await migratedStore(t);
-      const otlp = await new OtlpReceiver().start();
-      t.after(() => otlp.stop());
+      const otlp = await collector(t);
       const endpoint = `${otlp.endpoint}/v1/metrics`;
       if (outage === 'down') await otlp.stop();
       else otlp.hang = true;

@@ -1,34 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { createStore } from '../../src/store/index.ts';
-import { OtlpReceiver, SPAN_KIND } from '../support/otlp-receiver.ts';
+import { describe, test } from 'node:test';
+import { SPAN_KIND } from '../support/otlp-receiver.ts';
 import { spawnProcess, startWeb } from '../support/web-process.ts';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.ts';
-
-async function migratedStore(t: TestContext): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), '12f-trace-'));
-  const url = `sqlite:${join(dir, 'app.db')}`;
-  const store = await createStore({
-    url,
-    poolMax: 1,
-    connectTimeoutMs: 2000,
-    statementTimeoutMs: 10_000,
-  });
-  await store.migrate();
-  await store.close();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return url;
-}
-
-async function collector(t: TestContext): Promise<OtlpReceiver> {
-  const receiver = await new OtlpReceiver().start();
-  t.after(() => receiver.stop());
-  return receiver;
-}
+import { collector, createUser, migratedStore } from './support.ts';
 
 const tracingEnv = (endpoint: string, extra: Record<string, string> = {}) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
@@ -174,13 +150,7 @@ describe('telemetry tracing', () => {
       });
       t.after(() => web.kill());
       const base = `http://127.0.0.1:${web.port}`;
-      const created = await fetch(`${base}/user`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'probe' }),
-      });
-      assert.equal(created.status, 201);
-      const { id } = (await created.json()) as { id: string };
+      const id = await createUser(base, 'probe');
       // Each read is two spans (request and store call): far more than the queue holds.
       const statuses = new Map<number, number>();
       for (let round = 0; round < 20; round++) {
