@@ -394,38 +394,148 @@ const HANDWRITTEN: Record<string, string> = {
 };
 
 /**
- * GET by id and POST with tracing on (the default sampler, every request a trace, exported over
- * OTLP/protobuf to a local sink) on SQLite, against the same hand-written and bare servers:
- * compared with the same scenarios of the plain SQLite run above, which has tracing off.
+ * GET by id and POST with telemetry off and on, on SQLite, four web processes (each on its own
+ * database) taking turns as the other scenarios' servers do: tracing off twice (the second shows
+ * how far two identical servers drift apart in one run: the noise), tracing on with the default
+ * settings (parentbased_always_on, at most TRACES_MAX_PER_SECOND traces a second) and tracing
+ * on with every request traced (no bound). Spans and metrics go over OTLP/protobuf to a local
+ * sink. `interleaved` takes three servers; each traced one runs against the two untraced ones.
  */
-async function benchTracing(dir: string, bare: Server, rows: Row[]) {
+const TELEMETRY_SIDES = {
+  default: 'on, default settings',
+  every: 'on, every request traced',
+} as const;
+
+interface TelemetryResult {
+  rows: {
+    scenario: string;
+    traced: string;
+    measured: Record<Side, Measured>;
+    /** Each server's CPU time (all threads) per request served, over the scenario, in µs. */
+    cpuUs: Record<Side, number>;
+  }[];
+  load: number[];
+  dropped: string;
+}
+
+/** CPU time (user and system, all threads) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function benchTelemetry(dir: string): Promise<TelemetryResult> {
+  const load = [loadavg()[0]!];
   const sink = await startOtlpSink();
-  const store = 'sqlite, tracing on';
-  const env = { DATABASE_URL: `sqlite:${join(dir, 'bench-traced.db')}` };
-  const web = await start(
-    WEB_ARGS,
-    { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint },
-    join(dir, 'web-traced.log'),
-  );
-  const hand = await start([HANDWRITTEN.sqlite!], env, join(dir, 'hand-traced.log'));
+  // Each server on a SQLite file of its own, seeded alike; one process each, as production's
+  // embedded-store check wants.
+  const launchWeb = async (name: string, extra: Record<string, string>) => {
+    const env = {
+      DATABASE_URL: `sqlite:${join(dir, `telemetry-${name}.db`)}`,
+      ALLOW_EMBEDDED_STORE: 'true',
+      ...extra,
+    };
+    const server = await start(WEB_ARGS, env, join(dir, `web-${name}.log`));
+    return { ...server, ids: await seed(server.port, 1000) };
+  };
+  const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint };
+  const off = await launchWeb('off', {});
+  const offAgain = await launchWeb('off-again', {});
+  const on = {
+    default: await launchWeb('traced', traced),
+    every: await launchWeb('traced-all', { ...traced, TRACES_MAX_PER_SECOND: '0' }),
+  };
+  const rows: TelemetryResult['rows'] = [];
+  let dropped: string;
   try {
-    const servers = { ours: web, hand, bare };
-    const ids = await seed(web.port, 1000);
-    const each = (method: Method, path: (i: number) => string): Load => ({
-      path: '/user',
-      options: () => perConnection(method, ids.length, path),
-    });
-    for (const [scenario, load] of [
-      ['GET /user/:id', each('GET', (i) => `/user/${ids[i]}`)],
-      ['POST /user', each('POST', (i) => `/user?name=load-${i}`)],
+    for (const [scenario, method, path] of [
+      ['GET /user/:id', 'GET', (ids: string[], i: number) => `/user/${ids[i]}`],
+      ['POST /user', 'POST', (_ids: string[], i: number) => `/user?name=load-${i}`],
     ] as const) {
-      rows.push({ store, scenario, measured: await interleaved(servers, load) });
+      for (const key of Object.keys(TELEMETRY_SIDES) as (keyof typeof TELEMETRY_SIDES)[]) {
+        // ours: traced; hand: off; bare: off again.
+        const servers = { ours: on[key], hand: off, bare: offAgain };
+        const load: Load = {
+          path: '/user',
+          options: (side) => {
+            const { ids } = servers[side];
+            return perConnection(method, ids.length, (i) => path(ids, i));
+          },
+        };
+        const before = SIDES.map((side) => cpuMs(servers[side].child.pid!));
+        const measured = await interleaved(servers, load);
+        const cpuUs = Object.fromEntries(
+          SIDES.map((side, k) => [
+            side,
+            ((cpuMs(servers[side].child.pid!) - before[k]!) * 1000) / measured[side].requests,
+          ]),
+        ) as Record<Side, number>;
+        rows.push({ scenario, traced: key, measured, cpuUs });
+      }
     }
+    // What the traced servers could not export (none, with a healthy sink): proof the figures
+    // are of spans sent, not of spans dropped.
+    const counts = await Promise.all(
+      Object.values(on).map(async (server) => {
+        const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+        return [...text.matchAll(/^telemetry_spans_dropped_total\{[^}]*\} (\d+)/gm)].reduce(
+          (sum, m) => sum + Number(m[1]),
+          0,
+        );
+      }),
+    );
+    dropped = counts.join(' and ');
   } finally {
-    await stop(web);
-    await stop(hand);
+    for (const server of [off, offAgain, on.default, on.every]) await stop(server);
     await sink.close();
   }
+  load.push(loadavg()[0]!);
+  return { rows, load, dropped };
+}
+
+function telemetrySection(r: TelemetryResult): string {
+  const table = r.rows
+    .map(({ scenario, traced, measured: { ours, hand, bare }, cpuUs }) =>
+      [
+        scenario,
+        TELEMETRY_SIDES[traced as keyof typeof TELEMETRY_SIDES],
+        hand.rps.toFixed(0),
+        bare.rps.toFixed(0),
+        ours.rps.toFixed(0),
+        ratio(bare.rps, hand.rps),
+        `**${ratio(ours.rps, hand.rps)}**`,
+        `${cpuUs.hand.toFixed(0)} / ${cpuUs.bare.toFixed(0)} / ${cpuUs.ours.toFixed(0)}`,
+        ratio(cpuUs.ours, cpuUs.hand),
+        `${hand.p99} / ${ours.p99} ms`,
+        ours.errors + hand.errors + bare.errors,
+      ].join(' | '),
+    )
+    .map((line) => `| ${line} |`)
+    .join('\n');
+  return `<!-- telemetry: this section is written by \`npm run bench\` (alone: \`BENCH_ONLY=telemetry npm run bench\`) -->
+
+## Telemetry: tracing off and on
+
+Written on ${new Date().toISOString()}. GET by id and POST on SQLite, against four web processes,
+each on a database of its own seeded with 1,000 users, each run as the other scenarios' \`ours\` is: tracing **off**, the same once more
+(**off again**: two identical servers, so their ratio is this run's noise), and tracing **on**
+(OTLP/protobuf to a local sink that answers 200 at once) with the default settings
+(\`parentbased_always_on\`, at most \`TRACES_MAX_PER_SECOND\`=100 traces a second a process) and
+with every request traced (\`TRACES_MAX_PER_SECOND=0\`). Each traced server takes turns with the two
+untraced ones, ${SLICES} slices of ${DURATION / SLICES} s each, ${CONNECTIONS} connections. With tracing off no part of the SDK is
+loaded. Spans dropped by the traced servers over the run: ${r.dropped}. 1-minute load average
+${r.load.map((l) => l.toFixed(1)).join(' → ')} (start → end; the machine's 2 cores were shared with other work).
+
+| scenario | traced server | off, req/s | off again, req/s | on, req/s | off again × off | on × off | CPU µs a request, off / off again / on | CPU on × off | p99 off / on | errors |
+|---|---|---|---|---|---|---|---|---|---|---|
+${table}
+
+Target: tracing on with the default settings ≥ 0.90 × off; off again × off shows how far apart
+two identical servers land in this run. The CPU columns are each process's CPU time (all its
+threads, from /proc) over the scenario divided by the requests it answered: less swayed than
+requests a second by how much of the shared cores each process happened to get.
+<!-- /telemetry -->`;
 }
 
 /** The bare node:http baseline's cold start: process start to its first answer, median. */
@@ -441,6 +551,7 @@ async function main() {
   // The build's writes are flushed before anything is timed, not during the baseline.
   execFileSync('sync');
   await new Promise((resolve) => setTimeout(resolve, 3000));
+  if (process.env.BENCH_ONLY === 'telemetry') return onlyTelemetry();
   const rows: Row[] = [];
   const dir = mkdtempSync(join(tmpdir(), '12f-bench-'));
   const stores: StoreResult[] = [];
@@ -451,6 +562,7 @@ async function main() {
   try {
     // Cold starts are timed before and after the stores; the ratio uses the faster median.
     const coldBefore = await bareColdStart();
+    let telemetry = '';
     if (STORES.includes('sqlite')) {
       stores.push(
         await benchStore(
@@ -461,7 +573,7 @@ async function main() {
           dir,
         ),
       );
-      await benchTracing(dir, bare, rows);
+      telemetry = telemetrySection(await benchTelemetry(dir));
     }
     load.push(loadavg()[0]!);
     const admin = new pg.Client({ connectionString: PG_ADMIN });
@@ -492,7 +604,15 @@ async function main() {
     load.push(loadavg()[0]!);
     const bareRss = rssMb(bare.child.pid!);
     const coldAfter = await bareColdStart();
-    writeReport({ rows, stores, bareRss, bareColds: [coldBefore, coldAfter], pgVersion, load });
+    writeReport({
+      rows,
+      stores,
+      bareRss,
+      bareColds: [coldBefore, coldAfter],
+      pgVersion,
+      load,
+      telemetry,
+    });
   } finally {
     await stop(bare);
     rmSync(dir, { recursive: true, force: true });
@@ -560,6 +680,7 @@ function writeReport(r: {
   bareColds: number[];
   pgVersion: string;
   load: number[];
+  telemetry: string;
 }) {
   const pkg = (name: string) =>
     JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
@@ -651,8 +772,28 @@ ${targets}
   const kept = /<!-- admin-bulk[\s\S]*?<!-- \/admin-bulk -->/.exec(previous)?.[0];
   const events =
     'Webhook delivery throughput and lag: [events.md](events.md) (`npm run bench:events`).\n';
-  writeFileSync(path, `${text}\n${events}${kept ? `\n${kept}\n` : ''}`);
+  writeFileSync(path, `${text}\n${r.telemetry}\n\n${events}${kept ? `\n${kept}\n` : ''}`);
   console.log(text);
+}
+
+/** `BENCH_ONLY=telemetry`: the telemetry scenarios alone, replacing just their section. */
+async function onlyTelemetry() {
+  const dir = mkdtempSync(join(tmpdir(), '12f-bench-'));
+  try {
+    const section = telemetrySection(await benchTelemetry(dir));
+    const path = join(ROOT, 'bench', 'README.md');
+    const previous = readFileSync(path, 'utf8');
+    const marked = /<!-- telemetry[\s\S]*?<!-- \/telemetry -->/;
+    writeFileSync(
+      path,
+      marked.test(previous)
+        ? previous.replace(marked, () => section)
+        : previous.replace(/\nWebhook delivery/, () => `\n${section}\n\nWebhook delivery`),
+    );
+    console.log(section);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 await main();

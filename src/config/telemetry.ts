@@ -23,6 +23,19 @@ export interface TelemetrySettings {
   readonly maxQueueSize: number;
   readonly maxExportBatchSize: number;
   readonly scheduleDelayMs: number;
+  /** Most traces started or continued a second (token bucket); 0: no bound. */
+  readonly maxTracesPerSecond: number;
+  /** The OTLP export of /metrics' instruments; undefined when off. */
+  readonly metrics: MetricsExportSettings | undefined;
+}
+
+export interface MetricsExportSettings {
+  /** The full URL metrics are POSTed to. */
+  readonly url: string;
+  readonly protocol: 'http/protobuf' | 'http/json';
+  readonly intervalMs: number;
+  /** At most the interval, as the SDK requires. */
+  readonly timeoutMs: number;
 }
 
 type Values = ReadonlyMap<string, string | number | boolean | undefined>;
@@ -57,11 +70,18 @@ function keyValues(
   return pairs;
 }
 
-/** Where spans go: the traces URL as given, else `/v1/traces` under the base endpoint. */
-function tracesUrl(base: string | undefined, traces: string | undefined): string | undefined {
-  if (traces) return traces;
+/**
+ * Where a signal goes: its own URL as given, else `/v1/<signal>` under the base endpoint (the
+ * specification's rule for OTLP/HTTP).
+ */
+function signalUrl(
+  base: string | undefined,
+  own: string | undefined,
+  signal: 'traces' | 'metrics',
+): string | undefined {
+  if (own) return own;
   if (!base) return undefined;
-  return `${base.replace(/\/+$/, '')}/v1/traces`;
+  return `${base.replace(/\/+$/, '')}/v1/${signal}`;
 }
 
 export function parseTelemetrySettings(
@@ -69,10 +89,12 @@ export function parseTelemetrySettings(
   problems: ConfigProblem[],
 ): TelemetrySettings {
   const get = <T>(name: string) => values.get(name) as T;
-  const url = tracesUrl(
-    get<string | undefined>('OTEL_EXPORTER_OTLP_ENDPOINT'),
-    get<string | undefined>('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
-  );
+  const base = get<string | undefined>('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const url = signalUrl(base, get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'), 'traces');
+  const metricsUrl = signalUrl(base, get('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'), 'metrics');
+  const disabled = get<boolean>('OTEL_SDK_DISABLED') === true;
+  const protocol = get<TelemetrySettings['protocol']>('OTEL_EXPORTER_OTLP_PROTOCOL');
+  const intervalMs = get<number>('OTEL_METRIC_EXPORT_INTERVAL');
   const sampler = get<SamplerName>('OTEL_TRACES_SAMPLER');
   const rawRatio = get<string | undefined>('OTEL_TRACES_SAMPLER_ARG');
   const ratio = rawRatio === undefined ? 1 : Number(rawRatio);
@@ -93,17 +115,14 @@ export function parseTelemetrySettings(
     problems,
   );
   return Object.freeze({
-    enabled:
-      url !== undefined &&
-      get<boolean>('OTEL_SDK_DISABLED') !== true &&
-      get<string>('OTEL_TRACES_EXPORTER') === 'otlp',
+    enabled: url !== undefined && !disabled && get<string>('OTEL_TRACES_EXPORTER') === 'otlp',
     serviceName:
       get<string | undefined>('OTEL_SERVICE_NAME') ??
       resourceAttributes['service.name'] ??
       '12factor-app',
     resourceAttributes: Object.freeze(resourceAttributes),
     tracesUrl: url,
-    protocol: get<TelemetrySettings['protocol']>('OTEL_EXPORTER_OTLP_PROTOCOL'),
+    protocol,
     headers: Object.freeze(
       keyValues('OTEL_EXPORTER_OTLP_HEADERS', get('OTEL_EXPORTER_OTLP_HEADERS'), problems),
     ),
@@ -113,5 +132,20 @@ export function parseTelemetrySettings(
     maxQueueSize,
     maxExportBatchSize,
     scheduleDelayMs: get<number>('OTEL_BSP_SCHEDULE_DELAY'),
+    maxTracesPerSecond: get<number>('TRACES_MAX_PER_SECOND'),
+    metrics:
+      metricsUrl !== undefined && !disabled && get<string>('OTEL_METRICS_EXPORTER') === 'otlp'
+        ? Object.freeze({
+            url: metricsUrl,
+            protocol:
+              get<MetricsExportSettings['protocol'] | undefined>(
+                'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL',
+              ) ?? protocol,
+            intervalMs,
+            // The SDK refuses a timeout past the interval; the specification's defaults (30 s,
+            // 60 s) fit, and a shorter interval shortens the timeout with it.
+            timeoutMs: Math.min(get<number>('OTEL_METRIC_EXPORT_TIMEOUT'), intervalMs),
+          })
+        : undefined,
   });
 }

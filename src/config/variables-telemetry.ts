@@ -11,7 +11,7 @@ export const TELEMETRY_VARIABLES = [
     name: 'OTEL_SDK_DISABLED',
     type: { kind: 'boolean' },
     default: 'false',
-    description: 'Turns tracing off even when an OTLP endpoint is set.',
+    description: 'Turns tracing and the OTLP metrics export off even when an endpoint is set.',
   },
   {
     name: 'OTEL_SERVICE_NAME',
@@ -37,7 +37,8 @@ export const TELEMETRY_VARIABLES = [
     name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     type: { kind: 'url', schemes: ['http', 'https'] },
     default: undefined,
-    description: 'The collector’s OTLP/HTTP base URL (`/v1/traces` is appended); turns tracing on.',
+    description:
+      'The collector’s OTLP/HTTP base URL (`/v1/traces`, `/v1/metrics` appended); turns both on.',
   },
   {
     name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
@@ -50,6 +51,38 @@ export const TELEMETRY_VARIABLES = [
     type: { kind: 'enum', values: ['http/protobuf', 'http/json'] },
     default: 'http/protobuf',
     description: 'OTLP encoding over HTTP (gRPC is not supported).',
+  },
+  {
+    name: 'OTEL_METRICS_EXPORTER',
+    type: { kind: 'enum', values: ['otlp', 'none'] },
+    default: 'otlp',
+    description:
+      '`none` keeps metrics on `/metrics` only; `otlp` also sends them to the OTLP endpoint, if set.',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+    type: { kind: 'url', schemes: ['http', 'https'] },
+    default: undefined,
+    description:
+      'The full URL metrics are sent to; overrides OTEL_EXPORTER_OTLP_ENDPOINT, turns the export on.',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL',
+    type: { kind: 'enum', values: ['http/protobuf', 'http/json'] },
+    default: undefined,
+    description: 'The metrics export’s encoding; OTEL_EXPORTER_OTLP_PROTOCOL’s when unset.',
+  },
+  {
+    name: 'OTEL_METRIC_EXPORT_INTERVAL',
+    type: ms(100, 3_600_000),
+    default: '60000',
+    description: 'Time between two metrics exports.',
+  },
+  {
+    name: 'OTEL_METRIC_EXPORT_TIMEOUT',
+    type: ms(100, 600_000),
+    default: '30000',
+    description: 'How long one metrics export may take (at most the interval).',
   },
   {
     name: 'OTEL_EXPORTER_OTLP_HEADERS',
@@ -85,6 +118,13 @@ export const TELEMETRY_VARIABLES = [
     type: { kind: 'string' },
     default: undefined,
     description: 'The ratio (0 to 1) of the `traceidratio` samplers; 1 when unset.',
+  },
+  {
+    name: 'TRACES_MAX_PER_SECOND',
+    type: { kind: 'integer', min: 0, max: 1_000_000 },
+    default: '100',
+    description:
+      'Most traces a process starts or continues a second, whatever the sampler or a caller’s `traceparent` says; 0: no bound.',
   },
   {
     name: 'OTEL_BSP_MAX_QUEUE_SIZE',

@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -13,9 +13,10 @@ import {
   TracerProvider,
   type Sampler,
 } from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { TelemetrySettings } from '../config/index.ts';
 import { CountingExporter, CountingProcessor, type DropReason } from './bounded-export.ts';
+import { gateEntries } from './context.ts';
+import { RateLimitedSampler } from './sampling.ts';
 
 /** Longest attribute value a span keeps; longer ones are cut to this many characters. */
 const SPAN_ATTRIBUTE_MAX_CHARS = 1024;
@@ -26,7 +27,7 @@ const SPAN_ATTRIBUTE_MAX_CHARS = 1024;
  */
 const CONCURRENT_EXPORTS = 2;
 
-function sampler(settings: TelemetrySettings): Sampler {
+function configuredSampler(settings: TelemetrySettings): Sampler {
   const ratio = new TraceIdRatioBasedSampler(settings.samplerRatio);
   switch (settings.sampler) {
     case 'always_on':
@@ -51,9 +52,9 @@ function sampler(settings: TelemetrySettings): Sampler {
  */
 export function startSdk(options: {
   settings: TelemetrySettings;
-  processType: string;
-  version: string;
+  resource: Resource;
   onDrop: (count: number, reason: DropReason) => void;
+  onRateLimited: () => void;
 }): TracerProvider {
   const { settings } = options;
   const exporterOptions = {
@@ -84,16 +85,19 @@ export function startSdk(options: {
     maxQueueSize: settings.maxQueueSize,
     onDrop: options.onDrop,
   });
+  const inner = configuredSampler(settings);
+  const limited =
+    settings.maxTracesPerSecond > 0
+      ? new RateLimitedSampler({
+          inner,
+          perSecond: settings.maxTracesPerSecond,
+          onLimited: options.onRateLimited,
+        })
+      : undefined;
+  if (limited) gateEntries(() => limited.open());
   const provider = new TracerProvider({
-    sampler: sampler(settings),
-    resource: resourceFromAttributes({
-      ...settings.resourceAttributes,
-      [ATTR_SERVICE_NAME]: settings.serviceName,
-      [ATTR_SERVICE_VERSION]: options.version,
-      // The Procfile's process type: web, worker, clock or admin.
-      'process.command': options.processType,
-      'process.pid': process.pid,
-    }),
+    sampler: limited ?? inner,
+    resource: options.resource,
     spanProcessors: [counting],
     // A value a client controls (a path of several KiB) would otherwise travel whole in every
     // export: truncated here, each span stays small whatever a request carries.

@@ -19,13 +19,14 @@ const SYSTEMS: Record<string, string> = {
 /**
  * Wraps each store call in a client span after OpenTelemetry's database conventions: the
  * system, the operation (the port's verb) and the collection, never a query text or a
- * parameter value, which could hold a user's data. Only inside a trace: a call with no active
- * span (a probe, a background job) starts none of its own.
+ * parameter value, which could hold a user's data. Only inside a recorded trace: a call with no
+ * active span (a probe, a background job) starts none of its own, nor one in a trace the sampler
+ * left unrecorded, whose spans would be made only to be thrown away.
  */
 export function tracedCall(storeKind: string, inner: Call): Call {
   const system = SYSTEMS[storeKind] ?? storeKind;
   return <T>(operation: string, call: () => Promise<T>): Promise<T> => {
-    if (!trace.getSpan(context.active())) return inner(operation, call);
+    if (!trace.getSpan(context.active())?.isRecording()) return inner(operation, call);
     return tracer().startActiveSpan(
       `${operation} users`,
       {

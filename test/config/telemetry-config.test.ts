@@ -92,4 +92,61 @@ describe('telemetry config', () => {
     }
     assert.ok(!found.join(' ').includes('secret-token-value'));
   });
+
+  test('nothing set sends no metrics over OTLP and bounds traces at 100 a second', () => {
+    const { telemetry } = loadConfig({});
+    assert.equal(telemetry.metrics, undefined);
+    assert.equal(telemetry.maxTracesPerSecond, 100);
+  });
+
+  test('a base endpoint turns the metrics export on too, to its /v1/metrics, with the specification’s defaults', () => {
+    const { telemetry } = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    });
+    assert.deepEqual(telemetry.metrics, {
+      url: 'http://collector:4318/v1/metrics',
+      protocol: 'http/json',
+      intervalMs: 60_000,
+      timeoutMs: 30_000,
+    });
+  });
+
+  test('a metrics endpoint alone exports metrics and traces nothing; its own protocol wins', () => {
+    const { telemetry } = loadConfig({
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://metrics.example/otlp',
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+    });
+    assert.equal(telemetry.enabled, false);
+    assert.equal(telemetry.metrics?.url, 'https://metrics.example/otlp');
+    assert.equal(telemetry.metrics?.protocol, 'http/json');
+  });
+
+  test('OTEL_METRICS_EXPORTER=none or OTEL_SDK_DISABLED keep metrics on /metrics only, tracing aside', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    const none = loadConfig({ ...endpoint, OTEL_METRICS_EXPORTER: 'none' }).telemetry;
+    assert.equal(none.metrics, undefined);
+    assert.equal(none.enabled, true, 'traces still go');
+    assert.equal(
+      loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).telemetry.metrics,
+      undefined,
+    );
+  });
+
+  test('an interval shorter than the export timeout cuts the timeout to it, as the SDK requires', () => {
+    const { telemetry } = loadConfig({
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/v1/metrics',
+      OTEL_METRIC_EXPORT_INTERVAL: '5000',
+    });
+    assert.equal(telemetry.metrics?.intervalMs, 5000);
+    assert.equal(telemetry.metrics?.timeoutMs, 5000);
+    assert.ok(
+      problems({ OTEL_METRIC_EXPORT_INTERVAL: '10' }).some((p) =>
+        p.startsWith('OTEL_METRIC_EXPORT_INTERVAL '),
+      ),
+    );
+    assert.ok(
+      problems({ TRACES_MAX_PER_SECOND: '-1' }).some((p) => p.startsWith('TRACES_MAX_PER_SECOND ')),
+    );
+  });
 });

@@ -1,34 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { createStore } from '../../src/store/index.ts';
-import { OtlpReceiver, SPAN_KIND } from '../support/otlp-receiver.ts';
+import { describe, test } from 'node:test';
+import { SPAN_KIND } from '../support/otlp-receiver.ts';
 import { spawnProcess, startWeb } from '../support/web-process.ts';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.ts';
-
-async function migratedStore(t: TestContext): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), '12f-trace-'));
-  const url = `sqlite:${join(dir, 'app.db')}`;
-  const store = await createStore({
-    url,
-    poolMax: 1,
-    connectTimeoutMs: 2000,
-    statementTimeoutMs: 10_000,
-  });
-  await store.migrate();
-  await store.close();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return url;
-}
-
-async function collector(t: TestContext): Promise<OtlpReceiver> {
-  const receiver = await new OtlpReceiver().start();
-  t.after(() => receiver.stop());
-  return receiver;
-}
+import { collector, createUser, migratedStore } from './support.ts';
 
 const tracingEnv = (endpoint: string, extra: Record<string, string> = {}) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
@@ -174,13 +150,7 @@ describe('telemetry tracing', () => {
       });
       t.after(() => web.kill());
       const base = `http://127.0.0.1:${web.port}`;
-      const created = await fetch(`${base}/user`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'probe' }),
-      });
-      assert.equal(created.status, 201);
-      const { id } = (await created.json()) as { id: string };
+      const id = await createUser(base, 'probe');
       // Each read is two spans (request and store call): far more than the queue holds.
       const statuses = new Map<number, number>();
       for (let round = 0; round < 20; round++) {
@@ -201,7 +171,8 @@ describe('telemetry tracing', () => {
       if (outage === 'hung') {
         // Memory stays bounded: the queue is capped and at most two exports wait on the collector.
         assert.ok(otlp.requests > 0, 'exports were attempted');
-        assert.ok(otlp.maxOpen <= 2, `at most two exports open at once (${otlp.maxOpen})`);
+        const open = otlp.maxOpen.get('/v1/traces') ?? 0;
+        assert.ok(open <= 2, `at most two span exports open at once (${open})`);
       }
       web.child.kill('SIGTERM');
       assert.deepEqual(await web.exited, { code: 0, signal: null }, 'shutdown stays in budget');
@@ -222,5 +193,54 @@ describe('telemetry tracing limits', () => {
     const path = String(span.attributes['url.path']);
     assert.ok(long.startsWith(path), 'the path is kept as far as it goes');
     assert.ok(path.length <= 1024, `url.path holds ${path.length} characters`);
+  });
+});
+
+describe('telemetry sampling', () => {
+  test('a caller’s sampled flag is honoured up to TRACES_MAX_PER_SECOND: the rest keep their trace id in the logs, unrecorded and counted', async (t) => {
+    const url = await migratedStore(t);
+    const otlp = await collector(t);
+    const web = await startWeb({
+      DATABASE_URL: url,
+      // The process samples nothing of its own: only a caller's flag can ask for a trace.
+      ...tracingEnv(otlp.endpoint, {
+        OTEL_TRACES_SAMPLER: 'parentbased_always_off',
+        TRACES_MAX_PER_SECOND: '2',
+      }),
+    });
+    t.after(() => web.kill());
+    const base = `http://127.0.0.1:${web.port}`;
+    const traces = Array.from({ length: 40 }, () => hex(16));
+    const started = performance.now();
+    const statuses = await Promise.all(
+      traces.map((traceId) =>
+        fetch(`${base}/user/00000000-0000-4000-8000-000000000000`, {
+          headers: { traceparent: `00-${traceId}-${hex(8)}-01` },
+        }).then((r) => r.status),
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    assert.deepEqual(new Set(statuses), new Set([404]), `statuses: ${statuses.join(' ')}`);
+
+    const limited = await metric(web.port, /^telemetry_traces_rate_limited_total (\d+)$/gm);
+    const recorded = traces.length - limited;
+    const servers = () => otlp.spans.filter((s) => s.kind === SPAN_KIND.server);
+    await otlp.waitForSpan(() => servers().length >= recorded);
+    assert.ok(recorded >= 1, 'a caller’s flag is honoured while the bound allows');
+    // A burst of one second's worth, then the rate: at most 2 + 2 a second.
+    assert.ok(
+      recorded <= 2 + Math.ceil(2 * seconds),
+      `${recorded} traces recorded in ${seconds.toFixed(1)} s`,
+    );
+    assert.equal(servers().length, recorded, 'each trace not counted as refused was recorded');
+    const recordedTraces = new Set(servers().map((s) => s.traceId));
+    assert.ok(
+      otlp.spans.every((s) => recordedTraces.has(s.traceId)),
+      'a refused trace has no span at all: its store calls are not recorded either',
+    );
+    // Unrecorded or not, each request's access line names its caller's trace.
+    for (const traceId of traces) {
+      await web.waitForLine((l) => l.msg === 'request completed' && l.trace_id === traceId);
+    }
   });
 });

@@ -14,7 +14,7 @@ import {
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { tracer } from '../../telemetry/context.ts';
+import { startEntrySpan } from '../../telemetry/context.ts';
 import { pathOf, QUIET_ROUTES, routeOf } from './request-context.ts';
 import { CONTEXT, SPAN } from './request-span.ts';
 import { onCompleted } from './on-completed.ts';
@@ -33,7 +33,7 @@ export function tracing(app: FastifyInstance): void {
     // Probes and scrapes every few seconds would bury the traces worth reading.
     if (QUIET_ROUTES.has(routeOf(request))) return done();
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-    const span = tracer().startSpan(
+    const span = startEntrySpan(
       request.method,
       {
         kind: SpanKind.SERVER,
