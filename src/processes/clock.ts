@@ -28,9 +28,10 @@ const store = await createStore({
 });
 const owner = workerId();
 const clock = new Clock({
-  outbox: store.outbox,
+  ticks: store.ticks,
   jobs: outboxJobs({
     outbox: store.outbox,
+    ticks: store.ticks,
     clock: config.clock,
     endpoints: config.webhooks.urls,
     gauges: new OutboxGauges(registry),

@@ -1,5 +1,6 @@
 import type { User, UserChanges } from './user.ts';
 import type { ListQuery } from './query.ts';
+import type { ClockTicks } from './clock-ticks.ts';
 import type { Outbox } from './outbox.ts';
 
 /** A new record, complete: the service assigns the id and timestamps, the store keeps them. */
@@ -124,6 +125,8 @@ export interface UserStore {
   readonly capabilities: StoreCapabilities;
   /** The events this store's writes recorded, for the worker, the clock and `admin events`. */
   readonly outbox: Outbox;
+  /** Which clock ran which scheduled tick. */
+  readonly ticks: ClockTicks;
   list(query: ListQuery): Promise<Page>;
   get(id: string): Promise<User | undefined>;
   create(user: NewUser): Promise<User>;

@@ -11,28 +11,21 @@ import type {
   OutboxStats,
   PurgeOptions,
   RedeliverOptions,
-  TickClaim,
 } from '../../users/outbox.ts';
-import { addMs, clipError } from '../user-event-records.ts';
+import { clipError, leaseUntil } from '../../users/outbox.ts';
 import type { SqlEngine } from './sql-engine.ts';
 import { ONE, ROWS_PER_STATEMENT, chunks, toDelivery, toEvent } from './sql-outbox-rows.ts';
-import {
-  claimTick,
-  listEvents,
-  outboxStats,
-  purgeSettled,
-  redeliverDead,
-} from './sql-outbox-upkeep.ts';
+import { listEvents, outboxStats, purgeSettled, redeliverDead } from './sql-outbox-upkeep.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
 
 export { recordEvents } from './sql-outbox-rows.ts';
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
 /**
- * The Outbox on the shared Kysely store. Claims are one atomic statement: an UPDATE of the rows
- * a subquery picks, `FOR UPDATE SKIP LOCKED` where the engine has row locks (PostgreSQL), so
+ * The Outbox on the shared Kysely store. A claim picks the due rows and leases them in one
+ * transaction, the pick `FOR UPDATE SKIP LOCKED` where the engine has row locks (PostgreSQL), so
  * concurrent workers never wait on each other nor take the same row; SQLite's single writer
- * (`BEGIN IMMEDIATE`) makes the same UPDATE … RETURNING atomic by itself.
+ * (`BEGIN IMMEDIATE`) makes the transaction atomic by itself.
  */
 export class SqlOutbox implements Outbox {
   private readonly db: Kysely<SqlDatabase>;
@@ -161,7 +154,7 @@ export class SqlOutbox implements Outbox {
           .updateTable('outbox_deliveries')
           .set((eb) => ({
             lease_owner: owner,
-            lease_until: addMs(now, options.leaseMs),
+            lease_until: leaseUntil(options),
             attempts: eb('attempts', '+', 1),
           }))
           .where('endpoint', '=', endpoint)
@@ -222,10 +215,6 @@ export class SqlOutbox implements Outbox {
 
   stats(): Promise<OutboxStats> {
     return this.guard(() => outboxStats(this.db));
-  }
-
-  claimTick(claim: TickClaim): Promise<boolean> {
-    return this.guard(() => claimTick(this.db, claim));
   }
 
   /** Ends an attempt, only if `owner` still holds the lease: a late worker changes nothing. */
