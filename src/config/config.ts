@@ -9,17 +9,25 @@ import { parseTelemetrySettings, type TelemetrySettings } from './telemetry.ts';
 import { VARIABLES, type Variable, type VariableType } from './variables.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
+/** How every process opens its store (a process may lower `poolMax` or the statement timeout). */
+export interface StoreSettings {
+  /** The store's URL, from MONGO_URL when set, else DATABASE_URL. */
+  readonly url: string;
+  /** Connections per process (PostgreSQL pool, MongoDB maxPoolSize); SQLite has one. */
+  readonly poolMax: number;
+  /** How long a call waits to reach the server (connect, pool checkout, server selection). */
+  readonly connectTimeoutMs: number;
+  /** How long one statement may run (SQLite: how long to wait for a lock); 0 means no limit. */
+  readonly statementTimeoutMs: number;
+}
+
 export interface Config {
   readonly nodeEnv: 'development' | 'production' | 'test';
   readonly port: number;
   readonly webConcurrency: number;
   readonly host: string;
-  /** The store's URL, from MONGO_URL when set, else DATABASE_URL. */
-  readonly storeUrl: string;
+  readonly store: StoreSettings;
   readonly allowEmbeddedStore: boolean;
-  readonly poolMax: number;
-  readonly connectTimeoutMs: number;
-  readonly statementTimeoutMs: number;
   readonly startupStoreWaitMs: number;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
@@ -214,11 +222,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: get<number>('PORT'),
     webConcurrency: get<number>('WEB_CONCURRENCY'),
     host: get<string>('HOST'),
-    storeUrl: mongoUrl ?? get<string>('DATABASE_URL'),
+    store: Object.freeze({
+      url: mongoUrl ?? get<string>('DATABASE_URL'),
+      poolMax: get<number>('DATABASE_POOL_MAX'),
+      connectTimeoutMs: get<number>('DATABASE_CONNECT_TIMEOUT_MS'),
+      statementTimeoutMs: get<number>('DATABASE_STATEMENT_TIMEOUT_MS'),
+    }),
     allowEmbeddedStore: get<boolean>('ALLOW_EMBEDDED_STORE'),
-    poolMax: get<number>('DATABASE_POOL_MAX'),
-    connectTimeoutMs: get<number>('DATABASE_CONNECT_TIMEOUT_MS'),
-    statementTimeoutMs: get<number>('DATABASE_STATEMENT_TIMEOUT_MS'),
     startupStoreWaitMs: get<number>('STARTUP_STORE_WAIT_MS'),
     logLevel: get<string>('LOG_LEVEL'),
     bodyLimitBytes: get<number>('BODY_LIMIT_BYTES'),

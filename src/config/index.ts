@@ -6,6 +6,7 @@ export {
   type ConfigProblem,
   type JwtSettings,
   type Scope,
+  type StoreSettings,
 } from './config.ts';
 export type { ClockSettings, WebhookSettings, WorkerSettings } from './events.ts';
 export type { TelemetrySettings } from './telemetry.ts';

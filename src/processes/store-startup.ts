@@ -1,7 +1,7 @@
 import { redactUrl } from '../store/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
-import type { UserStore } from '../users/user-store.ts';
+import { ensureSchema, type UserStore } from '../users/user-store.ts';
 import { isDomainError } from '../users/errors.ts';
 import { unsupportedServer } from '../store/server-version.ts';
 import { sleep } from './runtime.ts';
@@ -49,24 +49,6 @@ export async function waitForStore(
 }
 
 /**
- * On the embedded store the web process migrates by itself; elsewhere migrations are a release
- * step (`npm run migrate`) and the web process refuses a schema older than its code.
- */
-export async function prepareSchema(store: UserStore, logger: Logger): Promise<void> {
-  if (store.capabilities.embedded) {
-    const { applied } = await store.migrate();
-    logger.info({ applied: applied.length }, 'embedded store migrated');
-    return;
-  }
-  const { pending } = await store.migrationStatus();
-  if (pending.length > 0) {
-    throw new Error(
-      `The store's schema is older than this code (pending: ${pending.join(', ')}); run \`npm run migrate\` first.`,
-    );
-  }
-}
-
-/**
  * The start-up every process type shares once it listens: wait for the store with backoff, then
  * prepare its schema. Resolves with the store's logger when the process may start its work;
  * with undefined when a shutdown began meanwhile, or after starting one (exit 1) because the
@@ -76,14 +58,14 @@ export async function connectStore(
   store: UserStore,
   options: {
     logger: Logger;
-    config: Pick<Config, 'storeUrl' | 'startupStoreWaitMs'>;
+    config: { store: { url: string } } & Pick<Config, 'startupStoreWaitMs'>;
     signal: AbortSignal;
     shutdown: { begin(reason: string, exitCode?: number): Promise<void> };
   },
 ): Promise<Logger | undefined> {
   const storeLog = options.logger.child({
     store: store.kind,
-    url: redactUrl(options.config.storeUrl),
+    url: redactUrl(options.config.store.url),
   });
   const wait = await waitForStore(store, {
     logger: storeLog,
@@ -118,7 +100,9 @@ export async function connectStore(
     return undefined;
   }
   try {
-    await prepareSchema(store, storeLog);
+    const { applied } = await ensureSchema(store);
+    if (store.capabilities.embedded)
+      storeLog.info({ applied: applied.length }, 'embedded store migrated');
     return storeLog;
   } catch (error) {
     storeLog.fatal({ err: error }, 'store schema not usable');

@@ -33,10 +33,7 @@ export async function serveWeb(options: {
   tracing.register(registry);
   const store = instrumentStore(
     await createStore({
-      url: config.storeUrl,
-      poolMax: config.poolMax,
-      connectTimeoutMs: config.connectTimeoutMs,
-      statementTimeoutMs: config.statementTimeoutMs,
+      ...config.store,
       // E.g. an idle PostgreSQL connection dropped by the server: the pool replaces it.
       onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
     }),
