@@ -6,7 +6,13 @@ import {
 } from './events.ts';
 import { mongoUrlProblem } from './mongo-url.ts';
 import { parseTelemetrySettings, type TelemetrySettings } from './telemetry.ts';
-import { VARIABLES, type Variable, type VariableType } from './variables.ts';
+import {
+  VARIABLES,
+  type ScalarValues,
+  type Variable,
+  type VariableName,
+  type VariableType,
+} from './variables.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 /** How every process opens its store (a process may lower `poolMax` or the statement timeout). */
@@ -179,14 +185,14 @@ function parseOrigins(raw: string | undefined, problems: ConfigProblem[]): reado
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: ConfigProblem[] = [];
-  const values = new Map<string, Parsed>();
+  const values = new Map<VariableName, Parsed>();
   for (const variable of VARIABLES as readonly Variable[]) {
     const raw = env[variable.name]?.trim();
     const source = raw === undefined || raw === '' ? variable.default : raw;
     if (source === undefined) continue;
     const { value, problem } = parseValue(variable.type, source);
     if (problem) problems.push({ variable: variable.name, message: problem });
-    else values.set(variable.name, value);
+    else values.set(variable.name as VariableName, value);
   }
   const mongoUrl = values.get('MONGO_URL') as string | undefined;
   const databaseUrl = env.DATABASE_URL?.trim();
@@ -206,17 +212,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push({ variable: 'JWT_JWKS_URL', message: 'needs JWT_ISSUER and JWT_AUDIENCE' });
   }
   // The event settings read only scalar variables; TRUST_PROXY's list is not among them.
-  const events = parseEventSettings(
-    values as ReadonlyMap<string, Exclude<Parsed, readonly string[]>>,
-    problems,
-  );
-  const telemetry = parseTelemetrySettings(
-    values as ReadonlyMap<string, Exclude<Parsed, readonly string[]>>,
-    problems,
-  );
+  const events = parseEventSettings(values as ScalarValues, problems);
+  const telemetry = parseTelemetrySettings(values as ScalarValues, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const get = <T extends Parsed>(name: string) => values.get(name) as T;
+  const get = <T extends Parsed>(name: VariableName) => values.get(name) as T;
   return Object.freeze({
     nodeEnv: get<Config['nodeEnv']>('NODE_ENV'),
     port: get<number>('PORT'),

@@ -1,4 +1,5 @@
 import type { ConfigProblem } from './config.ts';
+import type { ScalarValues, VariableName } from './variables.ts';
 
 export type SamplerName =
   | 'always_on'
@@ -24,8 +25,6 @@ export interface TelemetrySettings {
   readonly maxExportBatchSize: number;
   readonly scheduleDelayMs: number;
 }
-
-type Values = ReadonlyMap<string, string | number | boolean | undefined>;
 
 /**
  * `key=value,key2=value2`, values percent-decoded, as OTEL_RESOURCE_ATTRIBUTES and
@@ -65,10 +64,10 @@ function tracesUrl(base: string | undefined, traces: string | undefined): string
 }
 
 export function parseTelemetrySettings(
-  values: Values,
+  values: ScalarValues,
   problems: ConfigProblem[],
 ): TelemetrySettings {
-  const get = <T>(name: string) => values.get(name) as T;
+  const get = <T>(name: VariableName) => values.get(name) as T;
   const url = tracesUrl(
     get<string | undefined>('OTEL_EXPORTER_OTLP_ENDPOINT'),
     get<string | undefined>('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
