@@ -6,7 +6,7 @@ import type { UserStore } from '../users/user-store.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
 import { startProcess, traceFlushMs, traceProcess } from './runtime.ts';
 import { installShutdown } from './shutdown.ts';
-import { connectStore } from './store-startup.ts';
+import { listenThenConnect } from './store-startup.ts';
 
 /** What a background process runs once its store is ready. */
 export interface BackgroundWork {
@@ -73,7 +73,7 @@ export async function runBackground(options: {
   });
 
   const port = options.port(config);
-  try {
+  const listen = async () => {
     ops = await startOpsServer({
       port,
       host: config.host,
@@ -81,17 +81,12 @@ export async function runBackground(options: {
       live: () => work.live(),
       ready: () => !stopping && work.ready(),
     });
-  } catch (error) {
-    logger.fatal({ err: error, port }, 'cannot listen');
-    await shutdown.begin('listen failed', 1);
-  }
-
-  const storeLog = await connectStore(store, {
-    logger,
-    config,
-    signal: startup.signal,
-    shutdown,
-  });
+  };
+  const storeLog = await listenThenConnect(
+    store,
+    { start: listen, where: { port } },
+    { logger, config, signal: startup.signal, shutdown },
+  );
   if (storeLog) {
     work.start();
     storeLog.info({ ...work.readyFields(), opsPort: ops?.port, release }, `${options.type} ready`);

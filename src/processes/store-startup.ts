@@ -110,3 +110,21 @@ export async function connectStore(
     return undefined;
   }
 }
+
+/**
+ * What every long-running process type does once its shutdown is installed: listen (or log
+ * `cannot listen` with `where` and exit 1), then connectStore.
+ */
+export async function listenThenConnect(
+  store: UserStore,
+  listen: { start: () => Promise<unknown>; where: Record<string, unknown> },
+  options: Parameters<typeof connectStore>[1],
+): Promise<Logger | undefined> {
+  try {
+    await listen.start();
+  } catch (error) {
+    options.logger.fatal({ err: error, ...listen.where }, 'cannot listen');
+    await options.shutdown.begin('listen failed', 1);
+  }
+  return connectStore(store, options);
+}

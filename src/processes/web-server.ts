@@ -9,7 +9,7 @@ import { instrumentStore } from '../store/instrumented-store.ts';
 import { UserService } from '../users/user-service.ts';
 import { installShutdown } from './shutdown.ts';
 import { sleep, traceProcess, traceFlushMs } from './runtime.ts';
-import { connectStore } from './store-startup.ts';
+import { listenThenConnect } from './store-startup.ts';
 import { connectRedis } from './redis.ts';
 import { connectionCap, openFilesLimit } from './open-files.ts';
 
@@ -113,19 +113,14 @@ export async function serveWeb(options: {
     ],
   });
 
-  try {
-    await app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot listen');
-    await shutdown.begin('listen failed', 1);
-  }
-
-  const storeLog = await connectStore(store, {
-    logger,
-    config,
-    signal: startup.signal,
-    shutdown,
-  });
+  const storeLog = await listenThenConnect(
+    store,
+    {
+      start: () => app.listen({ port: config.port, host: config.host }),
+      where: { port: config.port, host: config.host },
+    },
+    { logger, config, signal: startup.signal, shutdown },
+  );
   if (storeLog) {
     lifecycle.ready();
     // Tells the supervisor a rolling restart may retire the child this one replaces.
