@@ -3,7 +3,7 @@ import {
   type ClockSettings,
   type WebhookSettings,
   type WorkerSettings,
-} from './events.ts';
+} from './background.ts';
 import { mongoUrlProblem } from './mongo-url.ts';
 import { parseTelemetrySettings, type TelemetrySettings } from './telemetry.ts';
 import {

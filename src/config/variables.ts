@@ -1,4 +1,4 @@
-import { EVENT_VARIABLES } from './variables-events.ts';
+import { EVENT_VARIABLES } from './variables-background.ts';
 import { TELEMETRY_VARIABLES } from './variables-telemetry.ts';
 import { ms, type Variable } from './variable-types.ts';
 

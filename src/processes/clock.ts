@@ -1,7 +1,7 @@
-import { Clock } from '../events/clock.ts';
-import { workerId } from '../events/delivery-worker.ts';
-import { outboxJobs } from '../events/outbox-jobs.ts';
-import { OutboxGauges } from '../events/outbox-metrics.ts';
+import { Clock } from '../clock/clock.ts';
+import { workerId } from '../webhooks/delivery-worker.ts';
+import { outboxJobs } from '../clock/outbox-jobs.ts';
+import { OutboxGauges } from '../webhooks/outbox-metrics.ts';
 import { runBackground } from './background.ts';
 
 /**

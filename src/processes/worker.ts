@@ -1,6 +1,6 @@
-import { DeliveryWorker } from '../events/delivery-worker.ts';
-import { DeliveryMetrics, OutboxGauges } from '../events/outbox-metrics.ts';
-import { endpointLabel } from '../events/webhook-message.ts';
+import { DeliveryWorker } from '../webhooks/delivery-worker.ts';
+import { DeliveryMetrics, OutboxGauges } from '../webhooks/outbox-metrics.ts';
+import { endpointLabel } from '../webhooks/webhook-message.ts';
 import { runBackground } from './background.ts';
 
 /**

@@ -3,7 +3,7 @@ import type { ClockTicks } from '../users/clock-ticks.ts';
 import type { Outbox } from '../users/outbox.ts';
 import type { PurgeKeysOptions } from '../users/user-store.ts';
 import type { ScheduledJob } from './clock.ts';
-import { lagSeconds, type OutboxGauges } from './outbox-metrics.ts';
+import { lagSeconds, type OutboxGauges } from '../webhooks/outbox-metrics.ts';
 
 /** Events deleted per statement: short locks, and progress even if a run is cut short. */
 const PURGE_BATCH = 1000;
