@@ -1,23 +1,15 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type {
-  FastifyError,
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  FastifyServerOptions,
-} from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from '../users/errors.ts';
 import { classify, problem, PROBLEMS, RETRY_AFTER_SECONDS, type ProblemCode } from './problems.ts';
 import { pathOf, requestIdOf } from './plugins/request-context.ts';
 
-/*
- * Every problem document the service sends is sent from here: errors thrown while serving a
- * route, unknown routes, what Fastify refuses before routing, what Node's parser refuses before
- * Fastify sees a request, and /readyz's 503. Each is counted in `http_problems_total`.
+/**
+ * Every problem document is sent from this file (route errors, unknown routes, what Fastify or
+ * Node's parser refuse before routing, /readyz's 503), and counted in `http_problems_total`.
+ * `extra` adds members, as /readyz's `checks`.
  */
-
-/** Sends `found` as a problem document (`extra` adds members, as /readyz's `checks`). */
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -44,11 +36,7 @@ export function sendProblem(
 }
 
 /** Fastify's error handler: anything thrown while serving a route, classified. */
-export function errorHandler(
-  error: FastifyError,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): FastifyReply {
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const found = classify(error);
   if (found.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'request failed');
   else if (PROBLEMS[found.code].status >= 500)
@@ -57,29 +45,19 @@ export function errorHandler(
 }
 
 /** Fastify's not-found handler. */
-export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
   return sendProblem(request, reply, {
     code: 'ROUTE_NOT_FOUND',
     detail: `No route serves ${request.method} ${pathOf(request.url)}.`,
   });
 }
 
-/** Fastify's `frameworkErrors`: what it refuses before routing. */
-export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (
-  error,
-  request,
-  reply,
-) => {
-  // Raised before routing: a malformed URL is a 400; a path segment too long to be any id, a 404.
-  const code =
-    (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? 'ROUTE_NOT_FOUND'
-      : 'BAD_REQUEST';
-  void sendProblem(request, reply, {
-    code,
-    detail: code === 'ROUTE_NOT_FOUND' ? 'No such resource.' : 'The URL cannot be read.',
-  });
-};
+/** Fastify's `frameworkErrors`: a malformed URL is a 400; a path segment too long to be any id, a 404. */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    void sendProblem(request, reply, { code: 'ROUTE_NOT_FOUND', detail: 'No such resource.' });
+  else void sendProblem(request, reply, { code: 'BAD_REQUEST', detail: 'The URL cannot be read.' });
+}
 
 /** What Node's HTTP parser refused, as a catalogue code (see `clientError` in Node's docs). */
 function codeOf(error: NodeJS.ErrnoException): ProblemCode {

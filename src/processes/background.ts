@@ -12,24 +12,22 @@ import { listenThenConnect } from './store-startup.ts';
 export interface BackgroundWork {
   /** The shutdown step that stops it, e.g. 'finish jobs'. */
   readonly stopping: string;
-  start(): void;
+  /** Starts the work; answers what to log with `<type> ready`. */
+  start(): Record<string, unknown>;
   /** Resolves when the work in hand is done; nothing new starts. */
   stop(): Promise<void>;
   live(): boolean;
   ready(): boolean;
-  /** Logged with `<type> ready`. */
-  readyFields(): Record<string, unknown>;
 }
 
 /**
  * The life cycle every background process type shares (worker, clock): config, logger, metrics,
- * tracing and store; an ops server (/healthz, /readyz, /metrics) on `port`; the store waited
+ * tracing and store; an ops server (/healthz, /readyz, /metrics) on its port; the store waited
  * for and its schema checked before the work starts. SIGTERM: not ready at once, the work
  * stopped (what is in hand finishes), then the ops server, the store and the traces closed.
  */
 export async function runBackground(options: {
   type: 'worker' | 'clock';
-  port: (config: Config) => number;
   /** Connections the process needs, when fewer than DATABASE_POOL_MAX. */
   poolMax?: number;
   work(context: {
@@ -72,7 +70,7 @@ export async function runBackground(options: {
     ],
   });
 
-  const port = options.port(config);
+  const port = config[options.type].port;
   const listen = async () => {
     ops = await startOpsServer({
       port,
@@ -88,7 +86,7 @@ export async function runBackground(options: {
     { logger, config, signal: startup.signal, shutdown },
   );
   if (storeLog) {
-    work.start();
-    storeLog.info({ ...work.readyFields(), opsPort: ops?.port, release }, `${options.type} ready`);
+    const fields = work.start();
+    storeLog.info({ ...fields, opsPort: ops?.port, release }, `${options.type} ready`);
   }
 }

@@ -10,9 +10,7 @@ import { runBackground } from './background.ts';
  */
 await runBackground({
   type: 'clock',
-  port: (config) => config.clock.port,
-  // A job at a time per schedule; purging a large backlog runs in batches, each well within an
-  // ordinary statement timeout.
+  // A job at a time per schedule; a large purge runs in batches within the statement timeout.
   poolMax: 2,
   work({ config, logger, registry, store }) {
     const owner = workerId();
@@ -36,15 +34,15 @@ await runBackground({
       start() {
         clock.start();
         started = true;
+        return {
+          owner,
+          schedules: { purge: config.clock.purgeCron, report: config.clock.reportCron },
+          retentionMs: config.clock.retentionMs,
+        };
       },
       stop: () => clock.stop(),
       live: () => true,
       ready: () => started,
-      readyFields: () => ({
-        owner,
-        schedules: { purge: config.clock.purgeCron, report: config.clock.reportCron },
-        retentionMs: config.clock.retentionMs,
-      }),
     };
   },
 });

@@ -72,32 +72,27 @@ export async function connectStore(
     maxWaitMs: options.config.startupStoreWaitMs,
     signal: options.signal,
   });
+  /** Logs why the process cannot start, then exits 1. */
+  const giveUp = async (reason: string, fields: object, message: string) => {
+    storeLog.fatal(fields, message);
+    await options.shutdown.begin(reason, 1);
+    return undefined;
+  };
   if (options.signal.aborted) return undefined;
   if (wait.outcome === 'refused') {
     const unsupported = unsupportedServer(wait.error);
     if (unsupported) {
       const { found, required, address } = unsupported;
-      storeLog.fatal(
-        { found, required, address, err: wait.error },
-        `store server not supported: ${unsupported.message}`,
-      );
-      await options.shutdown.begin('store server not supported', 1);
-      return undefined;
+      const fields = { found, required, address, err: wait.error };
+      const message = `store server not supported: ${unsupported.message}`;
+      return giveUp('store server not supported', fields, message);
     }
-    storeLog.fatal(
-      { reason: wait.error instanceof Error ? wait.error.message : String(wait.error) },
-      'store refused the connection; giving up',
-    );
-    await options.shutdown.begin('store refused', 1);
-    return undefined;
+    const reason = wait.error instanceof Error ? wait.error.message : String(wait.error);
+    return giveUp('store refused', { reason }, 'store refused the connection; giving up');
   }
   if (wait.outcome !== 'reachable') {
-    storeLog.fatal(
-      { waitedMs: options.config.startupStoreWaitMs },
-      'store unreachable at start; giving up',
-    );
-    await options.shutdown.begin('store unreachable', 1);
-    return undefined;
+    const fields = { waitedMs: options.config.startupStoreWaitMs };
+    return giveUp('store unreachable', fields, 'store unreachable at start; giving up');
   }
   try {
     const { applied } = await ensureSchema(store);
@@ -105,9 +100,7 @@ export async function connectStore(
       storeLog.info({ applied: applied.length }, 'embedded store migrated');
     return storeLog;
   } catch (error) {
-    storeLog.fatal({ err: error }, 'store schema not usable');
-    await options.shutdown.begin('schema not usable', 1);
-    return undefined;
+    return giveUp('schema not usable', { err: error }, 'store schema not usable');
   }
 }
 

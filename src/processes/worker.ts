@@ -9,7 +9,6 @@ import { runBackground } from './background.ts';
  */
 await runBackground({
   type: 'worker',
-  port: (config) => config.worker.port,
   work({ config, logger, registry, store }) {
     const worker = new DeliveryWorker({
       outbox: store.outbox,
@@ -28,15 +27,15 @@ await runBackground({
         if (config.webhooks.urls.length === 0)
           logger.warn('WEBHOOK_URLS is empty: events are kept in the outbox, none is delivered');
         worker.start();
+        return {
+          owner: worker.owner,
+          endpoints: config.webhooks.urls.map(endpointLabel),
+          concurrency: config.worker.concurrency,
+        };
       },
       stop: () => worker.stop(),
       live: () => worker.live(stalledAfterMs),
       ready: () => worker.ready,
-      readyFields: () => ({
-        owner: worker.owner,
-        endpoints: config.webhooks.urls.map(endpointLabel),
-        concurrency: config.worker.concurrency,
-      }),
     };
   },
 });

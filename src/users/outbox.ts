@@ -51,7 +51,6 @@ export function clipError(error: string): string {
 
 export interface FailOptions {
   owner: string;
-  /** Kept clipped to MAX_ERROR_LENGTH. */
   error: string;
   /** When to try again; undefined makes the delivery a dead letter. */
   retryAt: string | undefined;

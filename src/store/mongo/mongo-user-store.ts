@@ -36,7 +36,7 @@ import {
 import { importMongoBatch } from './mongo-import.ts';
 import { MongoMigrator } from './mongo-migrator.ts';
 import { MongoOutbox } from './mongo-outbox.ts';
-import { MongoClockTicks } from './mongo-clock-ticks.ts';
+import { mongoClockTicks } from './mongo-clock-ticks.ts';
 import { toUser } from './mongo-records.ts';
 import { EMAIL_KEY_INDEX, USERS, type UserDocument } from './mongo-schema.ts';
 import {
@@ -75,7 +75,7 @@ export class MongoUserStore implements UserStore {
     this.connection = new MongoConnection(options);
     const guard = <T>(operation: () => Promise<T>) => this.guard(operation);
     this.outbox = new MongoOutbox(() => this.database(), guard);
-    this.ticks = new MongoClockTicks(() => this.database(), guard);
+    this.ticks = mongoClockTicks(() => this.database(), guard);
   }
 
   private database(): Promise<Db> {

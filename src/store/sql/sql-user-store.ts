@@ -32,7 +32,7 @@ import { SqlMigrator } from './sql-migrator.ts';
 import { CommitGroup } from './sql-commit-group.ts';
 import { ReadBatch } from './read-batch.ts';
 import { SqlOutbox } from './sql-outbox.ts';
-import { SqlClockTicks } from './sql-clock-ticks.ts';
+import { sqlClockTicks } from './sql-clock-ticks.ts';
 import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { StatementWrites, TransactionWrites, type RecordWrites } from './sql-record-writes.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
@@ -65,7 +65,7 @@ export class SqlUserStore implements UserStore {
     this.db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
     this.migrator = new SqlMigrator(this.db as Kysely<unknown>, engine);
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
-    this.ticks = new SqlClockTicks(this.db, (operation) => this.guard(operation));
+    this.ticks = sqlClockTicks(this.db, (operation) => this.guard(operation));
     // The hottest query: the same statement for every batch, its ids bound as its one value,
     // so it is compiled once and each batch only binds its ids.
     const byIds = this.db
