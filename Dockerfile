@@ -2,7 +2,7 @@
 #
 # One image for every process type (factor V): `docker build -t 12factor-app:v1.0 .`, then
 #   web      docker run 12factor-app:v1.0                                (the CMD below)
-#   release  docker run 12factor-app:v1.0 node dist/processes/migrate.js
+#   release  docker run 12factor-app:v1.0 node dist/processes/admin.js migrate
 #   admin    docker run 12factor-app:v1.0 node dist/processes/admin.js doctor app
 # Config comes from the environment at run time, never from here (factor III).
 # test/deploy/image.podman.ts builds this file with podman and runs the image (README: "How these

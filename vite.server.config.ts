@@ -38,7 +38,6 @@ export default defineConfig({
     rollupOptions: {
       input: {
         web: 'src/processes/web.ts',
-        migrate: 'src/processes/migrate.ts',
         worker: 'src/processes/worker.ts',
         clock: 'src/processes/clock.ts',
         admin: 'src/processes/admin.ts',

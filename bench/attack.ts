@@ -126,7 +126,7 @@ async function runStore(store: 'SQLite' | 'PostgreSQL', rows: Row[]): Promise<vo
     const url = database?.url ?? `sqlite:${join(dir, 'app.db')}`;
     // PostgreSQL is migrated by the release step, as in production; SQLite by the web process.
     if (database) {
-      execFileSync(process.execPath, ['src/processes/migrate.ts'], {
+      execFileSync(process.execPath, ['src/processes/admin.ts', 'migrate'], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', DATABASE_URL: url },
         stdio: 'ignore',

@@ -587,7 +587,7 @@ async function main() {
         const url = new URL(PG_ADMIN);
         url.pathname = `/${db}`;
         const env = { DATABASE_URL: url.toString() };
-        execFileSync(process.execPath, ['dist/processes/migrate.js'], {
+        execFileSync(process.execPath, ['dist/processes/admin.js', 'migrate'], {
           cwd: ROOT,
           env: { ...process.env, ...env },
           stdio: 'ignore',

@@ -50,7 +50,11 @@ const env = {
   RATE_LIMIT_MAX: '0',
   LOG_LEVEL: 'info',
 };
-execFileSync(process.execPath, ['dist/processes/migrate.js'], { cwd: ROOT, env, stdio: 'ignore' });
+execFileSync(process.execPath, ['dist/processes/admin.js', 'migrate'], {
+  cwd: ROOT,
+  env,
+  stdio: 'ignore',
+});
 const web = spawn(process.execPath, ['dist/processes/web.js'], {
   cwd: ROOT,
   env,

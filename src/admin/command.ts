@@ -4,7 +4,7 @@ import { ConfigError, type Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import { isDomainError } from '../users/errors.ts';
 import type { UserService } from '../users/user-service.ts';
-import type { UserStore } from '../users/user-store.ts';
+import { ensureSchema, type UserStore } from '../users/user-store.ts';
 
 /**
  * Every admin command's exit codes, the doctors' verdicts included: sysexits(3) codes, the
@@ -125,11 +125,6 @@ export function describeFailure(error: unknown): { code: number; message: string
   return { code: EXIT.software, message };
 }
 
-async function ensureSchema({ store, users }: AdminContext): Promise<void> {
-  if (store.capabilities.embedded) await store.migrate();
-  else await users.assertSchemaCurrent();
-}
-
 /**
  * `npm run admin seed --count 5` hands `--count` to npm, not to us (the command sees `seed 5`):
  * npm passes options on only after `--`. npm names the script it runs in the environment.
@@ -166,7 +161,7 @@ export async function runAdminCommand<Options>(
   let context: AdminContext | undefined;
   try {
     context = await openContext(io);
-    if (command.needsSchema) await ensureSchema(context);
+    if (command.needsSchema) await ensureSchema(context.store);
     const opened = context;
     return await inRootSpan(`admin ${command.name}`, { 'admin.command': command.name }, () =>
       command.run(opened, options),

@@ -120,13 +120,7 @@ export function doctorAppCommand(release: {
         env: io.env,
         redact: redactUrl,
         release,
-        openStore: (config) =>
-          createStore({
-            url: config.storeUrl,
-            poolMax: 1,
-            connectTimeoutMs: config.connectTimeoutMs,
-            statementTimeoutMs: config.statementTimeoutMs,
-          }),
+        openStore: (config) => createStore({ ...config.store, poolMax: 1 }),
       });
       return printReport(report, 'doctor app', options, io);
     },

@@ -1,4 +1,4 @@
-import { endpointLabel } from '../events/webhook-message.ts';
+import { endpointLabel } from '../webhooks/webhook-message.ts';
 import { DELIVERY_STATUSES, type DeliveryStatus, type EventFilter } from '../users/outbox.ts';
 import { isUserId } from '../users/user.ts';
 import { USER_EVENT_TYPES, type UserEventType } from '../users/user-events.ts';

@@ -3,23 +3,37 @@ import {
   type ClockSettings,
   type WebhookSettings,
   type WorkerSettings,
-} from './events.ts';
+} from './background.ts';
 import { mongoUrlProblem } from './mongo-url.ts';
 import { parseTelemetrySettings, type TelemetrySettings } from './telemetry.ts';
-import { VARIABLES, type Variable, type VariableType } from './variables.ts';
+import {
+  VARIABLES,
+  type ScalarValues,
+  type Variable,
+  type VariableName,
+  type VariableType,
+} from './variables.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
+
+/** How every process opens its store (a process may lower `poolMax` or the statement timeout). */
+export interface StoreSettings {
+  /** The store's URL, from MONGO_URL when set, else DATABASE_URL. */
+  readonly url: string;
+  /** Connections per process (PostgreSQL pool, MongoDB maxPoolSize); SQLite has one. */
+  readonly poolMax: number;
+  /** How long a call waits to reach the server (connect, pool checkout, server selection). */
+  readonly connectTimeoutMs: number;
+  /** How long one statement may run (SQLite: how long to wait for a lock); 0 means no limit. */
+  readonly statementTimeoutMs: number;
+}
 
 export interface Config {
   readonly nodeEnv: 'development' | 'production' | 'test';
   readonly port: number;
   readonly webConcurrency: number;
   readonly host: string;
-  /** The store's URL, from MONGO_URL when set, else DATABASE_URL. */
-  readonly storeUrl: string;
+  readonly store: StoreSettings;
   readonly allowEmbeddedStore: boolean;
-  readonly poolMax: number;
-  readonly connectTimeoutMs: number;
-  readonly statementTimeoutMs: number;
   readonly startupStoreWaitMs: number;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
@@ -171,14 +185,14 @@ function parseOrigins(raw: string | undefined, problems: ConfigProblem[]): reado
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: ConfigProblem[] = [];
-  const values = new Map<string, Parsed>();
+  const values = new Map<VariableName, Parsed>();
   for (const variable of VARIABLES as readonly Variable[]) {
     const raw = env[variable.name]?.trim();
     const source = raw === undefined || raw === '' ? variable.default : raw;
     if (source === undefined) continue;
     const { value, problem } = parseValue(variable.type, source);
     if (problem) problems.push({ variable: variable.name, message: problem });
-    else values.set(variable.name, value);
+    else values.set(variable.name as VariableName, value);
   }
   const mongoUrl = values.get('MONGO_URL') as string | undefined;
   const databaseUrl = env.DATABASE_URL?.trim();
@@ -198,27 +212,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push({ variable: 'JWT_JWKS_URL', message: 'needs JWT_ISSUER and JWT_AUDIENCE' });
   }
   // The event settings read only scalar variables; TRUST_PROXY's list is not among them.
-  const events = parseEventSettings(
-    values as ReadonlyMap<string, Exclude<Parsed, readonly string[]>>,
-    problems,
-  );
-  const telemetry = parseTelemetrySettings(
-    values as ReadonlyMap<string, Exclude<Parsed, readonly string[]>>,
-    problems,
-  );
+  const events = parseEventSettings(values as ScalarValues, problems);
+  const telemetry = parseTelemetrySettings(values as ScalarValues, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const get = <T extends Parsed>(name: string) => values.get(name) as T;
+  const get = <T extends Parsed>(name: VariableName) => values.get(name) as T;
   return Object.freeze({
     nodeEnv: get<Config['nodeEnv']>('NODE_ENV'),
     port: get<number>('PORT'),
     webConcurrency: get<number>('WEB_CONCURRENCY'),
     host: get<string>('HOST'),
-    storeUrl: mongoUrl ?? get<string>('DATABASE_URL'),
+    store: Object.freeze({
+      url: mongoUrl ?? get<string>('DATABASE_URL'),
+      poolMax: get<number>('DATABASE_POOL_MAX'),
+      connectTimeoutMs: get<number>('DATABASE_CONNECT_TIMEOUT_MS'),
+      statementTimeoutMs: get<number>('DATABASE_STATEMENT_TIMEOUT_MS'),
+    }),
     allowEmbeddedStore: get<boolean>('ALLOW_EMBEDDED_STORE'),
-    poolMax: get<number>('DATABASE_POOL_MAX'),
-    connectTimeoutMs: get<number>('DATABASE_CONNECT_TIMEOUT_MS'),
-    statementTimeoutMs: get<number>('DATABASE_STATEMENT_TIMEOUT_MS'),
     startupStoreWaitMs: get<number>('STARTUP_STORE_WAIT_MS'),
     logLevel: get<string>('LOG_LEVEL'),
     bodyLimitBytes: get<number>('BODY_LIMIT_BYTES'),

@@ -6,8 +6,9 @@ export {
   type ConfigProblem,
   type JwtSettings,
   type Scope,
+  type StoreSettings,
 } from './config.ts';
-export type { ClockSettings, WebhookSettings, WorkerSettings } from './events.ts';
+export type { ClockSettings, WebhookSettings, WorkerSettings } from './background.ts';
 export type { TelemetrySettings } from './telemetry.ts';
 export { VARIABLES, type Variable } from './variables.ts';
 export type { TrustProxy } from './trust-proxy.ts';

@@ -11,7 +11,7 @@ export interface StartRefusal {
 
 const hasAccessControl = (config: Config) =>
   config.apiTokens.length > 0 || config.jwt !== undefined;
-export const isEmbeddedStore = (config: Config) => config.storeUrl.startsWith('sqlite:');
+export const isEmbeddedStore = (config: Config) => config.store.url.startsWith('sqlite:');
 
 /**
  * What production refuses unless an operator chose it: an API anyone may change (the tutorial's)

@@ -1,4 +1,5 @@
 import type { ConfigProblem } from './config.ts';
+import type { ScalarValues, VariableName } from './variables.ts';
 
 export type SamplerName =
   | 'always_on'
@@ -37,8 +38,6 @@ export interface MetricsExportSettings {
   /** At most the interval, as the SDK requires. */
   readonly timeoutMs: number;
 }
-
-type Values = ReadonlyMap<string, string | number | boolean | undefined>;
 
 /**
  * `key=value,key2=value2`, values percent-decoded, as OTEL_RESOURCE_ATTRIBUTES and
@@ -85,10 +84,10 @@ function signalUrl(
 }
 
 export function parseTelemetrySettings(
-  values: Values,
+  values: ScalarValues,
   problems: ConfigProblem[],
 ): TelemetrySettings {
-  const get = <T>(name: string) => values.get(name) as T;
+  const get = <T>(name: VariableName) => values.get(name) as T;
   const base = get<string | undefined>('OTEL_EXPORTER_OTLP_ENDPOINT');
   const url = signalUrl(base, get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'), 'traces');
   const metricsUrl = signalUrl(base, get('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'), 'metrics');

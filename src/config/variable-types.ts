@@ -1,4 +1,4 @@
-/** How a variable is declared; the declarations are in variables.ts and variables-events.ts. */
+/** How a variable is declared; the declarations are in variables.ts and variables-background.ts. */
 export type VariableType =
   | { kind: 'port' }
   | { kind: 'integer'; min: number; max: number }

@@ -1,4 +1,4 @@
-import { EVENT_VARIABLES } from './variables-events.ts';
+import { EVENT_VARIABLES } from './variables-background.ts';
 import { TELEMETRY_VARIABLES } from './variables-telemetry.ts';
 import { ms, type Variable } from './variable-types.ts';
 
@@ -251,3 +251,6 @@ export const VARIABLES = [
 ] as const satisfies readonly Variable[];
 
 export type VariableName = (typeof VARIABLES)[number]['name'];
+
+/** Values read from the environment, by name: a misspelt name fails the type check. */
+export type ScalarValues = ReadonlyMap<VariableName, string | number | boolean | undefined>;

@@ -1,11 +1,4 @@
-import Fastify, {
-  LogController,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyHttpOptions,
-  type FastifyServerOptions,
-} from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyHttpOptions } from 'fastify';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
@@ -14,16 +7,8 @@ import type { UserService } from '../users/user-service.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { TrustProxy } from '../config/index.ts';
-import type { FieldError } from '../users/errors.ts';
-import {
-  classify,
-  problem,
-  ProblemError,
-  PROBLEMS,
-  RETRY_AFTER_SECONDS,
-  type ProblemCode,
-} from './problems.ts';
-import { pathOf, requestContext, requestIdOf } from './plugins/request-context.ts';
+import { ProblemError } from './problems.ts';
+import { requestContext, requestIdOf } from './plugins/request-context.ts';
 import { metrics } from './plugins/metrics.ts';
 import { tracing } from './plugins/tracing.ts';
 import { openapi } from './plugins/openapi.ts';
@@ -37,7 +22,12 @@ import { bodyScan } from './plugins/body-scan.ts';
 import { bodyParsers } from './plugins/body-parsers.ts';
 import { allowedMethods } from './plugins/allow.ts';
 import { ProblemSchema, UserSchema } from './schemas.ts';
-import { clientErrorHandler } from './client-errors.ts';
+import {
+  clientErrorHandler,
+  errorHandler,
+  frameworkErrors,
+  notFoundHandler,
+} from './error-handler.ts';
 import { userRoutes } from './routes/users.ts';
 import { sharedSerializers } from './serializers.ts';
 import { operationRoutes, type Release } from './routes/operations.ts';
@@ -110,56 +100,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
     clientErrorHandler,
+    frameworkErrors,
   };
-  let onFrameworkError: NonNullable<FastifyServerOptions['frameworkErrors']> = () => undefined;
-  const app = Fastify({
-    ...options,
-    frameworkErrors: (error, request, reply) => onFrameworkError(error, request, reply),
-  });
-
-  const sendProblem = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    found: { code: ProblemCode; detail: string; errors?: FieldError[] | undefined },
-  ) => {
-    const { status } = PROBLEMS[found.code];
-    if (status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
-    // A refused credential must not be cached by a shared cache for another client.
-    if (status === 401 || status === 403) reply.header('cache-control', 'no-store');
-    app.countProblem(found.code);
-    const instance = pathOf(request.url);
-    return reply
-      .code(status)
-      .type('application/problem+json')
-      .send(
-        problem(found.code, found.detail, {
-          instance,
-          requestId: request.id,
-          errors: found.errors,
-        }),
-      );
-  };
-  onFrameworkError = (error, request, reply) => {
-    // Raised before routing: a malformed URL is a 400; a path segment too long to be any id, a 404.
-    const code =
-      (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH'
-        ? 'ROUTE_NOT_FOUND'
-        : 'BAD_REQUEST';
-    void sendProblem(request, reply, {
-      code,
-      detail: code === 'ROUTE_NOT_FOUND' ? 'No such resource.' : 'The URL cannot be read.',
-    });
-  };
-
+  const app = Fastify(options);
   // Set before any plugin registers its routes: a plugin's scope keeps the error handler it was
   // registered under, and every error must become a problem document (the docs' file routes too).
-  app.setErrorHandler((error, request, reply) => {
-    const found = classify(error);
-    if (found.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'request failed');
-    else if (PROBLEMS[found.code].status >= 500)
-      request.log.warn({ err: error, code: found.code }, 'request refused');
-    return sendProblem(request, reply, found);
-  });
+  app.setErrorHandler(errorHandler);
 
   app.addSchema(UserSchema);
   app.addSchema(ProblemSchema);
@@ -192,12 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Unknown routes count toward the rate limit too: a scan of random paths is traffic like any.
   const limitUnknown = app.hasDecorator('rateLimit') ? { preHandler: app.rateLimit() } : {};
-  app.setNotFoundHandler(limitUnknown, (request, reply) =>
-    sendProblem(request, reply, {
-      code: 'ROUTE_NOT_FOUND',
-      detail: `No route serves ${request.method} ${pathOf(request.url)}.`,
-    }),
-  );
+  app.setNotFoundHandler(limitUnknown, notFoundHandler);
 
   operationRoutes(app, deps);
   await page(app);

@@ -46,10 +46,7 @@ async function openContext(io: AdminIo): Promise<AdminContext> {
   }).child({ process: 'admin' });
   tracing = await traceProcess('admin', config, readRelease(config));
   const store = await createStore({
-    url: config.storeUrl,
-    poolMax: config.poolMax,
-    connectTimeoutMs: config.connectTimeoutMs,
-    statementTimeoutMs: config.statementTimeoutMs,
+    ...config.store,
     onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
   });
   return { config, logger, store, users: new UserService({ store }), io };

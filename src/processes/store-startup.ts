@@ -1,7 +1,7 @@
 import { redactUrl } from '../store/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
-import type { UserStore } from '../users/user-store.ts';
+import { ensureSchema, type UserStore } from '../users/user-store.ts';
 import { isDomainError } from '../users/errors.ts';
 import { unsupportedServer } from '../store/server-version.ts';
 import { sleep } from './runtime.ts';
@@ -49,24 +49,6 @@ export async function waitForStore(
 }
 
 /**
- * On the embedded store the web process migrates by itself; elsewhere migrations are a release
- * step (`npm run migrate`) and the web process refuses a schema older than its code.
- */
-export async function prepareSchema(store: UserStore, logger: Logger): Promise<void> {
-  if (store.capabilities.embedded) {
-    const { applied } = await store.migrate();
-    logger.info({ applied: applied.length }, 'embedded store migrated');
-    return;
-  }
-  const { pending } = await store.migrationStatus();
-  if (pending.length > 0) {
-    throw new Error(
-      `The store's schema is older than this code (pending: ${pending.join(', ')}); run \`npm run migrate\` first.`,
-    );
-  }
-}
-
-/**
  * The start-up every process type shares once it listens: wait for the store with backoff, then
  * prepare its schema. Resolves with the store's logger when the process may start its work;
  * with undefined when a shutdown began meanwhile, or after starting one (exit 1) because the
@@ -76,53 +58,66 @@ export async function connectStore(
   store: UserStore,
   options: {
     logger: Logger;
-    config: Pick<Config, 'storeUrl' | 'startupStoreWaitMs'>;
+    config: { store: { url: string } } & Pick<Config, 'startupStoreWaitMs'>;
     signal: AbortSignal;
     shutdown: { begin(reason: string, exitCode?: number): Promise<void> };
   },
 ): Promise<Logger | undefined> {
   const storeLog = options.logger.child({
     store: store.kind,
-    url: redactUrl(options.config.storeUrl),
+    url: redactUrl(options.config.store.url),
   });
   const wait = await waitForStore(store, {
     logger: storeLog,
     maxWaitMs: options.config.startupStoreWaitMs,
     signal: options.signal,
   });
+  /** Logs why the process cannot start, then exits 1. */
+  const giveUp = async (reason: string, fields: object, message: string) => {
+    storeLog.fatal(fields, message);
+    await options.shutdown.begin(reason, 1);
+    return undefined;
+  };
   if (options.signal.aborted) return undefined;
   if (wait.outcome === 'refused') {
     const unsupported = unsupportedServer(wait.error);
     if (unsupported) {
       const { found, required, address } = unsupported;
-      storeLog.fatal(
-        { found, required, address, err: wait.error },
-        `store server not supported: ${unsupported.message}`,
-      );
-      await options.shutdown.begin('store server not supported', 1);
-      return undefined;
+      const fields = { found, required, address, err: wait.error };
+      const message = `store server not supported: ${unsupported.message}`;
+      return giveUp('store server not supported', fields, message);
     }
-    storeLog.fatal(
-      { reason: wait.error instanceof Error ? wait.error.message : String(wait.error) },
-      'store refused the connection; giving up',
-    );
-    await options.shutdown.begin('store refused', 1);
-    return undefined;
+    const reason = wait.error instanceof Error ? wait.error.message : String(wait.error);
+    return giveUp('store refused', { reason }, 'store refused the connection; giving up');
   }
   if (wait.outcome !== 'reachable') {
-    storeLog.fatal(
-      { waitedMs: options.config.startupStoreWaitMs },
-      'store unreachable at start; giving up',
-    );
-    await options.shutdown.begin('store unreachable', 1);
-    return undefined;
+    const fields = { waitedMs: options.config.startupStoreWaitMs };
+    return giveUp('store unreachable', fields, 'store unreachable at start; giving up');
   }
   try {
-    await prepareSchema(store, storeLog);
+    const { applied } = await ensureSchema(store);
+    if (store.capabilities.embedded)
+      storeLog.info({ applied: applied.length }, 'embedded store migrated');
     return storeLog;
   } catch (error) {
-    storeLog.fatal({ err: error }, 'store schema not usable');
-    await options.shutdown.begin('schema not usable', 1);
-    return undefined;
+    return giveUp('schema not usable', { err: error }, 'store schema not usable');
   }
+}
+
+/**
+ * What every long-running process type does once its shutdown is installed: listen (or log
+ * `cannot listen` with `where` and exit 1), then connectStore.
+ */
+export async function listenThenConnect(
+  store: UserStore,
+  listen: { start: () => Promise<unknown>; where: Record<string, unknown> },
+  options: Parameters<typeof connectStore>[1],
+): Promise<Logger | undefined> {
+  try {
+    await listen.start();
+  } catch (error) {
+    options.logger.fatal({ err: error, ...listen.where }, 'cannot listen');
+    await options.shutdown.begin('listen failed', 1);
+  }
+  return connectStore(store, options);
 }

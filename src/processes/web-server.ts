@@ -9,7 +9,7 @@ import { instrumentStore } from '../store/instrumented-store.ts';
 import { UserService } from '../users/user-service.ts';
 import { installShutdown } from './shutdown.ts';
 import { sleep, traceProcess, traceFlushMs } from './runtime.ts';
-import { connectStore } from './store-startup.ts';
+import { listenThenConnect } from './store-startup.ts';
 import { connectRedis } from './redis.ts';
 import { connectionCap, openFilesLimit } from './open-files.ts';
 
@@ -33,10 +33,7 @@ export async function serveWeb(options: {
   tracing.register(registry);
   const store = instrumentStore(
     await createStore({
-      url: config.storeUrl,
-      poolMax: config.poolMax,
-      connectTimeoutMs: config.connectTimeoutMs,
-      statementTimeoutMs: config.statementTimeoutMs,
+      ...config.store,
       // E.g. an idle PostgreSQL connection dropped by the server: the pool replaces it.
       onBackgroundError: (error) => logger.warn({ err: error }, 'store connection lost'),
     }),
@@ -116,27 +113,23 @@ export async function serveWeb(options: {
     ],
   });
 
-  try {
-    // Node's default accept queue (511) overflows under a burst of connections, and the kernel
-    // then drops new connections' first packet, which their clients resend only a second later:
-    // a queue as long as the connection cap (the kernel bounds it by net.core.somaxconn) lets
-    // the burst wait its turn and the connections past the cap be closed at once instead.
-    await app.listen({
-      port: config.port,
-      host: config.host,
-      backlog: Math.max(511, connections.cap),
-    });
-  } catch (error) {
-    logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot listen');
-    await shutdown.begin('listen failed', 1);
-  }
-
-  const storeLog = await connectStore(store, {
-    logger,
-    config,
-    signal: startup.signal,
-    shutdown,
-  });
+  // Node's default accept queue (511) overflows under a burst of connections, and the kernel
+  // then drops new connections' first packet, which their clients resend only a second later:
+  // a queue as long as the connection cap (the kernel bounds it by net.core.somaxconn) lets
+  // the burst wait its turn and the connections past the cap be closed at once instead.
+  const storeLog = await listenThenConnect(
+    store,
+    {
+      start: () =>
+        app.listen({
+          port: config.port,
+          host: config.host,
+          backlog: Math.max(511, connections.cap),
+        }),
+      where: { port: config.port, host: config.host },
+    },
+    { logger, config, signal: startup.signal, shutdown },
+  );
   if (storeLog) {
     lifecycle.ready();
     // Tells the supervisor a rolling restart may retire the child this one replaces.

@@ -1,17 +1,11 @@
+import type { StoreSettings } from '../config/index.ts';
 import type { UserStore } from '../users/user-store.ts';
 import { parseSqliteUrl } from './sqlite/sqlite-url.ts';
 
 export { redactUrl } from './redact-url.ts';
 
-export interface StoreOptions {
-  /** `sqlite:…`, `postgres://…`/`postgresql://…`, or `mongodb://…`/`mongodb+srv://…`. */
-  url: string;
-  /** Connections per process (PostgreSQL pool, MongoDB maxPoolSize); SQLite has one. */
-  poolMax: number;
-  /** How long a call waits to reach the server (connect, pool checkout, server selection). */
-  connectTimeoutMs: number;
-  /** How long one statement may run (SQLite: how long to wait for a lock); 0 means no limit. */
-  statementTimeoutMs: number;
+/** The config's store settings (`url`: `sqlite:…`, `postgres://…`, `mongodb://…`). */
+export interface StoreOptions extends StoreSettings {
   /** Errors no caller awaits, e.g. an idle PostgreSQL connection dropped by the server. */
   onBackgroundError?: (error: unknown) => void;
 }

@@ -66,6 +66,7 @@ export function instrumentStore(
     kind: store.kind,
     capabilities: store.capabilities,
     outbox: store.outbox,
+    ticks: store.ticks,
     list: (query: ListQuery) => timed('list', () => store.list(query)),
     get: (id: string) => timed('get', () => store.get(id)),
     create: (user: NewUser) => timed('create', () => store.create(user)),

@@ -8,13 +8,6 @@ export function newEventId(): string {
   return new ObjectId().toHexString();
 }
 
-/** The longest failure text kept per delivery: enough to diagnose, never a whole HTML page. */
-export const MAX_ERROR_LENGTH = 500;
-
-export function clipError(error: string): string {
-  return error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH - 1)}…` : error;
-}
-
 /** The stored body of an event: the records before and after, as the API prints them. */
 export function eventPayload(change: UserChange): string {
   return JSON.stringify({ before: change.before, after: change.after });
@@ -44,9 +37,4 @@ export function userEvent(parts: {
     // Only when present, so an untraced event has the same shape as before tracing existed.
     ...(parts.traceparent && { traceparent: parts.traceparent }),
   };
-}
-
-/** `now + ms` as ISO-8601. */
-export function addMs(iso: string, ms: number): string {
-  return new Date(Date.parse(iso) + ms).toISOString();
 }

@@ -37,6 +37,18 @@ export interface ClaimOptions {
   leaseMs: number;
 }
 
+/** When a lease taken at `now` ends. */
+export function leaseUntil(options: Pick<ClaimOptions, 'now' | 'leaseMs'>): string {
+  return new Date(Date.parse(options.now) + options.leaseMs).toISOString();
+}
+
+/** The longest failure text kept per delivery: enough to diagnose, never a whole HTML page. */
+export const MAX_ERROR_LENGTH = 300;
+
+export function clipError(error: string): string {
+  return error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH - 1)}…` : error;
+}
+
 export interface FailOptions {
   owner: string;
   error: string;
@@ -90,14 +102,6 @@ export interface OutboxStats {
   oldestWaitingAt: string | undefined;
 }
 
-export interface TickClaim {
-  job: string;
-  /** The scheduled instant (ISO-8601), the same for every clock computing it from the cron. */
-  tick: string;
-  owner: string;
-  now: string;
-}
-
 /**
  * The store side of the transactional outbox (docs/adr/0005-transactional-outbox.md). Every UserStore writes a UserEvent in
  * the transaction of each create, update and delete; this port lets the worker deliver them and
@@ -123,14 +127,9 @@ export interface Outbox {
   list(filter: EventFilter): Promise<EventListing[]>;
   /** Makes dead letters pending again, due at once, with a fresh retry budget; returns how many. */
   redeliver(options: RedeliverOptions): Promise<number>;
-  /** Deletes old, settled events (and old clock ticks); returns how many events. */
+  /** Deletes old, settled events; returns how many. */
   purge(options: PurgeOptions): Promise<number>;
   stats(): Promise<OutboxStats>;
-  /**
-   * Records that `owner` runs `job` for `tick`; false when some clock already did, so two
-   * clocks never run one tick of a job twice.
-   */
-  claimTick(claim: TickClaim): Promise<boolean>;
   /**
    * Where the store can tell (PostgreSQL: LISTEN), calls `wake` soon after any process writes
    * events, so a worker need not wait for its next poll; answers a function that stops it.

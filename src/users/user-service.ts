@@ -1,5 +1,5 @@
 import { ObjectId } from 'bson';
-import { userNotFound, schemaOutdated } from './errors.ts';
+import { userNotFound } from './errors.ts';
 import { isUserId, type User, type UserChanges, type UserInput } from './user.ts';
 import { LIMIT_DEFAULT, type ListQuery } from './query.ts';
 import type {
@@ -124,11 +124,5 @@ export class UserService {
       createdAt: now,
       updatedAt: now,
     };
-  }
-
-  /** Throws SCHEMA_OUTDATED when the store lacks migrations this code needs. */
-  async assertSchemaCurrent(): Promise<void> {
-    const { pending } = await this.store.migrationStatus();
-    if (pending.length > 0) throw schemaOutdated(pending);
   }
 }

@@ -1,6 +1,8 @@
 import type { User, UserChanges } from './user.ts';
 import type { ListQuery } from './query.ts';
+import type { ClockTicks } from './clock-ticks.ts';
 import type { Outbox } from './outbox.ts';
+import { schemaOutdated } from './errors.ts';
 
 /** A new record, complete: the service assigns the id and timestamps, the store keeps them. */
 export interface NewUser {
@@ -124,6 +126,8 @@ export interface UserStore {
   readonly capabilities: StoreCapabilities;
   /** The events this store's writes recorded, for the worker, the clock and `admin events`. */
   readonly outbox: Outbox;
+  /** Which clock ran which scheduled tick. */
+  readonly ticks: ClockTicks;
   list(query: ListQuery): Promise<Page>;
   get(id: string): Promise<User | undefined>;
   create(user: NewUser): Promise<User>;
@@ -165,4 +169,16 @@ export interface UserStore {
    */
   rollback(): Promise<MigrationStatus>;
   close(): Promise<void>;
+}
+
+/**
+ * The one schema check before a process uses its store. The embedded store migrates itself;
+ * elsewhere migrations are a release step (`npm run migrate`) and a schema older than this code
+ * throws SCHEMA_OUTDATED. Resolves with the schema's status.
+ */
+export async function ensureSchema(store: UserStore): Promise<MigrationStatus> {
+  if (store.capabilities.embedded) return store.migrate();
+  const status = await store.migrationStatus();
+  if (status.pending.length > 0) throw schemaOutdated(status.pending);
+  return status;
 }

@@ -27,8 +27,6 @@ export const FIELDS = {
 } as const;
 export type Field = keyof typeof FIELDS;
 export const ATTRIBUTES = ['name', 'email'] as const;
-/** Sent by clients out of habit (Sails prints them); ignored, never stored. */
-export const SERVER_MANAGED = ['id', 'createdAt', 'updatedAt'] as const;
 
 export const USER_ID_PATTERN = '^[0-9a-f]{24}$';
 const userIdRegExp = new RegExp(USER_ID_PATTERN);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { EXIT } from '../../src/admin/command.ts';
 import { exportCommand } from '../../src/admin/export.ts';
 import { importCommand } from '../../src/admin/import.ts';
@@ -36,61 +36,63 @@ async function importFrom(t: TestContext, url: string, file: string): Promise<st
 const pg = await postgresAvailability();
 const mongoUrl = mongoTestUrl();
 
-test(
-  `unit — when ${USERS} users go SQLite → PostgreSQL${mongoUrl ? ' → MongoDB' : ''}, then every export is byte for byte the first`,
-  { skip: pg.reachable ? false : pg.reason, timeout: BUDGET_MS * 2 },
-  async (t) => {
-    const started = performance.now();
-    const dir = tempDir(t);
-    const sqlite = `sqlite:${join(dir, 'source.db')}`;
-    const seeded = captureIo();
-    const source = await openTestContext(t, sqlite, seeded.io);
-    await source.store.migrate();
-    assert.equal(
-      await seedCommand.run(source, seedCommand.parse(['--count', String(USERS), '--no-events'])),
-      EXIT.ok,
-    );
-
-    const fromSqlite = join(dir, 'sqlite.ndjson');
-    await exportTo(t, sqlite, fromSqlite);
-    const first = readFileSync(fromSqlite, 'utf8');
-    assert.equal(first.split('\n').length - 1, USERS);
-
-    const database = await createTestDatabase();
-    t.after(() => database.drop());
-    assert.match(
-      await importFrom(t, database.url, fromSqlite),
-      new RegExp(`${USERS.toLocaleString('en-US')} created`),
-    );
-    const fromPostgres = join(dir, 'postgres.ndjson');
-    await exportTo(t, database.url, fromPostgres);
-    assert.equal(
-      readFileSync(fromPostgres, 'utf8'),
-      first,
-      'PostgreSQL export differs from SQLite export',
-    );
-    // Idempotent on the way back too: the same file again changes nothing.
-    assert.match(
-      await importFrom(t, database.url, fromPostgres),
-      new RegExp(`0 created, 0 updated, ${USERS.toLocaleString('en-US')} unchanged`),
-    );
-
-    if (mongoUrl) {
-      const mongo = createTestMongoDatabase(mongoUrl);
-      t.after(() => mongo.drop());
-      await importFrom(t, mongo.url, fromPostgres);
-      const fromMongo = join(dir, 'mongo.ndjson');
-      await exportTo(t, mongo.url, fromMongo);
+describe('admin export and import', () => {
+  test(
+    `when ${USERS} users go SQLite → PostgreSQL${mongoUrl ? ' → MongoDB' : ''}, then every export is byte for byte the first`,
+    { skip: pg.reachable ? false : pg.reason, timeout: BUDGET_MS * 2 },
+    async (t) => {
+      const started = performance.now();
+      const dir = tempDir(t);
+      const sqlite = `sqlite:${join(dir, 'source.db')}`;
+      const seeded = captureIo();
+      const source = await openTestContext(t, sqlite, seeded.io);
+      await source.store.migrate();
       assert.equal(
-        readFileSync(fromMongo, 'utf8'),
-        first,
-        'MongoDB export differs from SQLite export',
+        await seedCommand.run(source, seedCommand.parse(['--count', String(USERS), '--no-events'])),
+        EXIT.ok,
       );
-    } else {
-      t.diagnostic('MongoDB leg skipped: set MONGO_URL to run it');
-    }
-    const elapsed = performance.now() - started;
-    t.diagnostic(`round trip of ${USERS} users took ${Math.round(elapsed)} ms`);
-    assert.ok(elapsed < BUDGET_MS, `took ${Math.round(elapsed)} ms`);
-  },
-);
+
+      const fromSqlite = join(dir, 'sqlite.ndjson');
+      await exportTo(t, sqlite, fromSqlite);
+      const first = readFileSync(fromSqlite, 'utf8');
+      assert.equal(first.split('\n').length - 1, USERS);
+
+      const database = await createTestDatabase();
+      t.after(() => database.drop());
+      assert.match(
+        await importFrom(t, database.url, fromSqlite),
+        new RegExp(`${USERS.toLocaleString('en-US')} created`),
+      );
+      const fromPostgres = join(dir, 'postgres.ndjson');
+      await exportTo(t, database.url, fromPostgres);
+      assert.equal(
+        readFileSync(fromPostgres, 'utf8'),
+        first,
+        'PostgreSQL export differs from SQLite export',
+      );
+      // Idempotent on the way back too: the same file again changes nothing.
+      assert.match(
+        await importFrom(t, database.url, fromPostgres),
+        new RegExp(`0 created, 0 updated, ${USERS.toLocaleString('en-US')} unchanged`),
+      );
+
+      if (mongoUrl) {
+        const mongo = createTestMongoDatabase(mongoUrl);
+        t.after(() => mongo.drop());
+        await importFrom(t, mongo.url, fromPostgres);
+        const fromMongo = join(dir, 'mongo.ndjson');
+        await exportTo(t, mongo.url, fromMongo);
+        assert.equal(
+          readFileSync(fromMongo, 'utf8'),
+          first,
+          'MongoDB export differs from SQLite export',
+        );
+      } else {
+        t.diagnostic('MongoDB leg skipped: set MONGO_URL to run it');
+      }
+      const elapsed = performance.now() - started;
+      t.diagnostic(`round trip of ${USERS} users took ${Math.round(elapsed)} ms`);
+      assert.ok(elapsed < BUDGET_MS, `took ${Math.round(elapsed)} ms`);
+    },
+  );
+});

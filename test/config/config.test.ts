@@ -9,7 +9,7 @@ test('loadConfig — when the environment is empty, then every default applies',
   const config = loadConfig({});
   assert.equal(config.port, 1337);
   assert.equal(config.host, '0.0.0.0');
-  assert.equal(config.storeUrl, 'sqlite:./data/12factor-app.db');
+  assert.equal(config.store.url, 'sqlite:./data/12factor-app.db');
   assert.equal(config.shutdownTimeoutMs, 25000);
   assert.equal(config.trustProxy, false);
   assert.ok(Object.isFrozen(config));
@@ -43,7 +43,7 @@ test('loadConfig — when several variables are bad, then one error names every 
 
 test('loadConfig — when MONGO_URL is set, then it chooses the store (the tutorial’s variable)', () => {
   const config = loadConfig({ MONGO_URL: 'mongodb://localhost:27017/12factor-app' });
-  assert.equal(config.storeUrl, 'mongodb://localhost:27017/12factor-app');
+  assert.equal(config.store.url, 'mongodb://localhost:27017/12factor-app');
 });
 
 test('loadConfig — when MONGO_URL is a replica-set seed list or an SRV record, then it is accepted as the driver accepts it', () => {
@@ -52,8 +52,8 @@ test('loadConfig — when MONGO_URL is a replica-set seed list or an SRV record,
     'mongodb://user:p%40ss@a:27017,b:27017/app?replicaSet=rs0&authSource=admin&w=majority',
     'mongodb+srv://cluster0.example.com/app?retryWrites=true',
   ]) {
-    assert.equal(loadConfig({ MONGO_URL: url }).storeUrl, url);
-    assert.equal(loadConfig({ DATABASE_URL: url }).storeUrl, url);
+    assert.equal(loadConfig({ MONGO_URL: url }).store.url, url);
+    assert.equal(loadConfig({ DATABASE_URL: url }).store.url, url);
   }
 });
 
@@ -177,7 +177,10 @@ test('loadConfig — when the limits are left alone, then rate limiting and load
   const config = loadConfig({});
   assert.deepEqual(config.rateLimit, { max: 1000, windowMs: 60000 });
   assert.equal(config.maxEventLoopDelayMs, 1000);
-  assert.ok(config.responseTimeoutMs > config.statementTimeoutMs, 'the store times out first');
+  assert.ok(
+    config.responseTimeoutMs > config.store.statementTimeoutMs,
+    'the store times out first',
+  );
   assert.throws(() => loadConfig({ REDIS_URL: 'http://cache' }), /REDIS_URL/);
 });
 

@@ -23,7 +23,7 @@ describe('compose mongo profile', () => {
   test('mongo service when the set is initiated, then its member is named as the app services reach it', () => {
     const member = /host: '([^']+)'/.exec((mongo.healthcheck.test as string[]).join(' '))?.[1];
     for (const name of ['release-mongo', 'web-mongo']) {
-      const url = new ConnectionString(loadConfig(environmentOf(compose.services[name])).storeUrl);
+      const url = new ConnectionString(loadConfig(environmentOf(compose.services[name])).store.url);
       const [host] = url.hosts;
       assert.equal(member, host!.includes(':') ? host : `${host}:27017`, name);
       // One seed and no directConnection: the driver discovers the set instead of talking to

@@ -61,7 +61,7 @@ test('compose — when the mongo profile is on, then the tutorial variant runs o
   }
   for (const name of ['release-mongo', 'web-mongo']) {
     const config = loadConfig(environmentOf(service(name)));
-    assert.equal(config.storeUrl, 'mongodb://mongo/12factor-app');
+    assert.equal(config.store.url, 'mongodb://mongo/12factor-app');
     assert.equal(service(name).depends_on.mongo.condition, 'service_healthy');
   }
   assert.equal(
@@ -97,7 +97,7 @@ test('compose — when a .env file is given, then every process reads it in the 
     assert.equal(config.port, 1337);
     assert.equal(config.host, '0.0.0.0');
     if (!name.endsWith('-mongo')) {
-      assert.equal(config.storeUrl, 'postgres://app:app@postgres:5432/app');
+      assert.equal(config.store.url, 'postgres://app:app@postgres:5432/app');
     }
   }
   const secret = loadCompose(COMPOSE, { POSTGRES_PASSWORD: 's3cret' });

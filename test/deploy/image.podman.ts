@@ -320,7 +320,7 @@ if (missing && process.env.CI) {
         ];
         const release = await run(
           'podman',
-          ['run', '--rm', ...common, IMAGE, 'node', 'dist/processes/migrate.js'],
+          ['run', '--rm', ...common, IMAGE, 'node', 'dist/processes/admin.js', 'migrate'],
           { env },
         );
         assert.match(release.stdout, /"msg":"migrations applied"/);

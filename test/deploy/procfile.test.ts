@@ -39,7 +39,7 @@ test('procfile — when the Procfile is read, then web and release are single co
     '--max-semi-space-size=8',
     'dist/processes/web.js',
   ]);
-  assert.deepEqual(procfile.get('release'), ['node', 'dist/processes/migrate.js']);
+  assert.deepEqual(procfile.get('release'), ['node', 'dist/processes/admin.js', 'migrate']);
   for (const [type, command] of procfile) {
     const script = command.find((arg) => arg.endsWith('.js'))!;
     const entry = script.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');

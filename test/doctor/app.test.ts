@@ -16,9 +16,9 @@ const deps = (env: Record<string, string>) => ({
   env,
   release,
   redact: redactUrl,
-  openStore: (config: { storeUrl: string }) =>
+  openStore: (config: { store: { url: string } }) =>
     createStore({
-      url: config.storeUrl,
+      url: config.store.url,
       poolMax: 1,
       connectTimeoutMs: 500,
       statementTimeoutMs: 2000,

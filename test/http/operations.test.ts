@@ -16,7 +16,7 @@ test('healthz — when alive, then 200 without touching the store', async () => 
   assert.deepEqual(res.json(), { status: 'ok' });
 });
 
-test('readyz — when ready, then 200; when draining, then 503 with Retry-After', async () => {
+test('readyz — when ready, then 200; when draining, then 503 with Retry-After, counted like any problem', async () => {
   const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
   assert.equal(ready.statusCode, 200);
   assert.equal(ready.json().store, 'sqlite');
@@ -27,6 +27,9 @@ test('readyz — when ready, then 200; when draining, then 503 with Retry-After'
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers['retry-after'], '5');
     assert.equal(res.json().code, 'DRAINING');
+    assert.equal(res.json().instance, '/readyz');
+    const metrics = await other.app.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /http_problems_total\{code="DRAINING"\} 1/);
   } finally {
     await other.close();
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnProcess } from '../support/web-process.ts';
-import { eventStores, workerEnv } from './events-support.ts';
+import { eventStores, workerEnv } from './worker-support.ts';
 
 for (const [kind, open] of await eventStores()) {
   test(`clock (${kind}) — when two clocks run the same schedules, then each tick of each job runs exactly once`, async (t) => {

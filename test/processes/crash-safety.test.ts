@@ -95,7 +95,7 @@ if (pg.reachable) {
   test('crash safety on PostgreSQL — when the web process is SIGKILLed mid-stream, then every acknowledged create survives intact', async (t) => {
     const database = await createTestDatabase();
     t.after(() => database.drop());
-    await promisify(execFile)(process.execPath, ['src/processes/migrate.ts'], {
+    await promisify(execFile)(process.execPath, ['src/processes/admin.ts', 'migrate'], {
       env: { PATH: process.env.PATH, DATABASE_URL: database.url },
     });
     await crashDuringCreates(t, database.url);

@@ -22,11 +22,11 @@ if (availability.reachable) {
     assert.match(JSON.stringify(fatal), /npm run migrate/);
 
     const migrate = () =>
-      run(process.execPath, ['src/processes/migrate.ts'], {
+      run(process.execPath, ['src/processes/admin.ts', 'migrate'], {
         env: { PATH: process.env.PATH, ...env },
       });
     const first = await migrate();
-    assert.match(first.stdout, /migrations applied/);
+    assert.match(first.stdout, /migrate: applied/);
     const [a, b] = await Promise.all([migrate(), migrate()]);
     assert.match(a.stdout + b.stdout, /schema already current/);
 

@@ -34,7 +34,7 @@ if (pg.reachable) {
   test('store outage — when PostgreSQL is away for 10 s and then hangs for 4 s under load, then 503s meanwhile, no restart, quick recovery and no acknowledged write lost', async (t) => {
     const database = await createTestDatabase();
     t.after(() => database.drop());
-    await promisify(execFile)(process.execPath, ['src/processes/migrate.ts'], {
+    await promisify(execFile)(process.execPath, ['src/processes/admin.ts', 'migrate'], {
       env: { PATH: process.env.PATH, DATABASE_URL: database.url },
     });
     const target = new URL(database.url);

@@ -49,7 +49,7 @@ describe('store-startup', () => {
     const exits: [string, number | undefined][] = [];
     const result = await connectStore(store, {
       logger,
-      config: { storeUrl: 'mongodb://old.example/app', startupStoreWaitMs: 60_000 },
+      config: { store: { url: 'mongodb://old.example/app' }, startupStoreWaitMs: 60_000 },
       signal: new AbortController().signal,
       shutdown: { begin: async (reason, code) => void exits.push([reason, code]) },
     });

@@ -131,7 +131,7 @@ if (pg.reachable) {
     await new Promise<void>((resolve, reject) =>
       execFile(
         process.execPath,
-        ['src/processes/migrate.ts'],
+        ['src/processes/admin.ts', 'migrate'],
         { env: { PATH: process.env.PATH, DATABASE_URL: database.url } },
         (error) => (error ? reject(error) : resolve()),
       ),

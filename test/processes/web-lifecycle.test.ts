@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnProcess, startWeb } from '../support/web-process.ts';
+import { runAdmin } from '../admin/support.ts';
 
 function tempDb(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), '12f-web-'));
@@ -81,14 +82,14 @@ test('web — when the shutdown overruns its budget, then exit 1; a second signa
   assert.equal((await twice.exited).code, 130);
 });
 
-test('release — when the store is unreachable, then it exits 1 with a clear line and no password', async () => {
-  const release = spawnProcess('src/processes/migrate.ts', {
-    DATABASE_URL: 'postgres://postgres:hunter2@127.0.0.1:1/nowhere',
-    DATABASE_CONNECT_TIMEOUT_MS: '200',
+test('release — when the store is unreachable, then `admin migrate` exits 69 with a clear line and no password', async () => {
+  const release = await runAdmin(['migrate'], {
+    env: {
+      DATABASE_URL: 'postgres://postgres:hunter2@127.0.0.1:1/nowhere',
+      DATABASE_CONNECT_TIMEOUT_MS: '200',
+    },
   });
-  const { code } = await release.exited;
-  assert.equal(code, 1);
-  const fatal = release.lines.find((l) => l.level === 'fatal');
-  assert.equal(fatal?.msg, 'migration failed');
-  assert.doesNotMatch(JSON.stringify(release.lines), /hunter2/);
+  assert.equal(release.code, 69);
+  assert.match(release.stderr, /^admin migrate: /m);
+  assert.doesNotMatch(release.stdout + release.stderr, /hunter2/);
 });

@@ -8,7 +8,7 @@ import {
   makeChanges,
   startWorker,
   workerEnv,
-} from './events-support.ts';
+} from './worker-support.ts';
 
 async function receiver(t: { after: (fn: () => Promise<void>) => void }) {
   const started = await new WebhookReceiver().start();

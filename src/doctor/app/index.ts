@@ -80,11 +80,11 @@ export async function runAppChecks(deps: AppCheckDeps): Promise<Report> {
   }
 
   checks.push(checkAccessControl(config), checkProductionStore(config));
-  const evidence = deps.redact(config.storeUrl);
+  const evidence = deps.redact(config.store.url);
   const store = await deps.openStore(config);
   try {
     const reachable = await checkStoreReachable(store, {
-      timeoutMs: config.connectTimeoutMs,
+      timeoutMs: config.store.connectTimeoutMs,
       evidence,
     });
     checks.push(reachable);

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { UserStore } from '../../users/user-store.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import { checkStoreReachable } from '../../doctor/app/checks.ts';
-import { problem, RETRY_AFTER_SECONDS, type ProblemCode } from '../problems.ts';
+import type { ProblemCode } from '../problems.ts';
+import { sendProblem } from '../error-handler.ts';
 
 export interface Release {
   name: string;
@@ -51,11 +52,7 @@ export function operationRoutes(
       if (code === undefined) return { status: 'ok', store: deps.store.kind, checks };
       const detail =
         code === 'STORE_UNAVAILABLE' ? 'The store does not answer.' : `The process is ${phase}.`;
-      return reply
-        .code(503)
-        .header('retry-after', RETRY_AFTER_SECONDS)
-        .type('application/problem+json')
-        .send({ ...problem(code, detail, { instance: '/readyz', requestId: request.id }), checks });
+      return sendProblem(request, reply, { code, detail }, { checks });
     },
   );
 

@@ -10,7 +10,7 @@ import { emailKey, type User } from '../../users/user.ts';
 import type { ImportOptions, ImportResult, NewUser } from '../../users/user-store.ts';
 import { importChanges, planImport, type ImportPlan } from '../import-plan.ts';
 import type { MongoConnection } from './mongo-connection.ts';
-import { recordMongoEvents } from './mongo-outbox.ts';
+import { recordMongoEvents } from './mongo-outbox-rows.ts';
 import { toDocument, toUser } from './mongo-records.ts';
 import { EMAIL_KEY_INDEX, type UserDocument } from './mongo-schema.ts';
 

@@ -1,23 +1,13 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import type {
-  Delivery,
-  DeliveryStatus,
   EventFilter,
   EventListing,
   OutboxStats,
   PurgeOptions,
   RedeliverOptions,
-  TickClaim,
 } from '../../users/outbox.ts';
-import type { UserEvent } from '../../users/user-events.ts';
-import { userEvent } from '../user-event-records.ts';
-import { isDuplicateKey } from './mongo-errors.ts';
-import {
-  OUTBOX_DELIVERIES,
-  type DeliveryDocument,
-  type EventDocument,
-  type TickDocument,
-} from './mongo-schema.ts';
+import { OUTBOX_DELIVERIES, type DeliveryDocument, type EventDocument } from './mongo-schema.ts';
+import { toDelivery, toEvent } from './mongo-outbox-rows.ts';
 
 /*
  * The outbox's upkeep on MongoDB: what `admin events` and the clock use. The delivery path
@@ -27,29 +17,7 @@ import {
 export interface OutboxCollections {
   events: Collection<EventDocument>;
   deliveries: Collection<DeliveryDocument>;
-  ticks: Collection<TickDocument>;
 }
-
-export const toEvent = (doc: EventDocument): UserEvent =>
-  userEvent({
-    id: doc.eventId,
-    sequence: doc._id,
-    type: doc.type,
-    occurredAt: doc.occurredAt,
-    userId: doc.userId,
-    payload: { before: doc.before, after: doc.after } as Pick<UserEvent, 'before' | 'after'>,
-    traceparent: doc.traceparent,
-  });
-
-export const toDelivery = (doc: DeliveryDocument): Omit<Delivery, 'event'> => ({
-  endpoint: doc.endpoint,
-  status: doc.status as DeliveryStatus,
-  attempts: doc.attempts,
-  pendingSince: doc.pendingSince.toISOString(),
-  nextAttemptAt: doc.nextAttemptAt.toISOString(),
-  lastError: doc.lastError ?? undefined,
-  deliveredAt: doc.deliveredAt?.toISOString(),
-});
 
 /** Events oldest first, with their deliveries (to `filter.endpoint` only, when given). */
 export async function listEvents(
@@ -113,12 +81,12 @@ export async function redeliverDead(
   return result.modifiedCount;
 }
 
-/** Old events settled for every endpoint in use, in batches; then old clock ticks. */
+/** Old events settled for every endpoint in use, in batches. */
 export async function purgeSettled(
   collections: OutboxCollections,
   options: PurgeOptions,
 ): Promise<number> {
-  const { events, deliveries, ticks } = collections;
+  const { events, deliveries } = collections;
   const before = new Date(options.before);
   let purged = 0;
   let after = -1;
@@ -150,7 +118,6 @@ export async function purgeSettled(
     }
     if (batch.length < options.batchSize) break;
   }
-  await ticks.deleteMany({ tick: { $lt: before } });
   return purged;
 }
 
@@ -174,25 +141,4 @@ export async function outboxStats(collections: OutboxCollections): Promise<Outbo
     deadLetters: dead,
     oldestWaitingAt: times.sort()[0],
   };
-}
-
-/** The `<job> <tick>` _id lets exactly one clock insert it. */
-export async function claimTick(
-  collections: OutboxCollections,
-  claim: TickClaim,
-): Promise<boolean> {
-  const { ticks } = collections;
-  try {
-    await ticks.insertOne({
-      _id: `${claim.job} ${claim.tick}`,
-      job: claim.job,
-      tick: new Date(claim.tick),
-      owner: claim.owner,
-      claimedAt: new Date(claim.now),
-    });
-    return true;
-  } catch (error) {
-    if (isDuplicateKey(error)) return false;
-    throw error;
-  }
 }

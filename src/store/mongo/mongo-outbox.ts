@@ -1,5 +1,4 @@
-import { MongoBulkWriteError, type ClientSession, type Db } from 'mongodb';
-import { currentTraceparent } from '../../telemetry/context.ts';
+import { MongoBulkWriteError, type Db } from 'mongodb';
 import type {
   ClaimOptions,
   Delivery,
@@ -11,71 +10,25 @@ import type {
   OutboxStats,
   PurgeOptions,
   RedeliverOptions,
-  TickClaim,
 } from '../../users/outbox.ts';
-import type { UserChange } from '../../users/user-events.ts';
-import { addMs, clipError, newEventId } from '../user-event-records.ts';
+import { clipError, leaseUntil } from '../../users/outbox.ts';
 import {
-  claimTick,
   listEvents,
   outboxStats,
   purgeSettled,
   redeliverDead,
-  toDelivery,
-  toEvent,
   type OutboxCollections,
 } from './mongo-outbox-upkeep.ts';
+import { toDelivery, toEvent } from './mongo-outbox-rows.ts';
 import { claimPipeline, leaseFilter } from './mongo-outbox-claim.ts';
 import {
-  CLOCK_TICKS,
-  COUNTERS,
-  EVENT_COUNTER,
   OUTBOX_DELIVERIES,
   OUTBOX_EVENTS,
-  type CounterDocument,
   type DeliveryDocument,
   type EventDocument,
-  type TickDocument,
 } from './mongo-schema.ts';
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
-
-/**
- * Writes the events of changes, numbered by one `$inc` of the counter. Inside the changes'
- * transaction where the deployment has them; on a standalone server right after the changes,
- * which is the documented weaker guarantee.
- */
-export async function recordMongoEvents(
-  db: Db,
-  changes: readonly UserChange[],
-  session: ClientSession | undefined,
-): Promise<void> {
-  if (changes.length === 0) return;
-  const counter = await db
-    .collection<CounterDocument>(COUNTERS)
-    .findOneAndUpdate(
-      { _id: EVENT_COUNTER },
-      { $inc: { value: changes.length } },
-      { upsert: true, returnDocument: 'after', session },
-    );
-  if (!counter) throw new Error('the outbox counter did not return a value');
-  const first = counter.value - changes.length + 1;
-  const traceparent = currentTraceparent();
-  await db.collection<EventDocument>(OUTBOX_EVENTS).insertMany(
-    changes.map((change, i) => ({
-      _id: first + i,
-      eventId: newEventId(),
-      type: change.type,
-      userId: change.userId,
-      occurredAt: new Date(change.occurredAt),
-      before: change.before,
-      after: change.after,
-      fannedOutAt: null,
-      ...(traceparent && { traceparent }),
-    })),
-    { session, ordered: true },
-  );
-}
 
 const deliveryId = (endpoint: string, sequence: number) => `${sequence} ${endpoint}`;
 
@@ -160,7 +113,7 @@ export class MongoOutbox implements Outbox {
         const leased = await deliveries.findOneAndUpdate(
           leaseFilter(candidate._id, now),
           {
-            $set: { leaseOwner: owner, leaseUntil: new Date(addMs(options.now, options.leaseMs)) },
+            $set: { leaseOwner: owner, leaseUntil: new Date(leaseUntil(options)) },
             $inc: { attempts: 1 },
           },
           { returnDocument: 'after' },
@@ -212,10 +165,6 @@ export class MongoOutbox implements Outbox {
     return this.guard(async () => outboxStats(await this.collections()));
   }
 
-  claimTick(claim: TickClaim): Promise<boolean> {
-    return this.guard(async () => claimTick(await this.collections(), claim));
-  }
-
   private settle(
     key: DeliveryKey,
     owner: string,
@@ -236,7 +185,6 @@ export class MongoOutbox implements Outbox {
     return {
       events: db.collection<EventDocument>(OUTBOX_EVENTS),
       deliveries: db.collection<DeliveryDocument>(OUTBOX_DELIVERIES),
-      ticks: db.collection<TickDocument>(CLOCK_TICKS),
     };
   }
 }

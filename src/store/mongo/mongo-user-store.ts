@@ -8,6 +8,7 @@ import {
 import { isUserId, type User, type UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
+import type { ClockTicks } from '../../users/clock-ticks.ts';
 import type {
   CreateResult,
   IdempotencyKey,
@@ -35,6 +36,7 @@ import {
 import { importMongoBatch } from './mongo-import.ts';
 import { MongoMigrator } from './mongo-migrator.ts';
 import { MongoOutbox } from './mongo-outbox.ts';
+import { mongoClockTicks } from './mongo-clock-ticks.ts';
 import { toUser } from './mongo-records.ts';
 import { EMAIL_KEY_INDEX, USERS, type UserDocument } from './mongo-schema.ts';
 import {
@@ -58,25 +60,22 @@ export interface MongoStoreOptions {
 /**
  * The UserStore on the official MongoDB driver (database from the URL's path). Nothing
  * connects before the first call, so an unreachable server never makes creation throw or wait.
- * Fields are plain (not #private) so Object.create(store) wrappers keep working.
  */
 export class MongoUserStore implements UserStore {
   readonly kind = 'mongo';
   readonly capabilities: StoreCapabilities = { embedded: false };
   readonly outbox: Outbox;
+  readonly ticks: ClockTicks;
   private readonly readOptions: { maxTimeMS?: number };
-  // Mutable connection state lives in its own object: Object.create(store) wrappers would
-  // otherwise shadow it with their own copies when a method assigns to `this`.
   private readonly connection: MongoConnection;
 
   constructor(options: MongoStoreOptions) {
     this.readOptions =
       options.statementTimeoutMs > 0 ? { maxTimeMS: options.statementTimeoutMs } : {};
     this.connection = new MongoConnection(options);
-    this.outbox = new MongoOutbox(
-      () => this.database(),
-      (operation) => this.guard(operation),
-    );
+    const guard = <T>(operation: () => Promise<T>) => this.guard(operation);
+    this.outbox = new MongoOutbox(() => this.database(), guard);
+    this.ticks = mongoClockTicks(() => this.database(), guard);
   }
 
   private database(): Promise<Db> {

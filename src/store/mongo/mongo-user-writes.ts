@@ -10,7 +10,7 @@ import {
 import type { NewUser, RemoveOptions, UpdateOptions } from '../../users/user-store.ts';
 import { nextUpdatedAt, userRecord } from '../user-records.ts';
 import type { MongoConnection } from './mongo-connection.ts';
-import { recordMongoEvents } from './mongo-outbox.ts';
+import { recordMongoEvents } from './mongo-outbox-rows.ts';
 import { toDocument, toUser } from './mongo-records.ts';
 import type { UserDocument } from './mongo-schema.ts';
 

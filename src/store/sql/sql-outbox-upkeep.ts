@@ -6,7 +6,6 @@ import type {
   OutboxStats,
   PurgeOptions,
   RedeliverOptions,
-  TickClaim,
 } from '../../users/outbox.ts';
 import { toIso } from '../user-records.ts';
 import { ONE, toDelivery, toEvent } from './sql-outbox-rows.ts';
@@ -83,7 +82,7 @@ export async function redeliverDead(
   return Number(result.numUpdatedRows);
 }
 
-/** Old events settled for every endpoint in use, in batches; then old clock ticks. */
+/** Old events settled for every endpoint in use, in batches. */
 export async function purgeSettled(
   db: Kysely<SqlDatabase>,
   options: PurgeOptions,
@@ -119,7 +118,6 @@ export async function purgeSettled(
     purged += deleted;
     if (deleted < options.batchSize) break;
   }
-  await db.deleteFrom('clock_ticks').where('tick', '<', options.before).execute();
   return purged;
 }
 
@@ -167,14 +165,4 @@ export async function outboxStats(db: Kysely<SqlDatabase>): Promise<OutboxStats>
     deadLetters: Number(dead.n),
     oldestWaitingAt: times.sort()[0],
   };
-}
-
-/** The (job, tick) primary key lets exactly one clock insert it. */
-export async function claimTick(db: Kysely<SqlDatabase>, claim: TickClaim): Promise<boolean> {
-  const result = await db
-    .insertInto('clock_ticks')
-    .values({ job: claim.job, tick: claim.tick, owner: claim.owner, claimed_at: claim.now })
-    .onConflict((oc) => oc.columns(['job', 'tick']).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }

@@ -11,18 +11,11 @@ import type {
   OutboxStats,
   PurgeOptions,
   RedeliverOptions,
-  TickClaim,
 } from '../../users/outbox.ts';
-import { addMs, clipError } from '../user-event-records.ts';
+import { clipError, leaseUntil } from '../../users/outbox.ts';
 import type { SqlEngine } from './sql-engine.ts';
 import { ONE, ROWS_PER_STATEMENT, chunks, toDelivery, toEvent } from './sql-outbox-rows.ts';
-import {
-  claimTick,
-  listEvents,
-  outboxStats,
-  purgeSettled,
-  redeliverDead,
-} from './sql-outbox-upkeep.ts';
+import { listEvents, outboxStats, purgeSettled, redeliverDead } from './sql-outbox-upkeep.ts';
 import {
   sequenceOf,
   type OutboxDeliveriesTable,
@@ -63,10 +56,10 @@ const CLAIM = `with picked as materialized (
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
 /**
- * The Outbox on the shared Kysely store. Claims are one atomic statement: an UPDATE of the rows
- * a subquery picks, `FOR UPDATE SKIP LOCKED` where the engine has row locks (PostgreSQL), so
- * concurrent workers never wait on each other nor take the same row; SQLite's single writer
- * (`BEGIN IMMEDIATE`) makes the same UPDATE … RETURNING atomic by itself.
+ * The Outbox on the shared Kysely store. On PostgreSQL a claim is one statement (CLAIM above), its
+ * pick `FOR UPDATE SKIP LOCKED`, so concurrent workers never wait on each other nor take the same
+ * row; on SQLite it picks the due rows and leases them in one transaction, which the single writer
+ * (`BEGIN IMMEDIATE`) makes atomic by itself.
  */
 export class SqlOutbox implements Outbox {
   private readonly db: Kysely<SqlDatabase>;
@@ -150,7 +143,7 @@ export class SqlOutbox implements Outbox {
     if (statement)
       return this.guard(async () => {
         const rows = (await statement(
-          CompiledQuery.raw(CLAIM, [endpoint, now, limit, owner, addMs(now, options.leaseMs)]),
+          CompiledQuery.raw(CLAIM, [endpoint, now, limit, owner, leaseUntil(options)]),
         )) as (Selectable<OutboxDeliveriesTable> & Selectable<OutboxEventsTable>)[];
         return rows.map((row) => ({ ...toDelivery(row), event: toEvent(row) }));
       });
@@ -210,7 +203,7 @@ export class SqlOutbox implements Outbox {
           .updateTable('outbox_deliveries')
           .set((eb) => ({
             lease_owner: owner,
-            lease_until: addMs(now, options.leaseMs),
+            lease_until: leaseUntil(options),
             attempts: eb('attempts', '+', 1),
           }))
           .where('endpoint', '=', endpoint)
@@ -310,10 +303,6 @@ export class SqlOutbox implements Outbox {
 
   stats(): Promise<OutboxStats> {
     return this.guard(() => outboxStats(this.db));
-  }
-
-  claimTick(claim: TickClaim): Promise<boolean> {
-    return this.guard(() => claimTick(this.db, claim));
   }
 
   /** Ends an attempt, only if `owner` still holds the lease: a late worker changes nothing. */

@@ -3,6 +3,7 @@ import { emailTaken, isDomainError, storeUnavailable } from '../../users/errors.
 import type { User, UserChanges } from '../../users/user.ts';
 import type { ListQuery } from '../../users/query.ts';
 import type { Outbox } from '../../users/outbox.ts';
+import type { ClockTicks } from '../../users/clock-ticks.ts';
 import type {
   CreateResult,
   IdempotencyKey,
@@ -26,6 +27,7 @@ import { SqlMigrator } from './sql-migrator.ts';
 import { CommitGroup } from './sql-commit-group.ts';
 import { ReadBatch } from './read-batch.ts';
 import { SqlOutbox } from './sql-outbox.ts';
+import { sqlClockTicks } from './sql-clock-ticks.ts';
 import { SqlRecordStatements, toUser } from './sql-record-statements.ts';
 import { StatementWrites, TransactionWrites, type RecordWrites } from './sql-record-writes.ts';
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
@@ -37,13 +39,13 @@ type PageRow = Parameters<typeof toUser>[0] & { total: number | string | bigint 
 
 /**
  * The UserStore for every SQL engine (SQLite, PostgreSQL), on Kysely. Engine differences live in
- * the SqlEngine hooks, never in `if (engine === …)` here. Fields are plain (not #private) so wrappers
- * built with Object.create(store), like the instrumented store, keep working.
+ * the SqlEngine hooks, never in `if (engine === …)` here.
  */
 export class SqlUserStore implements UserStore {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
   readonly outbox: Outbox;
+  readonly ticks: ClockTicks;
   private readonly engine: SqlEngine;
   private readonly db: Kysely<SqlDatabase>;
   private readonly migrator: SqlMigrator;
@@ -62,6 +64,7 @@ export class SqlUserStore implements UserStore {
     this.db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
     this.migrator = new SqlMigrator(this.db as Kysely<unknown>, engine);
     this.outbox = new SqlOutbox(this.db, engine, (operation) => this.guard(operation));
+    this.ticks = sqlClockTicks(this.db, (operation) => this.guard(operation));
     // The hottest query: the same statement for every batch, its ids bound as its one value,
     // so it is compiled once and each batch only binds its ids.
     const byIds = this.db

@@ -89,16 +89,6 @@ export function accessControl(settings: AccessSettings): AccessControl {
   };
 }
 
-/** How the web process should describe its access control at start. */
-export function accessMode(
-  settings: AccessSettings,
-): 'anonymous' | 'tokens' | 'jwt' | 'tokens+jwt' {
-  const tokens = settings.apiTokens.length > 0;
-  if (tokens && settings.jwt) return 'tokens+jwt';
-  if (tokens) return 'tokens';
-  return settings.jwt ? 'jwt' : 'anonymous';
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
-import { MAX_RESPONSE_BYTES, postWebhook } from '../../src/events/webhook-sender.ts';
+import { MAX_RESPONSE_BYTES, postWebhook } from '../../src/webhooks/webhook-sender.ts';
 
 const TOTAL = 400 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 'x');

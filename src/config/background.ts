@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import type { ConfigProblem } from './config.ts';
+import type { ScalarValues, VariableName } from './variables.ts';
 
 export interface WebhookSettings {
   /** Every event goes to each of these, in order per user. Empty: the worker idles. */
@@ -26,8 +27,6 @@ export interface ClockSettings {
   readonly reportCron: string;
   readonly retentionMs: number;
 }
-
-type Values = ReadonlyMap<string, string | number | boolean | undefined>;
 
 const list = (raw: unknown) =>
   String(raw ?? '')
@@ -62,10 +61,10 @@ function checkCron(name: string, pattern: string, problems: ConfigProblem[]): vo
  * parsed by type; adds a problem for each rule spanning several variables.
  */
 export function parseEventSettings(
-  values: Values,
+  values: ScalarValues,
   problems: ConfigProblem[],
 ): { webhooks: WebhookSettings; worker: WorkerSettings; clock: ClockSettings } {
-  const get = <T>(name: string) => values.get(name) as T;
+  const get = <T>(name: VariableName) => values.get(name) as T;
   const urls = list(values.get('WEBHOOK_URLS'));
   for (const url of urls) {
     const parsed = URL.parse(url);

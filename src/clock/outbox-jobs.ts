@@ -1,8 +1,9 @@
 import type { ClockSettings } from '../config/index.ts';
+import type { ClockTicks } from '../users/clock-ticks.ts';
 import type { Outbox } from '../users/outbox.ts';
 import type { PurgeKeysOptions } from '../users/user-store.ts';
 import type { ScheduledJob } from './clock.ts';
-import { lagSeconds, type OutboxGauges } from './outbox-metrics.ts';
+import { lagSeconds, type OutboxGauges } from '../webhooks/outbox-metrics.ts';
 
 /** Events deleted per statement: short locks, and progress even if a run is cut short. */
 const PURGE_BATCH = 1000;
@@ -13,6 +14,8 @@ const PURGE_BATCH = 1000;
  */
 export function outboxJobs(options: {
   outbox: Outbox;
+  /** The clock's own tick claims go with the same purge. */
+  ticks: ClockTicks;
   clock: ClockSettings;
   /** The endpoints in use (WEBHOOK_URLS): events still owed to one of them are kept. */
   endpoints: readonly string[];
@@ -35,6 +38,7 @@ export function outboxJobs(options: {
           endpoints: options.endpoints,
           batchSize: PURGE_BATCH,
         });
+        await options.ticks.purge(before);
         const expiredKeys = await options.purgeIdempotencyKeys?.({
           now: at.toISOString(),
           batchSize: PURGE_BATCH,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { endpointLabel, webhookBody, webhookHeaders } from '../../src/events/webhook-message.ts';
+import { endpointLabel, webhookBody, webhookHeaders } from '../../src/webhooks/webhook-message.ts';
 import type { UserEvent } from '../../src/users/user-events.ts';
 
 const SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;

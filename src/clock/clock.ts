@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { inRootSpan } from '../telemetry/context.ts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
-import type { Outbox } from '../users/outbox.ts';
+import type { ClockTicks } from '../users/clock-ticks.ts';
 
 /** A job's result fields, logged with its completion. */
 export type JobResult = Record<string, unknown>;
@@ -16,7 +16,7 @@ export interface ScheduledJob {
 }
 
 export interface ClockOptions {
-  outbox: Outbox;
+  ticks: ClockTicks;
   jobs: readonly ScheduledJob[];
   logger: Logger;
   registry: Registry;
@@ -97,7 +97,7 @@ export class Clock {
   private async tick(job: ScheduledJob, tick: string, log: Logger): Promise<void> {
     const started = performance.now();
     try {
-      const mine = await this.options.outbox.claimTick({
+      const mine = await this.options.ticks.claim({
         job: job.name,
         tick,
         owner: this.options.owner,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nextAttemptAt, type RetryPolicy } from '../../src/events/retry-policy.ts';
+import { nextAttemptAt, type RetryPolicy } from '../../src/webhooks/retry-policy.ts';
 
 const POLICY: RetryPolicy = { maxAttempts: 5, maxAgeMs: 3_600_000, baseMs: 1000, maxMs: 8000 };
 const NOW = new Date('2025-01-01T00:00:00.000Z');

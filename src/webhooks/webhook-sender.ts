@@ -1,3 +1,4 @@
+import { clipError } from '../users/outbox.ts';
 import { webhookHeaders } from './webhook-message.ts';
 
 export interface WebhookRequest {
@@ -25,7 +26,6 @@ export interface AttemptResult {
 export type SendWebhook = (request: WebhookRequest) => Promise<AttemptResult>;
 
 const BODY_EXCERPT = 200;
-const MAX_ERROR = 300;
 /**
  * Most bytes of a response the worker reads, whatever the receiver sends: enough for the log's
  * excerpt and to drain a short answer so its connection returns to the pool. The rest is
@@ -49,9 +49,6 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
   await reader.cancel();
   return Buffer.concat(chunks).toString('utf8');
 }
-
-const clipError = (text: string) =>
-  text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR - 1)}…` : text;
 
 function retryAfterMs(header: string | null, now: Date): number | undefined {
   if (header === null) return undefined;
