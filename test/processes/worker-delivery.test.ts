@@ -129,6 +129,13 @@ for (const [kind, open] of await eventStores()) {
     const user = await users.create({ name: 'in flight' });
     await users.update(user.id, { name: 'not yet claimed' });
     await hooks.waitFor(() => hooks.receipts.length === 1, 10_000);
+    // The update may commit after the first webhook left: wait until the worker has fanned it
+    // out, so the signal finds one delivery in flight and one held back behind it.
+    for (let tries = 0; tries < 200; tries++) {
+      const listed = await store.outbox.list({ limit: 10 });
+      if (listed.length === 2 && listed[1]!.deliveries.length === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     worker.child.kill('SIGTERM');
     await worker.waitForLine((l) => l.msg === 'shutdown started');
     setTimeout(() => hooks.release(200), 200);

@@ -163,6 +163,13 @@ test('delivery worker — when stopped mid-delivery, then it finishes the webhoo
   await users.create({ name: 'first' });
   await users.create({ name: 'second' });
   await receiver.waitFor(() => receiver.receipts.length === 2, 5000);
+  // The second event may be written after the first webhooks left: wait until it is fanned out,
+  // so the stop finds one delivery in flight per URL and one held back behind each.
+  for (let tries = 0; tries < 100; tries++) {
+    const listed = await store.outbox.list({ limit: 10 });
+    if (listed.flatMap((l) => l.deliveries).length === 4) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const stopped = running.stop();
   setTimeout(() => receiver.release(200), 100);
   await stopped;
