@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { EXIT } from '../../src/admin/command.ts';
-import { runAdmin, tempDir } from './support.ts';
+import { ADMIN, ROOT, runAdmin, tempDir } from './support.ts';
 
 const COMMANDS = ['migrate', 'seed', 'export', 'import', 'console'];
 
@@ -99,5 +100,27 @@ describe('admin process', () => {
     const bad = await runAdmin(['import'], { env: target, stdin: `${lines[0]}\n{"name":""}\n` });
     assert.equal(bad.code, EXIT.dataError);
     assert.match(bad.stderr, /^line 2: /m);
+  });
+
+  test('when the reader of an export is slow, then every line still reaches it before the exit', async (t) => {
+    const dir = tempDir(t);
+    const env = { DATABASE_URL: `sqlite:${join(dir, 'source.db')}` };
+    assert.equal((await runAdmin(['seed', '--count', '5000'], { env })).code, 0);
+    // `admin export | gzip` on a busy machine: the pipe fills while the reader is not reading.
+    const child = spawn(process.execPath, [ADMIN, 'export'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    child.stdout.pause();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const ended = new Promise((resolve) => child.stdout.once('end', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    child.stdout.resume();
+    assert.equal(await exited, 0);
+    await ended;
+    assert.equal(text.trimEnd().split('\n').length, 5000);
   });
 });

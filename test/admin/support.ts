@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { createStore } from '../../src/store/index.ts';
 import { UserService } from '../../src/users/user-service.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const ADMIN = 'src/processes/admin.ts';
 
 /** A private directory removed after the test. */

@@ -16,7 +16,7 @@ import {
   type TestDatabase,
 } from '../support/postgres.ts';
 import { runUserStoreContract } from './contract.ts';
-import { id, newUser, rejectsWith } from './contract-support.ts';
+import { at, id, newUser, rejectsWith } from './contract-support.ts';
 
 const OPTIONS = { poolMax: 4, connectTimeoutMs: 2000, statementTimeoutMs: 5000 };
 
@@ -272,6 +272,34 @@ if (availability.reachable) {
     const relistened = wakes;
     await writer.update(id(1), { name: 'renamed' }, { now: new Date().toISOString() });
     await waitFor(async () => wakes > relistened);
+  });
+
+  test('postgres — when one record of a batch of updates is locked past the statement timeout, then the others are still written', async (t) => {
+    const database = await createTestDatabase();
+    const store = await createStore({ url: database.url, ...OPTIONS, statementTimeoutMs: 600 });
+    t.after(async () => {
+      await store.close();
+      await database.drop();
+    });
+    await store.migrate();
+    for (const n of [1, 2, 3]) await store.create(newUser(n));
+    // Another transaction holds record 2 for longer than one statement may run.
+    const holder = new pg.Client({ connectionString: database.url });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [id(2)]);
+    const release = setTimeout(() => void holder.query('COMMIT'), 900);
+    t.after(() => clearTimeout(release));
+    // Three updates in one turn: one batch, one statement, which waits on record 2.
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3].map((n) => store.update(id(n), { name: `renamed ${n}` }, { now: at(9) })),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? o.value?.name : String(o.reason))),
+      ['renamed 1', 'renamed 2', 'renamed 3'],
+    );
+    await holder.end();
   });
 }
 // Otherwise postgresAvailability registered a failing (CI) or skipped test naming the reason.

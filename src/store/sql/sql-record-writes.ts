@@ -11,6 +11,7 @@ import type { RemoveOptions, UpdateOptions } from '../../users/user-store.ts';
 import { currentTraceparent } from '../../telemetry/context.ts';
 import { newEventId } from '../user-event-records.ts';
 import { isStale, nextUpdatedAt, userRecord } from '../user-records.ts';
+import { errorCode } from '../connection-errors.ts';
 import { nextTurn } from './next-turn.ts';
 import { eventRow } from './sql-outbox-rows.ts';
 import { toUser, userRowValues, type SqlRecordStatements } from './sql-record-statements.ts';
@@ -242,14 +243,17 @@ interface Pending<R> {
 
 /** Most writes one statement takes; the rest go in the next. */
 const MAX_BATCH = 128;
+/** PostgreSQL's query_canceled: the statement timeout ended the statement. */
+const QUERY_CANCELED = '57014';
 
 /**
  * The writes of one kind that arrive in one turn of the event loop, run as one statement (`sql`)
  * whose parameters are the writes' values column by column. The statement answers a row per
  * record it found, by `id`; a write whose record it did not answer gets undefined. A record is
- * written at most once per batch: a second write to it waits for the next batch, so it sees the
- * first. If the batch fails, a store that is not there fails every write alike; any other error
- * may be one write's doing, so each runs alone and gets its own answer.
+ * written at most once per batch: a second write to it goes in a later batch, and the record's
+ * row lock orders the two. If the batch fails, a store that is not there fails every write alike;
+ * any other error, or a statement timeout (one record another transaction holds can stall the
+ * batch), may be one write's doing, so each runs alone and gets its own answer.
  */
 class StatementBatch<R extends { id: string }> {
   readonly #sql: string;
@@ -293,9 +297,12 @@ class StatementBatch<R extends { id: string }> {
       const answered = (await this.#run(CompiledQuery.raw(this.#sql, columns))) as R[];
       rows = new Map(answered.map((row) => [row.id, row]));
     } catch (error) {
-      if (batch.length === 1 || this.#isUnavailable(error))
-        for (const write of batch) write.reject(error);
-      else for (const write of batch) void this.#runBatch([write]);
+      // A batch the statement timeout cancelled may have waited on one record that another
+      // transaction holds: each write is tried alone, so only that one waits again.
+      const alone =
+        batch.length > 1 && (!this.#isUnavailable(error) || errorCode(error) === QUERY_CANCELED);
+      if (alone) for (const write of batch) void this.#runBatch([write]);
+      else for (const write of batch) write.reject(error);
       return;
     }
     for (const write of batch) write.resolve(rows.get(write.id));
