@@ -1,4 +1,5 @@
 import { PassThrough, finished } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../problems.ts';
@@ -15,9 +16,10 @@ import { ProblemError } from '../problems.ts';
  * the body 60 s.
  *
  * Node stops checking when the server begins closing, and then also leaves open every
- * connection that is not idle. So at shutdown this plugin answers each body still arriving 503
- * DRAINING at once (which closes its connection), and closes every connection still sending its
- * headers, or nothing yet: neither can hold a place in the drain.
+ * connection that is not idle. So at shutdown this plugin answers each body still arriving, or
+ * starting to arrive later, 503 DRAINING at once (which closes its connection), closes every
+ * connection still sending its headers, or nothing yet, and ends each connection whose answer is
+ * in flight once that answer is sent: none can hold a place in the drain.
  */
 export function requestDeadline(app: FastifyInstance, options: { timeoutMs: number }): void {
   const server = app.server;
@@ -29,6 +31,9 @@ export function requestDeadline(app: FastifyInstance, options: { timeoutMs: numb
     socket.once('close', () => sockets.delete(socket));
   });
   const arriving = new Set<(error: ProblemError) => void>();
+  const draining = () =>
+    new ProblemError('DRAINING', 'The service is shutting down; retry the request.');
+  let closing = false;
 
   app.addHook('preParsing', (request, reply, payload, done) => {
     // No body, or already whole (a small body comes with its headers): nothing to wait for.
@@ -36,6 +41,12 @@ export function requestDeadline(app: FastifyInstance, options: { timeoutMs: numb
     const hasBody =
       headers['transfer-encoding'] !== undefined || Number(headers['content-length']) > 0;
     if (!hasBody || request.raw.complete) return done(null, payload);
+    // A body that starts after the drain began (its request was still in an async hook, such as
+    // the rate limit's or a token's check): Node no longer times it, so it is not waited for.
+    if (closing) {
+      reply.header('connection', 'close');
+      return done(draining());
+    }
     const body = new PassThrough();
     // The body parser listens for errors while it reads; past it, a late cut must not be an
     // unhandled 'error' event, which would end the process.
@@ -66,13 +77,17 @@ export function requestDeadline(app: FastifyInstance, options: { timeoutMs: numb
   });
 
   app.addHook('preClose', (done) => {
-    for (const cut of [...arriving]) {
-      cut(new ProblemError('DRAINING', 'The service is shutting down; retry the request.'));
-    }
-    // No response on the socket: idle between requests (Node closes those too), or a request
-    // whose headers have not all arrived, which no timer watches any more.
+    closing = true;
+    for (const cut of [...arriving]) cut(draining());
     for (const socket of sockets) {
-      if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+      const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      // No response on the socket: idle between requests (Node closes those too), or a request
+      // whose headers have not all arrived, which no timer watches any more.
+      if (!response) socket.destroy();
+      // A request answered during the drain ends its connection: kept alive, its client could
+      // trickle the headers of a next request, which no timer watches any more either.
+      else if (!response.headersSent) response.shouldKeepAlive = false;
+      else response.once('finish', () => socket.destroySoon());
     }
     done();
   });
