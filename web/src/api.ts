@@ -56,7 +56,7 @@ export type Readiness = { ready: true } | { ready: false; reason: string };
 /** Asks the person for a token; undefined when they decline. */
 export type TokenPrompt = (refused: boolean) => Promise<string | undefined>;
 
-// Per tab, gone when the tab closes: never localStorage or a cookie (issue 8).
+// Per tab, gone when the tab closes: never localStorage or a cookie, where a token outlives the tab.
 const TOKEN_KEY = '12factor-app.token';
 export const storedToken = () => sessionStorage.getItem(TOKEN_KEY);
 export const forgetToken = () => sessionStorage.removeItem(TOKEN_KEY);
