@@ -154,10 +154,23 @@ if (resolved === undefined) {
   }
   // A one-off command has no shutdown budget: its last spans get up to 2 s to leave. Past that,
   // an export still waiting on a collector that never answers would hold the process open for
-  // up to OTEL_EXPORTER_OTLP_TIMEOUT, so the process ends here: the work and its output are done
-  // (stdout and stderr are written synchronously to files and pipes).
+  // up to OTEL_EXPORTER_OTLP_TIMEOUT, so the process ends here, once its output has left: what
+  // an export wrote may still be queued for a reader that is slower than the store (a pipe to
+  // the parent process or to gzip), and an exit would drop it.
   if (tracing) {
     await tracing.shutdown(2000);
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
     process.exit();
   }
+}
+
+/** Resolves once nothing written to `stream` waits in the process any more. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (stream.writableLength === 0 || stream.destroyed) resolve();
+      else setTimeout(check, 10);
+    };
+    check();
+  });
 }
