@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { problems } from './problems.ts';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError)
-      return error.problems.map((p) => `${p.variable} ${p.message}`);
-    throw error;
-  }
-  return [];
-}
 
 test('events config — when nothing is set, then the worker has no URL and the clock its default schedules', () => {
   const config = loadConfig({});

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/index.ts';
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError)
-      return error.problems.map((p) => `${p.variable} ${p.message}`);
-    throw error;
-  }
-  return [];
-}
+import { loadConfig } from '../../src/config/index.ts';
+import { problems } from './problems.ts';
 
 describe('telemetry config', () => {
   test('nothing set leaves tracing off', () => {
