@@ -111,9 +111,13 @@ function open(options: SqliteEngineOptions): Database.Database {
   try {
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
     if (!memory) db.pragma('journal_mode = WAL');
-    // WAL makes NORMAL durable against application crashes; only a power loss can drop the
-    // last commits. https://www.sqlite.org/pragma.html#pragma_synchronous
-    db.pragma('synchronous = NORMAL');
+    // FULL: every COMMIT waits for fsync of the WAL, so a write is acknowledged only once it is
+    // on the disk, and a disk that fails to store it (an I/O error found at write-back) fails
+    // that COMMIT. Under NORMAL such commits were acknowledged from the page cache and lost when
+    // the file system went read-only (test/store/sqlite-disk-faults.test.ts). Commits that
+    // arrive together share one fsync (sql-commit-group.ts).
+    // https://www.sqlite.org/pragma.html#pragma_synchronous
+    db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     // Each grouped write runs in a savepoint (sql-commit-group.ts), and SQLite keeps the pages
     // a savepoint may have to restore in a statement journal, spilled to a temporary file past
