@@ -98,8 +98,12 @@ export async function connectStore(
     const { applied } = await ensureSchema(store);
     if (store.capabilities.embedded)
       storeLog.info({ applied: applied.length }, 'embedded store migrated');
-    return storeLog;
+    // A shutdown that began during the schema check has stopped the work already: starting it
+    // now would run it past its stop, with the store closing under it.
+    return options.signal.aborted ? undefined : storeLog;
   } catch (error) {
+    // The shutdown closing the store fails the check: that is no reason to exit 1.
+    if (options.signal.aborted) return undefined;
     return giveUp('schema not usable', { err: error }, 'store schema not usable');
   }
 }

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../support/free-port.ts';
 import { startWeb, type RunningProcess } from '../support/web-process.ts';
 
 /**
@@ -69,6 +68,10 @@ function watchLines(stream: NodeJS.ReadableStream) {
 
 /** Load shedding off: a busy test machine must not turn a README call into a 503. */
 const CALM = { MAX_EVENT_LOOP_DELAY_MS: '0' };
+
+/** The port a web process listening on PORT=0 got, from its ready line. */
+const readyPort = (line: string) =>
+  (JSON.parse(line) as { address: { port: number } }).address.port;
 
 const killPid = (pid: number, signal: NodeJS.Signals = 'SIGKILL') => {
   try {
@@ -134,13 +137,12 @@ describe('README commands', () => {
 
   it('the API_TOKENS example prints the tokens it starts with, and the writer token creates', async (t) => {
     const [start, call] = shBlocks('## Security');
-    const port = await freePort();
     const shell = spawn('sh', ['-c', start!], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
-        PORT: String(port),
+        PORT: '0',
         HOST: '127.0.0.1',
         DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`,
         ...CALM,
@@ -160,7 +162,7 @@ describe('README commands', () => {
     const reader = /^reader token: ([0-9a-f]{64})$/.exec(
       await out.until((l) => /^reader/.test(l)),
     )![1]!;
-    await out.until((line) => line.includes('"web ready"'));
+    const port = readyPort(await out.until((line) => line.includes('"web ready"')));
     const asWriter = call!.trim().replace('<the writer token>', writer);
     const created = JSON.parse(sh(asWriter.replace('localhost:1337', `127.0.0.1:${port}`)));
     assert.equal(created.name, 'bingo');
@@ -177,13 +179,13 @@ describe('README commands', () => {
   it('the rolling restart signals the supervisor, which replaces every child and keeps serving', async (t) => {
     const block = shBlocks('## Process formation').find((b) => b.includes('kill -HUP'))!;
     const [startLine, restartLine] = block.split('\n').filter(Boolean);
-    const port = await freePort();
     // One shell, fed a line at a time as a person types them: `$!` carries from one to the next.
     const shell = spawn('sh', ['-s'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
-        PORT: String(port),
+        // The children share the supervisor's one port, chosen by the system (node:cluster).
+        PORT: '0',
         HOST: '127.0.0.1',
         DATABASE_URL: `sqlite:${join(dir, 'rolling.db')}`,
         SHUTDOWN_DELAY_MS: '0',
@@ -203,9 +205,12 @@ describe('README commands', () => {
       .pid as number;
     const readyCount = () => out.lines.filter((l) => l.includes('"web ready"')).length;
     await out.until(() => readyCount() >= 2);
+    const port = readyPort(out.lines.find((l) => l.includes('"web ready"'))!);
     shell.stdin!.write(`${restartLine}\n`);
     await out.until((l) => l.includes('rolling restart finished'), 60_000);
     assert.ok(readyCount() >= 4, 'two fresh children became ready');
+    const ports = out.lines.filter((l) => l.includes('"web ready"')).map(readyPort);
+    assert.deepEqual(new Set(ports), new Set([port]), 'the fresh children took the same port');
     assert.equal(
       JSON.parse(await out.until((l) => l.includes('rolling restart started'))).pid,
       supervisor,

@@ -5,7 +5,7 @@ import { buildTestApp } from '../support/app.ts';
 import { TEST_REDIS_URL, redisAvailable, redisNamespace } from '../support/redis.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { startWeb } from '../support/web-process.ts';
-import { freePort } from '../support/free-port.ts';
+import { closedPort } from '../support/free-port.ts';
 import { connectRedis } from '../../src/processes/redis.ts';
 import { createLogger } from '../../src/log/logger.ts';
 
@@ -24,9 +24,11 @@ const redisUp = await redisAvailable();
 
 describe('rate limiter and Redis', () => {
   test('with REDIS_URL on a closed port the web process limits per process, says so once in the log and in /metrics', async (t) => {
+    const closed = await closedPort();
+    t.after(() => closed.release());
     const web = await startWeb({
       DATABASE_URL: 'sqlite::memory:',
-      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      REDIS_URL: `redis://127.0.0.1:${closed.port}`,
       RATE_LIMIT_MAX: '3',
     });
     t.after(() => web.kill());

@@ -66,6 +66,42 @@ describe('store-startup', () => {
       /MongoDB at old\.example:27017 is version 3\.2; 12factor-app needs MongoDB 4\.4 or later/,
     );
   });
+
+  for (const ending of ['answers', 'fails'] as const) {
+    test(`connectStore when a shutdown begins during the schema check and the check then ${ending}, then the work is not started and nothing is logged fatal`, async () => {
+      const abort = new AbortController();
+      let finish!: () => void;
+      const checked = new Promise<void>((resolve) => (finish = resolve));
+      const store = {
+        kind: 'postgres',
+        capabilities: { embedded: false },
+        ping: async () => {},
+        migrationStatus: async () => {
+          // The signal lands while the check is in flight; the check ends after it.
+          abort.abort();
+          await checked;
+          if (ending === 'fails') throw new Error('Connection terminated');
+          return { applied: ['0001'], pending: [] };
+        },
+      } as unknown as UserStore;
+      const { logger, lines } = capturedLogger();
+      const exits: [string, number | undefined][] = [];
+      const result = connectStore(store, {
+        logger,
+        config: { store: { url: 'postgres://db.example/app' }, startupStoreWaitMs: 60_000 },
+        signal: abort.signal,
+        shutdown: { begin: async (reason, code) => void exits.push([reason, code]) },
+      });
+      finish();
+      assert.equal(await result, undefined, 'no logger to start the work with');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(exits, [], 'the shutdown under way is the only one');
+      assert.deepEqual(
+        lines.filter((l) => l.level === 'fatal'),
+        [],
+      );
+    });
+  }
 });
 
 /** Starts the web process on a store that answers "no", and reads how it ended. */

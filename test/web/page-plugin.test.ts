@@ -8,14 +8,18 @@ import { page, PAGE_CSP } from '../../src/http/plugins/page.ts';
 import { classify, problem, PROBLEMS } from '../../src/http/problems.ts';
 
 /** The plugin alone on a fixture build, with the app's problem documents for errors. */
-async function serve(t: { after: (fn: () => unknown) => void }, files: Record<string, string>) {
+async function serve(
+  t: { after: (fn: () => unknown) => void },
+  files: Record<string, string>,
+  options: { trustProxy?: boolean } = {},
+) {
   const root = mkdtempSync(join(tmpdir(), '12f-public-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), text);
   }
-  const app = Fastify();
+  const app = Fastify(options);
   const send = (code: keyof typeof PROBLEMS, detail: string, url: string) =>
     problem(code, detail, { instance: url, requestId: 'test' });
   app.setErrorHandler((error, request, reply) => {
@@ -51,6 +55,26 @@ test('page plugin — when the page is built, then / is no-cache HTML under the 
   const etag = String(res.headers.etag);
   const again = await app.inject({ url: '/', headers: { 'if-none-match': etag } });
   assert.equal(again.statusCode, 304, 'revalidation is cheap');
+});
+
+test('page plugin — when / is asked for by a host name over http, then Cross-Origin-Opener-Policy is sent only where browsers apply it', async (t) => {
+  const app = await serve(t, BUILT);
+  const opener = async (host: string) =>
+    (await app.inject({ url: '/', headers: { host } })).headers['cross-origin-opener-policy'];
+  // A browser ignores it there and logs a console error saying so.
+  assert.equal(await opener('192.0.2.2:1337'), undefined);
+  assert.equal(await opener('users.example.test'), undefined);
+  assert.equal(await opener('localhost:1337'), 'same-origin');
+  assert.equal(await opener('app.localhost:1337'), 'same-origin');
+  assert.equal(await opener('127.0.0.1:1337'), 'same-origin');
+  assert.equal(await opener('[::1]:1337'), 'same-origin');
+  // Behind a TLS-terminating proxy that TRUST_PROXY trusts, the origin is https.
+  const proxied = await serve(t, BUILT, { trustProxy: true });
+  const res = await proxied.inject({
+    url: '/',
+    headers: { host: 'users.example.test', 'x-forwarded-proto': 'https' },
+  });
+  assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin');
 });
 
 test('page plugin — when a hashed asset is asked for, then it may be cached for a year', async (t) => {

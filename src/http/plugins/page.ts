@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { ProblemError } from '../problems.ts';
 import { PACKAGE_ROOT } from '../../config/package-root.ts';
@@ -35,9 +35,20 @@ const PAGE_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 } as const;
+
+/**
+ * Browsers apply Cross-Origin-Opener-Policy only to a potentially trustworthy origin (https, or
+ * loopback by name or address) and log a console error for it anywhere else, e.g. the page
+ * opened over plain http by a VM's or a LAN's address: it is sent only where it applies.
+ */
+const OPENER_POLICY = { 'cross-origin-opener-policy': 'same-origin' } as const;
+const LOOPBACK_HOST = /^(?:localhost|.+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+function trustworthy(request: FastifyRequest): boolean {
+  return request.protocol === 'https' || LOOPBACK_HOST.test(request.hostname);
+}
 
 /** Vite names every file under assets/ by its content hash, so a URL never changes meaning. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -74,9 +85,10 @@ export async function page(app: FastifyInstance, options: { root?: string } = {}
       },
     });
     // index.html names the current hashes: browsers revalidate it every time (ETag → 304).
-    scope.get('/', { schema }, async (_request, reply) =>
+    scope.get('/', { schema }, async (request, reply) =>
       reply
-        .headers({ ...PAGE_HEADERS, 'cache-control': 'no-cache' })
+        .headers({ ...PAGE_HEADERS, ...(trustworthy(request) && OPENER_POLICY) })
+        .header('cache-control', 'no-cache')
         .sendFile('index.html', root, { cacheControl: false }),
     );
   });

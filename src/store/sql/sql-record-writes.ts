@@ -14,6 +14,7 @@ import {
   CREATE_MANY,
   CREATE_WITH_EVENT,
   DELETE_MANY,
+  FILL_NAME_KEY,
   UPDATE_MANY,
   createValues,
   expected,
@@ -188,11 +189,13 @@ export class StatementWrites implements RecordWrites {
   readonly #creates: StatementBatch<{ id: string }>;
   readonly #updates: StatementBatch<WrittenRow>;
   readonly #deletes: StatementBatch<WrittenRow>;
+  readonly #run: (query: CompiledQuery) => Promise<unknown[]>;
 
   constructor(
     run: (query: CompiledQuery) => Promise<unknown[]>,
     isUnavailable: (error: unknown) => boolean,
   ) {
+    this.#run = run;
     this.#creates = new StatementBatch(CREATE_MANY, run, isUnavailable);
     this.#updates = new StatementBatch(UPDATE_MANY, run, isUnavailable);
     this.#deletes = new StatementBatch(DELETE_MANY, run, isUnavailable);
@@ -230,6 +233,11 @@ export class StatementWrites implements RecordWrites {
     ]);
     if (!row) return undefined;
     if (!row.written) throw preconditionFailed();
+    if (row.key_unset) {
+      const kept = row.new_name!;
+      // The update stands either way: a key still unset is matched as the engine folds it.
+      await this.#run(CompiledQuery.raw(FILL_NAME_KEY, [nameKey(kept), id, kept])).catch(() => {});
+    }
     return toUser({
       ...row,
       name: row.new_name!,

@@ -80,7 +80,7 @@ export const UPDATE_MANY = `with input as (
       updated_at = greatest(c.now, c.updated_at + interval '1 millisecond')
     from current c
     where u.id = c.id and (c.if_updated_at is null or c.updated_at = c.if_updated_at)
-    returning u.id, u.name, u.email, u.created_at, u.updated_at),
+    returning u.id, u.name, u.email, u.name_key, u.created_at, u.updated_at),
   recorded as (
     insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
     select c.event_id, ${type('user.updated')}, n.id, n.updated_at,
@@ -88,8 +88,16 @@ export const UPDATE_MANY = `with input as (
       c.trace_parent
     from current c join changed n on n.id = c.id)
   select c.id, c.name, c.email, c.created_at, c.updated_at, n.id is not null as written,
-    n.name as new_name, n.email as new_email, n.updated_at as new_updated_at
+    n.name as new_name, n.email as new_email, n.updated_at as new_updated_at,
+    n.name_key is null as key_unset
   from current c left join changed n on n.id = c.id`;
+
+/**
+ * The folded name of a record an update left without one (it kept a name that an older release
+ * wrote; see fillNameKeys), as SQLite's update writes it: only if the row still has that name.
+ */
+export const FILL_NAME_KEY = `update users set name_key = $1
+  where id = $2 and name = $3 and name_key is null`;
 
 /** As UPDATE_MANY, for deletes: each event's time is its caller's. */
 export const DELETE_MANY = `with input as (
@@ -123,6 +131,8 @@ export interface WrittenRow {
   new_name?: string;
   new_email?: string | null;
   new_updated_at?: Date;
+  /** Written, keeping a name whose folded key is unset. */
+  key_unset?: boolean;
 }
 
 /**
