@@ -34,10 +34,7 @@ async function startCluster(
   );
   t.after(() => web.kill());
   for (let ready = 0; ready < CHILDREN;) {
-    await web.waitForLine(
-      () => web.lines.filter((l) => l.msg === 'web ready').length > ready,
-      20_000,
-    );
+    await web.waitForLine(() => web.lines.filter((l) => l.msg === 'web ready').length > ready);
     ready++;
   }
   return Object.assign(web, { port });

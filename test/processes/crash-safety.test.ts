@@ -31,6 +31,9 @@ async function crashDuringCreates(t: TestContext, databaseUrl: string) {
   let next = 0;
   let killedAt = 0;
   let back = 0;
+  // The restart, awaited below: if it fails, the test fails with its reason instead of waiting
+  // for a process that never comes back.
+  let restarted: Promise<void> | undefined;
 
   const client = async () => {
     for (let i = next++; i < CREATES; i = next++) {
@@ -50,15 +53,18 @@ async function crashDuringCreates(t: TestContext, databaseUrl: string) {
       if (acknowledged.length === KILL_AFTER && killedAt === 0) {
         killedAt = performance.now();
         web.child.kill('SIGKILL');
-        void web.exited.then(async () => {
+        restarted = web.exited.then(async () => {
           web = await startWeb(env);
           back = performance.now();
         });
+        // Handled here so that a failed restart is not also an unhandled rejection.
+        restarted.catch(() => undefined);
       }
     }
   };
   await Promise.all(Array.from({ length: CLIENTS }, client));
-  while (back === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(restarted, `the stream reached ${KILL_AFTER} acknowledged creates`);
+  await restarted;
 
   let mismatched = 0;
   const queue = [...acknowledged];

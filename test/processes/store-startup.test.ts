@@ -114,7 +114,7 @@ async function startOn(url: string) {
     STARTUP_STORE_WAIT_MS: '600000',
   });
   try {
-    const fatal = await web.waitForLine((l) => l.level === 'fatal', 20_000);
+    const fatal = await web.waitForLine((l) => l.level === 'fatal');
     const { code } = await web.exited;
     const retried = web.lines.some((l) => l.msg === 'store unreachable; retrying');
     return { fatal, code, retried };

@@ -74,7 +74,9 @@ export function spawnProcess(
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
-    waitForLine(predicate, timeoutMs = 15_000) {
+    // A bound on a wait, not a timing claim: at a load average of 20 on two cores a process's
+    // first line has taken more than 15 s, and a test must not fail for that.
+    waitForLine(predicate, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = lines.find(predicate);
