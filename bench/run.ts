@@ -503,8 +503,9 @@ function telemetrySection(r: TelemetryResult): string {
         hand.rps.toFixed(0),
         bare.rps.toFixed(0),
         ours.rps.toFixed(0),
-        ratio(bare.rps, hand.rps),
-        `**${ratio(ours.rps, hand.rps)}**`,
+        medianRatio(bare.rounds, hand.rounds).toFixed(3),
+        `**${medianRatio(ours.rounds, hand.rounds).toFixed(3)}**`,
+        ratio(ours.rps, hand.rps),
         `${cpuUs.hand.toFixed(0)} / ${cpuUs.bare.toFixed(0)} / ${cpuUs.ours.toFixed(0)}`,
         ratio(cpuUs.ours, cpuUs.hand),
         `${hand.p99} / ${ours.p99} ms`,
@@ -527,12 +528,15 @@ untraced ones, ${SLICES} slices of ${DURATION / SLICES} s each, ${CONNECTIONS} c
 loaded. Spans dropped by the traced servers over the run: ${r.dropped}. 1-minute load average
 ${r.load.map((l) => l.toFixed(1)).join(' → ')} (start → end; the machine's 2 cores were shared with other work).
 
-| scenario | traced server | off, req/s | off again, req/s | on, req/s | off again × off | on × off | CPU µs a request, off / off again / on | CPU on × off | p99 off / on | errors |
-|---|---|---|---|---|---|---|---|---|---|---|
+| scenario | traced server | off, req/s | off again, req/s | on, req/s | off again × off | on × off | on × off, all rounds | CPU µs a request, off / off again / on | CPU on × off | p99 off / on | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${table}
 
 Target: tracing on with the default settings ≥ 0.90 × off; off again × off shows how far apart
-two identical servers land in this run. The CPU columns are each process's CPU time (all its
+two identical servers land in this run. Both ratios are the median over the ${SLICES} rounds of the two
+servers' ratio in that round (the servers of a round run one after the other, so a machine whose
+speed drifts over minutes sways them alike); **all rounds** is the ratio of their requests a second
+over the whole scenario. The CPU columns are each process's CPU time (all its
 threads, from /proc) over the scenario divided by the requests it answered: less swayed than
 requests a second by how much of the shared cores each process happened to get.
 <!-- /telemetry -->`;
