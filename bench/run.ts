@@ -280,11 +280,22 @@ const median = (values: number[]) =>
 async function seed(port: number, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const res = await fetch(`http://127.0.0.1:${port}/user?name=seed-${i}`, {
-      method: 'POST',
-      signal: AbortSignal.timeout(10_000),
-    });
-    ids.push(((await res.json()) as { id: string }).id);
+    // A loaded machine can make a seed request fail (a deadline, a shed request): its id would
+    // be missing, and every GET of it would count as an error of the server under test.
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`http://127.0.0.1:${port}/user?name=seed-${i}`, {
+        method: 'POST',
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = (await res.json()) as { id?: string };
+      if (res.status === 201 && body.id) {
+        ids.push(body.id);
+        break;
+      }
+      if (attempt === 5)
+        throw new Error(`seeding user ${i}: ${res.status} ${JSON.stringify(body)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
   }
   return ids;
 }
