@@ -19,7 +19,9 @@ export interface LoggerSettings {
    * Fields added to every line (the active trace's ids when tracing is on). Unset when tracing
    * is off, so lines pay nothing for it.
    */
-  mixin?: () => object;
+  mixin?: (line: object) => object;
+  /** How the mixin's fields and the line's are merged; pino's default copies them all. */
+  mixinMergeStrategy?: (line: object, fields: object) => object;
 }
 
 /** Header and field paths that may carry credentials: never written to the stream. */
@@ -61,6 +63,7 @@ export function createLogger(settings: LoggerSettings): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
     ...(settings.mixin && { mixin: settings.mixin }),
+    ...(settings.mixinMergeStrategy && { mixinMergeStrategy: settings.mixinMergeStrategy }),
   };
   const fd = settings.stream === 'stderr' ? 2 : 1;
   if (settings.pretty) {

@@ -18,7 +18,7 @@ import { loadConfig } from '../config/index.ts';
 import { createLogger } from '../log/logger.ts';
 import { createStore } from '../store/index.ts';
 import { UserService } from '../users/user-service.ts';
-import { traceLogFields } from '../telemetry/context.ts';
+import { TRACE_LOG_FIELDS } from '../telemetry/context.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
 import { readRelease, traceProcess } from './runtime.ts';
 
@@ -42,7 +42,7 @@ async function openContext(io: AdminIo): Promise<AdminContext> {
     level: config.logLevel,
     pretty: io.stderr.isTTY === true && !io.env.NO_COLOR,
     stream: 'stderr',
-    ...(config.telemetry.enabled && { mixin: traceLogFields }),
+    ...(config.telemetry.enabled && TRACE_LOG_FIELDS),
   }).child({ process: 'admin' });
   tracing = await traceProcess('admin', config, readRelease(config));
   const store = await createStore({

@@ -4,7 +4,7 @@ import { loadConfig, ConfigError, type Config } from '../config/index.ts';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { Release } from '../http/routes/operations.ts';
-import { traceLogFields } from '../telemetry/context.ts';
+import { TRACE_LOG_FIELDS } from '../telemetry/context.ts';
 import { startTracing, type Tracing } from '../telemetry/tracing.ts';
 
 /**
@@ -26,7 +26,7 @@ export function startProcess(name: string): { config: Config; logger: Logger; re
   const logger = createLogger({
     level: config.logLevel,
     pretty,
-    ...(config.telemetry.enabled && { mixin: traceLogFields }),
+    ...(config.telemetry.enabled && TRACE_LOG_FIELDS),
   }).child({ process: name });
   return { config, logger, release: readRelease(config) };
 }

@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import {
   context,
   propagation,
@@ -18,16 +19,36 @@ import {
  * property reads that find nothing.
  */
 
+/** What the mixin gives a line that needs no ids: shared, never merged into (see below). */
+const NO_FIELDS = Object.freeze({});
+
 /**
- * pino's mixin: `trace_id` and `span_id` on every line written inside a span. A fresh object each
- * time: pino merges the line's own fields into it.
+ * pino's mixin: `trace_id` and `span_id` on every line written inside a span. A line that
+ * already names its trace (the access line, from its request) or is written outside any span
+ * gets NO_FIELDS, which traceLogMerge leaves out; otherwise a fresh object, as pino merges the
+ * line's own fields into it.
  */
-export function traceLogFields(): { trace_id?: string; span_id?: string } {
+export function traceLogFields(line: object): { trace_id?: string; span_id?: string } {
+  if ((line as { trace_id?: unknown }).trace_id !== undefined) return NO_FIELDS;
   const span = trace.getSpan(context.active());
-  if (!span) return {};
+  if (!span) return NO_FIELDS;
   const { traceId, spanId } = span.spanContext();
   return { trace_id: traceId, span_id: spanId };
 }
+
+/**
+ * pino's mixinMergeStrategy for traceLogFields: its default copies every field of each line into
+ * the mixin's object, which for NO_FIELDS (most lines) is a copy for nothing.
+ */
+export function traceLogMerge(line: object, fields: object): object {
+  return fields === NO_FIELDS ? line : Object.assign(fields, line);
+}
+
+/** The logger settings that put the active span's ids on each line (createLogger's). */
+export const TRACE_LOG_FIELDS = Object.freeze({
+  mixin: traceLogFields,
+  mixinMergeStrategy: traceLogMerge,
+});
 
 /** The active span's W3C `traceparent`, to store with an outbox event; null when none. */
 export function currentTraceparent(): string | null {
@@ -43,8 +64,13 @@ export function linksTo(traceparent: string | null | undefined): Link[] {
   return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext }] : [];
 }
 
-/** The one tracer every module records its spans with. */
-export const tracer = () => trace.getTracer('12factor-app');
+/**
+ * The API's proxy for the one tracer every module records its spans with: it finds the SDK's
+ * tracer once the SDK is registered, and keeps it, where asking the provider each time looked
+ * the tracer up by a key made anew on every span.
+ */
+const TRACER = trace.getTracer('12factor-app');
+export const tracer = () => TRACER;
 
 /** Whether a trace entering now may be recorded; the SDK sets it when it starts. */
 let entryOpen: () => boolean = () => true;
@@ -54,29 +80,39 @@ export function gateEntries(gate: () => boolean): void {
 }
 
 /**
- * `chars` random hex characters, from Math.random as the SDK's own id generator does: these ids
- * only name an unrecorded trace in log lines, and crypto's generator costs a system call each.
+ * Random bytes for the ids of unrecorded traces, drawn from crypto's generator a pool at a
+ * time: one call per id was a system call a request, and building the hex from Math.random
+ * (as the SDK does) cost a few µs a request in number-to-string conversions and joins.
  */
-function randomHex(chars: number): string {
-  let hex = '';
-  while (hex.length < chars) hex += ((Math.random() * 2 ** 32) >>> 0).toString(16).padStart(8, '0');
+const ID_POOL = Buffer.allocUnsafe(4096);
+let poolOffset = ID_POOL.length;
+
+/** `bytes` random bytes as hex. */
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > ID_POOL.length) {
+    randomFillSync(ID_POOL);
+    poolOffset = 0;
+  }
+  const hex = ID_POOL.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
   return hex;
 }
 
 /**
  * Starts the span a request enters the process with. Past TRACES_MAX_PER_SECOND no span of the
- * SDK is made at all (its sampler would refuse it anyway): the caller's trace, or a new one, is
- * continued by a non-recording span of the API, whose ids are in the request's log lines and
- * what it propagates, and which costs the request next to nothing. The store calls under it
- * make no span either (see store-spans.ts).
+ * SDK is made at all (its sampler would refuse it anyway), nor its options (`options` is called
+ * only for a span the SDK makes): the caller's trace, or a new one, is continued by a
+ * non-recording span of the API, whose ids are in the request's log lines and what it
+ * propagates, and which costs the request next to nothing. The store calls under it make no
+ * span either (see store-spans.ts).
  */
-export function startEntrySpan(name: string, options: SpanOptions, parent: Context): Span {
-  if (entryOpen()) return tracer().startSpan(name, options, parent);
+export function startEntrySpan(name: string, options: () => SpanOptions, parent: Context): Span {
+  if (entryOpen()) return tracer().startSpan(name, options(), parent);
   const caller = trace.getSpanContext(parent);
   const continued = caller !== undefined && trace.isSpanContextValid(caller);
   return trace.wrapSpanContext({
-    traceId: continued ? caller.traceId : randomHex(32),
-    spanId: randomHex(16),
+    traceId: continued ? caller.traceId : randomHex(16),
+    spanId: randomHex(8),
     traceFlags: TraceFlags.NONE,
     ...(continued && caller.traceState && { traceState: caller.traceState }),
   });

@@ -35,14 +35,14 @@ export function tracing(app: FastifyInstance): void {
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const span = startEntrySpan(
       request.method,
-      {
+      () => ({
         kind: SpanKind.SERVER,
         attributes: {
           [ATTR_HTTP_REQUEST_METHOD]: request.method,
           [ATTR_URL_PATH]: pathOf(request.url),
           [ATTR_URL_SCHEME]: request.protocol,
         },
-      },
+      }),
       parent,
     );
     request[SPAN] = span;
@@ -53,15 +53,18 @@ export function tracing(app: FastifyInstance): void {
   // so each handler is wrapped to run in its request's context (as @fastify/otel does).
   app.addHook('onRoute', (route) => {
     const handler = route.handler as (...args: unknown[]) => unknown;
-    route.handler = function (this: unknown, request: FastifyRequest, ...rest: unknown[]) {
+    route.handler = function (this: unknown, request: FastifyRequest, reply: unknown) {
       const active = request[CONTEXT];
-      if (!active) return handler.call(this, request, ...rest);
-      return context.with(active, handler, this, request, ...rest);
+      if (!active) return handler.call(this, request, reply);
+      // A closure, not `with`'s thisArg and arguments: the context manager would bind the
+      // handler and spread its arguments, an allocation more on every request.
+      return context.with(active, () => handler.call(this, request, reply));
     } as RouteHandlerMethod;
   });
   onCompleted(app, (request, reply) => {
     const span = request[SPAN];
-    if (span) {
+    // An unrecorded trace's span keeps nothing: naming it would only make strings to drop.
+    if (span?.isRecording()) {
       const route = routeOf(request);
       const status = reply.statusCode;
       span.updateName(`${request.method} ${route}`);
