@@ -46,6 +46,10 @@ export default defineConfig({
         format: 'esm',
         entryFileNames: 'processes/[name].js',
         chunkFileNames: 'processes/chunks/[name]-[hash].js',
+        // Whitespace and comments only; code and names stay as written (stack traces name the
+        // same functions; the source maps give their lines). The web chunk drops from 1.9 MB to
+        // 1.3 MB, which Node reads, hashes and lazily compiles on every start.
+        minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
       },
     },
   },

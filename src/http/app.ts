@@ -29,7 +29,7 @@ import {
   notFoundHandler,
 } from './error-handler.ts';
 import { userRoutes } from './routes/users.ts';
-import { sharedSerializers } from './serializers.ts';
+import { lazyValidators, sharedSerializers } from './serializers.ts';
 import { operationRoutes, type Release } from './routes/operations.ts';
 
 export interface AppDeps {
@@ -98,7 +98,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         validateSchema: false,
       },
     },
-    schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
+    schemaController: {
+      compilersFactory: { buildValidator: lazyValidators(), buildSerializer: sharedSerializers },
+    },
     clientErrorHandler,
     frameworkErrors,
   };

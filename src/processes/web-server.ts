@@ -40,6 +40,10 @@ export async function serveWeb(options: {
     registry,
     { traced: tracing.enabled },
   );
+  // A server store's first connection (TCP, authentication, session start) is mostly waiting:
+  // opened now, it is made while the app below is built, and the start-up's own ping after
+  // `listen` finds it ready in the pool. Its outcome is that ping's to report, not this one's.
+  if (!store.capabilities.embedded) store.ping().catch(() => undefined);
   const lifecycle = new Lifecycle();
   const redis =
     config.redisUrl && config.rateLimit.max > 0
