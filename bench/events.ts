@@ -17,6 +17,10 @@ const RATE_SECONDS = Number(process.env.BENCH_EVENTS_RATE_SECONDS ?? 5);
 const LAG_SECONDS = Number(process.env.BENCH_EVENTS_SECONDS ?? 10);
 const WORKERS = Number(process.env.BENCH_EVENTS_WORKERS ?? 2);
 const POLLS = (process.env.BENCH_EVENTS_POLL_MS ?? '500').split(',').map(Number);
+/** Only these stores (comma-separated), e.g. `sqlite`; all by default. */
+const ONLY = process.env.BENCH_EVENTS_STORES?.split(',');
+/** A directory for each worker's V8 CPU profile (`--cpu-prof`); none by default. */
+const CPU_PROF = process.env.BENCH_EVENTS_CPU_PROF;
 /** Shares of the web process's sustained create rate at which the lag is measured. */
 const SHARES = [0.25, 0.5, 1];
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -81,9 +85,21 @@ class Receiver {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+function cpuMs(pid: number): number {
+  // Fields 14 and 15 (utime, stime) after the command name, in clock ticks of 10 ms.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The workers' CPU ms so far, added up. */
+const workersCpuMs = (workers: ChildProcess[]) =>
+  workers.reduce((sum, worker) => sum + cpuMs(worker.pid!), 0);
+
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   // The Procfile's worker command, on the compiled build, as production runs it.
-  const child = spawn(process.execPath, ['dist/processes/worker.js'], {
+  const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, 'dist/processes/worker.js'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -195,6 +211,12 @@ interface Result {
   createsFailed: number;
   backlog: number;
   drainPerSecond: number;
+  /**
+   * The workers' CPU time per delivery while draining (from the moment both were ready) and
+   * over the lag phases: what a delivery costs a worker, whatever else the machine is doing.
+   */
+  drainCpuMs: number;
+  lagCpuMs: number;
   /** Whether the whole backlog arrived; if not, the drain rate is of what arrived. */
   drained: boolean;
   lags: Lag[];
@@ -294,13 +316,18 @@ async function run(store: string, url: string, pollMs: number): Promise<Result> 
   const workers = await Promise.all(
     Array.from({ length: WORKERS }, (_, i) => startWorker(env(basePort + i))),
   );
+  const [readyCpu, readyReceived] = [workersCpuMs(workers), receiver.received.size];
   const drained = await receiver.waitFor(backlog, 300_000);
   const drainSeconds = (performance.now() - drainStarted) / 1000;
+  const drainCpu = workersCpuMs(workers) - readyCpu;
+  const drainCpuMs = drainCpu / Math.max(1, receiver.received.size - readyReceived);
   const lags: Lag[] = [];
+  const [lagCpu, lagRequests] = [workersCpuMs(workers), receiver.requests];
   if (drained) {
     for (const share of SHARES)
       lags.push({ share, ...(await lagAt(users, receiver, ids, share * rate.perSecond)) });
   }
+  const lagCpuMs = (workersCpuMs(workers) - lagCpu) / Math.max(1, receiver.requests - lagRequests);
   await stopAll(workers);
   await receiver.stop();
   await db.close();
@@ -311,6 +338,8 @@ async function run(store: string, url: string, pollMs: number): Promise<Result> 
     createsFailed: rate.failed,
     backlog,
     drainPerSecond: Math.round(receiver.received.size / drainSeconds),
+    drainCpuMs: Number(drainCpuMs.toFixed(3)),
+    lagCpuMs: Number(lagCpuMs.toFixed(3)),
     drained,
     lags,
   };
@@ -367,7 +396,7 @@ if (process.env.BENCH_SKIP_BUILD !== '1')
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const load = [loadavg()[0]!];
 const results: Result[] = [];
-for (const { name, open } of await stores()) {
+for (const { name, open } of (await stores()).filter((s) => !ONLY || ONLY.includes(s.name))) {
   for (const pollMs of POLLS) {
     const { url, drop } = await open();
     try {
