@@ -297,8 +297,8 @@ async function run(store: string, url: string, pollMs: number): Promise<Result> 
     WORKER_PORT: String(port),
     HOST: '127.0.0.1',
     WORKER_POLL_MS: String(pollMs),
-    // Every webhook in flight settles through its own connection: WORKER_CONCURRENCY + a few.
-    DATABASE_POOL_MAX: '24',
+    // The defaults, unless this run sets WORKER_CONCURRENCY (to compare settings).
+    ...(process.env.WORKER_CONCURRENCY && { WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY }),
   });
   const basePort = 19_400 + Math.floor(Math.random() * 500);
 
@@ -419,11 +419,12 @@ const rows = results
       `${r.createPerSecond}${r.createsFailed ? ` (${r.createsFailed} not 201)` : ''}`,
       `${r.drainPerSecond}${r.drained ? '' : ` (${r.backlog} not all delivered in 300 s)`}`,
       (r.drainPerSecond / r.createPerSecond).toFixed(3),
+      `${r.drainCpuMs} / ${r.lagCpuMs}`,
     ];
     if (r.lags.length === 0) return [[...first, '—', '—', '—', '—', '—'].join(' | ')];
     return r.lags.map((lag, i) =>
       [
-        ...(i === 0 ? first : ['', '', '', '', '']),
+        ...(i === 0 ? first : ['', '', '', '', '', '']),
         `${lag.share * 100} %: ${lag.rate}/s`,
         lag.changes,
         ms(lag.p50),
@@ -438,7 +439,7 @@ const OUT = join(ROOT, 'bench', 'events.md');
 const markdown = `# Benchmarks: webhook delivery
 
 Written by \`npm run bench:events\` on ${new Date().toISOString()}. ${WORKERS} worker processes
-(the compiled build, \`WORKER_CONCURRENCY\` 16, \`DATABASE_POOL_MAX\` 24, one URL) deliver to a receiver on 127.0.0.1
+(the compiled build, \`WORKER_CONCURRENCY\` ${process.env.WORKER_CONCURRENCY ?? 'at its default, 64'}, one URL) deliver to a receiver on 127.0.0.1
 that answers 204 at once.
 
 - **Create rate**: the web process (the compiled build, as the Procfile runs it) answering \`POST /user\` from 50
@@ -449,12 +450,15 @@ that answers 204 at once.
 - **Lag**: then changes at 25 %, 50 % and 100 % of the create rate, ${LAG_SECONDS} s each, half creates and half
   updates, written by this process through the same UserService the web process uses; for each, from the moment
   its transaction committed (the store call resolved) to the moment the receiver had the webhook.
+- **Worker CPU a delivery**: the two workers' CPU time (user + system, from \`/proc\`) while draining, from the
+  moment both were ready, and over the three lag phases, divided by the deliveries made meanwhile. It is what a
+  delivery costs a worker, and the figure the machine's load moves least.
 
 Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB; 1-minute load average
 ${load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end (2 means both cores busy). Node.js ${process.version}.
 
-| store | \`WORKER_POLL_MS\` | create rate, /s | drain, deliveries/s | drain × create rate | lag at | changes | lag p50 | lag p99 | lag max |
-|---|---|---|---|---|---|---|---|---|---|
+| store | \`WORKER_POLL_MS\` | create rate, /s | drain, deliveries/s | drain × create rate | worker CPU ms a delivery: drain / lag | lag at | changes | lag p50 | lag p99 | lag max |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows}
 
 An idle worker looks for new events every \`WORKER_POLL_MS\`, so at a low rate the lag is mostly
