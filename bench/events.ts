@@ -17,6 +17,10 @@ const RATE_SECONDS = Number(process.env.BENCH_EVENTS_RATE_SECONDS ?? 5);
 const LAG_SECONDS = Number(process.env.BENCH_EVENTS_SECONDS ?? 10);
 const WORKERS = Number(process.env.BENCH_EVENTS_WORKERS ?? 2);
 const POLLS = (process.env.BENCH_EVENTS_POLL_MS ?? '500').split(',').map(Number);
+/** Only these stores (comma-separated), e.g. `sqlite`; all by default. */
+const ONLY = process.env.BENCH_EVENTS_STORES?.split(',');
+/** A directory for each worker's V8 CPU profile (`--cpu-prof`); none by default. */
+const CPU_PROF = process.env.BENCH_EVENTS_CPU_PROF;
 /** Shares of the web process's sustained create rate at which the lag is measured. */
 const SHARES = [0.25, 0.5, 1];
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -81,9 +85,21 @@ class Receiver {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+function cpuMs(pid: number): number {
+  // Fields 14 and 15 (utime, stime) after the command name, in clock ticks of 10 ms.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The workers' CPU ms so far, added up. */
+const workersCpuMs = (workers: ChildProcess[]) =>
+  workers.reduce((sum, worker) => sum + cpuMs(worker.pid!), 0);
+
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   // The Procfile's worker command, on the compiled build, as production runs it.
-  const child = spawn(process.execPath, ['dist/processes/worker.js'], {
+  const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, 'dist/processes/worker.js'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -195,6 +211,12 @@ interface Result {
   createsFailed: number;
   backlog: number;
   drainPerSecond: number;
+  /**
+   * The workers' CPU time per delivery while draining (from the moment both were ready) and
+   * over the lag phases: what a delivery costs a worker, whatever else the machine is doing.
+   */
+  drainCpuMs: number;
+  lagCpuMs: number;
   /** Whether the whole backlog arrived; if not, the drain rate is of what arrived. */
   drained: boolean;
   lags: Lag[];
@@ -275,8 +297,8 @@ async function run(store: string, url: string, pollMs: number): Promise<Result> 
     WORKER_PORT: String(port),
     HOST: '127.0.0.1',
     WORKER_POLL_MS: String(pollMs),
-    // Every webhook in flight settles through its own connection: WORKER_CONCURRENCY + a few.
-    DATABASE_POOL_MAX: '24',
+    // The defaults, unless this run sets WORKER_CONCURRENCY (to compare settings).
+    ...(process.env.WORKER_CONCURRENCY && { WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY }),
   });
   const basePort = 19_400 + Math.floor(Math.random() * 500);
 
@@ -294,13 +316,18 @@ async function run(store: string, url: string, pollMs: number): Promise<Result> 
   const workers = await Promise.all(
     Array.from({ length: WORKERS }, (_, i) => startWorker(env(basePort + i))),
   );
+  const [readyCpu, readyReceived] = [workersCpuMs(workers), receiver.received.size];
   const drained = await receiver.waitFor(backlog, 300_000);
   const drainSeconds = (performance.now() - drainStarted) / 1000;
+  const drainCpu = workersCpuMs(workers) - readyCpu;
+  const drainCpuMs = drainCpu / Math.max(1, receiver.received.size - readyReceived);
   const lags: Lag[] = [];
+  const [lagCpu, lagRequests] = [workersCpuMs(workers), receiver.requests];
   if (drained) {
     for (const share of SHARES)
       lags.push({ share, ...(await lagAt(users, receiver, ids, share * rate.perSecond)) });
   }
+  const lagCpuMs = (workersCpuMs(workers) - lagCpu) / Math.max(1, receiver.requests - lagRequests);
   await stopAll(workers);
   await receiver.stop();
   await db.close();
@@ -311,6 +338,8 @@ async function run(store: string, url: string, pollMs: number): Promise<Result> 
     createsFailed: rate.failed,
     backlog,
     drainPerSecond: Math.round(receiver.received.size / drainSeconds),
+    drainCpuMs: Number(drainCpuMs.toFixed(3)),
+    lagCpuMs: Number(lagCpuMs.toFixed(3)),
     drained,
     lags,
   };
@@ -367,7 +396,7 @@ if (process.env.BENCH_SKIP_BUILD !== '1')
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const load = [loadavg()[0]!];
 const results: Result[] = [];
-for (const { name, open } of await stores()) {
+for (const { name, open } of (await stores()).filter((s) => !ONLY || ONLY.includes(s.name))) {
   for (const pollMs of POLLS) {
     const { url, drop } = await open();
     try {
@@ -390,11 +419,12 @@ const rows = results
       `${r.createPerSecond}${r.createsFailed ? ` (${r.createsFailed} not 201)` : ''}`,
       `${r.drainPerSecond}${r.drained ? '' : ` (${r.backlog} not all delivered in 300 s)`}`,
       (r.drainPerSecond / r.createPerSecond).toFixed(3),
+      `${r.drainCpuMs} / ${r.lagCpuMs}`,
     ];
     if (r.lags.length === 0) return [[...first, '—', '—', '—', '—', '—'].join(' | ')];
     return r.lags.map((lag, i) =>
       [
-        ...(i === 0 ? first : ['', '', '', '', '']),
+        ...(i === 0 ? first : ['', '', '', '', '', '']),
         `${lag.share * 100} %: ${lag.rate}/s`,
         lag.changes,
         ms(lag.p50),
@@ -409,7 +439,7 @@ const OUT = join(ROOT, 'bench', 'events.md');
 const markdown = `# Benchmarks: webhook delivery
 
 Written by \`npm run bench:events\` on ${new Date().toISOString()}. ${WORKERS} worker processes
-(the compiled build, \`WORKER_CONCURRENCY\` 16, \`DATABASE_POOL_MAX\` 24, one URL) deliver to a receiver on 127.0.0.1
+(the compiled build, \`WORKER_CONCURRENCY\` ${process.env.WORKER_CONCURRENCY ?? 'at its default, 64'}, one URL) deliver to a receiver on 127.0.0.1
 that answers 204 at once.
 
 - **Create rate**: the web process (the compiled build, as the Procfile runs it) answering \`POST /user\` from 50
@@ -420,12 +450,15 @@ that answers 204 at once.
 - **Lag**: then changes at 25 %, 50 % and 100 % of the create rate, ${LAG_SECONDS} s each, half creates and half
   updates, written by this process through the same UserService the web process uses; for each, from the moment
   its transaction committed (the store call resolved) to the moment the receiver had the webhook.
+- **Worker CPU a delivery**: the two workers' CPU time (user + system, from \`/proc\`) while draining, from the
+  moment both were ready, and over the three lag phases, divided by the deliveries made meanwhile. It is what a
+  delivery costs a worker, and the figure the machine's load moves least.
 
 Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB; 1-minute load average
 ${load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end (2 means both cores busy). Node.js ${process.version}.
 
-| store | \`WORKER_POLL_MS\` | create rate, /s | drain, deliveries/s | drain × create rate | lag at | changes | lag p50 | lag p99 | lag max |
-|---|---|---|---|---|---|---|---|---|---|
+| store | \`WORKER_POLL_MS\` | create rate, /s | drain, deliveries/s | drain × create rate | worker CPU ms a delivery: drain / lag | lag at | changes | lag p50 | lag p99 | lag max |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows}
 
 An idle worker looks for new events every \`WORKER_POLL_MS\`, so at a low rate the lag is mostly

@@ -58,7 +58,7 @@ export const EVENT_VARIABLES = [
   {
     name: 'WORKER_CONCURRENCY',
     type: { kind: 'integer', min: 1, max: 1000 },
-    default: '16',
+    default: '64',
     description: 'Webhooks one worker has in flight per URL (one per user at a time, for order).',
   },
   {

@@ -9,6 +9,19 @@ import { linksTo, tracer } from '../telemetry/context.ts';
 import type { Delivery } from '../users/outbox.ts';
 import type { AttemptResult } from './webhook-sender.ts';
 
+/** Each endpoint's host and scheme, parsed once per URL rather than per delivery. */
+const endpoints = new Map<string, { host: string; scheme: string }>();
+
+function endpointOf(endpoint: string): { host: string; scheme: string } {
+  let found = endpoints.get(endpoint);
+  if (!found) {
+    const url = URL.parse(endpoint);
+    found = { host: url?.hostname ?? '', scheme: url?.protocol.replace(':', '') ?? '' };
+    endpoints.set(endpoint, found);
+  }
+  return found;
+}
+
 /**
  * One delivery attempt as a client span. Delivery happens long after the request that made the
  * change, so the span starts a trace of its own and LINKS to that request's (OpenTelemetry's
@@ -20,7 +33,7 @@ export function traceDelivery(
   attempt: (headers: Record<string, string>) => Promise<AttemptResult>,
 ): Promise<AttemptResult> {
   const { event, endpoint } = delivery;
-  const url = URL.parse(endpoint);
+  const { host, scheme } = endpointOf(endpoint);
   return tracer().startActiveSpan(
     `webhook ${event.type}`,
     {
@@ -28,8 +41,8 @@ export function traceDelivery(
       links: linksTo(event.traceparent),
       attributes: {
         [ATTR_HTTP_REQUEST_METHOD]: 'POST',
-        [ATTR_SERVER_ADDRESS]: url?.hostname ?? '',
-        [ATTR_URL_SCHEME]: url?.protocol.replace(':', '') ?? '',
+        [ATTR_SERVER_ADDRESS]: host,
+        [ATTR_URL_SCHEME]: scheme,
         'messaging.message.id': event.id,
         'webhook.attempt': delivery.attempts,
         'webhook.event.sequence': event.sequence,

@@ -57,6 +57,7 @@ export class DeliveryWorker {
   private unwatch: Promise<(() => Promise<void>) | undefined> | undefined;
   private storeAnswered = false;
   private lastTurn = Date.now();
+  private readonly labels = new Map<string, string>();
 
   constructor(options: DeliveryWorkerOptions) {
     this.options = options;
@@ -198,14 +199,25 @@ export class DeliveryWorker {
     else this.nudged = true;
   }
 
+  /** An endpoint's label (endpointLabel), worked out once per URL rather than per delivery. */
+  private labelOf(endpoint: string): string {
+    let label = this.labels.get(endpoint);
+    if (label === undefined) this.labels.set(endpoint, (label = endpointLabel(endpoint)));
+    return label;
+  }
+
+  /**
+   * One attempt: POST, record the outcome, count it. A delivered webhook writes no log line
+   * (a debug one at most); a failed or late one writes one, with the event and attempt.
+   */
   private async deliver(
     delivery: Delivery,
     headers: Record<string, string>,
   ): Promise<AttemptResult> {
-    const { outbox, webhooks, metrics } = this.options;
+    const { outbox, webhooks, metrics, logger } = this.options;
     const { endpoint, event } = delivery;
-    const label = endpointLabel(endpoint);
-    const log = this.options.logger.child({
+    const label = this.labelOf(endpoint);
+    const fields = () => ({
       eventId: event.id,
       sequence: event.sequence,
       endpoint: label,
@@ -230,8 +242,13 @@ export class DeliveryWorker {
         metrics.attempt(label, 'delivered', seconds);
         metrics.delivered(label, (now.getTime() - Date.parse(event.occurredAt)) / 1000);
         const settled = await outbox.complete(key, { owner: this.owner, now: now.toISOString() });
-        if (!settled) log.warn('delivered after the lease ended; another worker may repeat it');
-        else log.debug({ status: result.status, durationMs: seconds * 1000 }, 'webhook delivered');
+        if (!settled)
+          logger.warn(fields(), 'delivered after the lease ended; another worker may repeat it');
+        else if (logger.isLevelEnabled('debug'))
+          logger.debug(
+            { ...fields(), status: result.status, durationMs: seconds * 1000 },
+            'webhook delivered',
+          );
         return result;
       }
       const retryAt = nextAttemptAt(
@@ -246,11 +263,15 @@ export class DeliveryWorker {
       );
       metrics.attempt(label, retryAt === undefined ? 'dead' : 'retry', seconds);
       await outbox.fail(key, { owner: this.owner, error: result.error ?? 'failed', retryAt });
-      if (retryAt === undefined) log.error({ error: result.error }, 'webhook gave up: dead letter');
-      else log.warn({ error: result.error, retryAt }, 'webhook failed; will retry');
+      if (retryAt === undefined)
+        logger.error({ ...fields(), error: result.error }, 'webhook gave up: dead letter');
+      else logger.warn({ ...fields(), error: result.error, retryAt }, 'webhook failed; will retry');
     } catch (error) {
       // The lease expires and another attempt follows: at least once, never lost.
-      log.error({ err: error }, 'could not record the webhook outcome; it will be retried');
+      logger.error(
+        { ...fields(), err: error },
+        'could not record the webhook outcome; it will be retried',
+      );
     }
     return result;
   }

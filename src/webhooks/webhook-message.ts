@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { UserEvent } from '../users/user-events.ts';
 
 /**
@@ -16,10 +16,21 @@ export function webhookBody(event: UserEvent): string {
   });
 }
 
+/** Each configured secret's key, decoded once rather than for every webhook it signs. */
+const keys = new Map<string, KeyObject>();
+
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret.slice('whsec_'.length), 'base64'));
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 /** `v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>`, keyed with the secret's bytes. */
 export function signature(secret: string, signedContent: string): string {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  return `v1,${createHmac('sha256', key).update(signedContent).digest('base64')}`;
+  return `v1,${createHmac('sha256', keyOf(secret)).update(signedContent).digest('base64')}`;
 }
 
 /**

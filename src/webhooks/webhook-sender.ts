@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import { Agent, request as undiciRequest } from 'undici';
 import { clipError } from '../users/outbox.ts';
 import { webhookHeaders } from './webhook-message.ts';
 
@@ -33,47 +35,55 @@ const BODY_EXCERPT = 200;
  */
 export const MAX_RESPONSE_BYTES = 4096;
 
-/** Up to `limit` bytes of a body as text; cancels the rest of the stream. */
-async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
-  if (body === null) return '';
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
+/**
+ * The process's connections to receivers: a pool per origin (undici's Agent), each connection
+ * kept alive between webhooks, so a worker delivering a stream of events to one URL reuses a
+ * few connections instead of opening one per event. No pipelining: a POST is not idempotent,
+ * and a request queued behind a slow one on the same connection would wait out its timeout.
+ */
+const receivers = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
+
+/** Up to `limit` bytes of a body as text; the rest is not read (the stream is destroyed). */
+async function readCapped(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  while (size < limit) {
-    const { done, value } = await reader.read();
-    if (done) return Buffer.concat(chunks).toString('utf8');
-    const kept = value.subarray(0, limit - size);
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const kept = chunk.subarray(0, limit - size);
     chunks.push(kept);
     size += kept.length;
+    if (size >= limit) break;
   }
-  await reader.cancel();
+  // Leaving the loop early destroys the stream, and undici closes its connection.
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function retryAfterMs(header: string | null, now: Date): number | undefined {
-  if (header === null) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
+function retryAfterMs(header: string | string[] | undefined, now: Date): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
 
 function describe(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
-  const cause =
-    error instanceof Error ? (error.cause as { code?: string; message?: string }) : undefined;
-  const message = error instanceof Error ? error.message : String(error);
-  return cause ? `${message}: ${cause.code ?? cause.message ?? ''}` : message;
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : String(error);
+  // undici's own errors name themselves by code (UND_ERR_SOCKET: "other side closed").
+  return typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text;
 }
 
 /**
- * One POST with fetch (undici keeps connections alive per origin). Redirects are not followed:
- * a moved endpoint is a configuration to fix, and following could send signed events elsewhere.
- * Never throws; every failure becomes a result the retry policy reads.
+ * One POST through the process's keep-alive pools (undici's `request`, which skips fetch's
+ * WHATWG Request, Response, Headers and stream objects). Redirects are not followed: a moved
+ * endpoint is a configuration to fix, and following could send signed events elsewhere. Never
+ * throws; every failure becomes a result the retry policy reads.
  */
 export const postWebhook: SendWebhook = async (request) => {
   try {
-    const response = await fetch(request.url, {
+    const response = await undiciRequest(request.url, {
       method: 'POST',
+      dispatcher: receivers,
       headers: {
         'content-type': 'application/json',
         'user-agent': '12factor-app-webhooks',
@@ -81,19 +91,21 @@ export const postWebhook: SendWebhook = async (request) => {
         ...webhookHeaders(request),
       },
       body: request.body,
-      redirect: 'manual',
       signal: AbortSignal.timeout(request.timeoutMs),
     });
-    const answer = await readCapped(response.body, MAX_RESPONSE_BYTES);
-    if (response.status >= 200 && response.status < 300) {
-      return { ok: true, status: response.status };
+    const status = response.statusCode;
+    if (status >= 200 && status < 300) {
+      // Read (up to the cap) so the connection goes back to its pool.
+      await response.body.dump({ limit: MAX_RESPONSE_BYTES });
+      return { ok: true, status };
     }
+    const answer = await readCapped(response.body, MAX_RESPONSE_BYTES);
     const text = answer.slice(0, BODY_EXCERPT).replace(/\s+/g, ' ').trim();
     return {
       ok: false,
-      status: response.status,
-      error: clipError(`HTTP ${response.status}${text ? `: ${text}` : ''}`),
-      retryAfterMs: retryAfterMs(response.headers.get('retry-after'), request.at),
+      status,
+      error: clipError(`HTTP ${status}${text ? `: ${text}` : ''}`),
+      retryAfterMs: retryAfterMs(response.headers['retry-after'], request.at),
     };
   } catch (error) {
     return { ok: false, error: clipError(describe(error)) };

@@ -78,7 +78,8 @@ for (const [kind, open] of await eventStores()) {
     const waiting = (await store.outbox.list({ status: 'pending', limit: 200 })).flatMap(
       (l) => l.deliveries,
     );
-    assert.ok(waiting.some((d) => d.attempts > 1 && /fetch failed/.test(d.lastError ?? '')));
+    // The refused connection is the stored reason: what an operator reads in `admin events list`.
+    assert.ok(waiting.some((d) => d.attempts > 1 && /ECONNREFUSED/.test(d.lastError ?? '')));
     await hooks.start();
     await hooks.waitFor(() => new Set(hooks.accepted().map((r) => r.id)).size === 100, 30_000);
     assert.deepEqual(outOfOrder(hooks.accepted()), []);

@@ -1,0 +1,108 @@
+import type { Kysely } from 'kysely';
+import { nextTurn } from './next-turn.ts';
+import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
+
+interface Completion {
+  sequence: number;
+  now: string;
+  resolve: (settled: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most deliveries one UPDATE marks delivered; the rest wait for the next turn. */
+const MAX_BATCH = 500;
+
+/**
+ * Completions that arrive together, as one UPDATE per worker and URL: one round trip and one
+ * commit (on SQLite, one take of the writer lock) for the webhooks that finished in the same
+ * turn of the event loop, where each took its own. Each delivery's outcome is its own: when a
+ * group's UPDATE fails, only that group's callers are told, and the groups already committed
+ * are answered as settled.
+ */
+export class OutboxCompletions {
+  readonly #db: Kysely<SqlDatabase>;
+  /** Waiting completions by owner, then URL. */
+  #pending = new Map<string, Map<string, Completion[]>>();
+  #size = 0;
+  readonly #schedule = nextTurn(() => {
+    const batch = this.#take();
+    void this.#run(batch);
+    return this.#size > 0;
+  });
+
+  constructor(db: Kysely<SqlDatabase>) {
+    this.#db = db;
+  }
+
+  /** Whether `owner` still held the lease, and the delivery is now marked delivered. */
+  complete(owner: string, endpoint: string, sequence: number, now: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      let byEndpoint = this.#pending.get(owner);
+      if (!byEndpoint) this.#pending.set(owner, (byEndpoint = new Map()));
+      let list = byEndpoint.get(endpoint);
+      if (!list) byEndpoint.set(endpoint, (list = []));
+      list.push({ sequence, now, resolve, reject });
+      this.#size++;
+      this.#schedule();
+    });
+  }
+
+  /** Up to MAX_BATCH waiting completions, as [owner, URL, completions] groups. */
+  #take(): [string, string, Completion[]][] {
+    const groups: [string, string, Completion[]][] = [];
+    let room = MAX_BATCH;
+    for (const [owner, byEndpoint] of this.#pending) {
+      for (const [endpoint, list] of byEndpoint) {
+        if (room === 0) return groups;
+        const part = list.length <= room ? list : list.splice(0, room);
+        if (part === list) byEndpoint.delete(endpoint);
+        groups.push([owner, endpoint, part]);
+        room -= part.length;
+        this.#size -= part.length;
+      }
+      if (byEndpoint.size === 0) this.#pending.delete(owner);
+    }
+    return groups;
+  }
+
+  async #run(groups: [string, string, Completion[]][]): Promise<void> {
+    for (const [owner, endpoint, list] of groups) {
+      try {
+        const settled = await this.#update(owner, endpoint, list);
+        for (const completion of list) completion.resolve(settled.has(completion.sequence));
+      } catch (error) {
+        for (const completion of list) completion.reject(error);
+      }
+    }
+  }
+
+  /**
+   * Marks delivered the leases of `list` that `owner` still holds, and answers their sequences.
+   * The group is recorded as delivered at the latest of its completions' times: none is later
+   * than its commit.
+   */
+  async #update(owner: string, endpoint: string, list: Completion[]): Promise<Set<number>> {
+    let now = '';
+    for (const completion of list) if (completion.now > now) now = completion.now;
+    const rows = await this.#db
+      .updateTable('outbox_deliveries')
+      .set({
+        status: 'delivered',
+        delivered_at: now,
+        last_error: null,
+        lease_owner: null,
+        lease_until: null,
+      })
+      .where('endpoint', '=', endpoint)
+      .where(
+        'event_sequence',
+        'in',
+        list.map((completion) => completion.sequence),
+      )
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'pending')
+      .returning('event_sequence')
+      .execute();
+    return new Set(rows.map((row) => sequenceOf(row.event_sequence)));
+  }
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { createStore } from '../../src/store/index.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
+import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
+import { newUser } from './contract-support.ts';
+
+const OPTIONS = { poolMax: 1, connectTimeoutMs: 2000, statementTimeoutMs: 5000 };
+const A = 'http://127.0.0.1:9/a';
+const B = 'http://127.0.0.1:9/b';
+const OWNER = 'worker-1';
+
+interface Opened {
+  store: UserStore;
+  /** Runs SQL on the store's database through a connection of its own. */
+  exec: (text: string) => Promise<void>;
+}
+
+async function sqlite(t: TestContext): Promise<Opened> {
+  const dir = mkdtempSync(join(tmpdir(), 'sql-outbox-'));
+  const file = join(dir, 'app.db');
+  const store = await createStore({ url: `sqlite:${file}`, ...OPTIONS });
+  t.after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    store,
+    exec: async (text) => {
+      const db = new Database(file);
+      try {
+        db.exec(text);
+      } finally {
+        db.close();
+      }
+    },
+  };
+}
+
+async function postgres(t: TestContext): Promise<Opened> {
+  const database = await createTestDatabase();
+  const store = await createStore({ url: database.url, ...OPTIONS });
+  t.after(async () => {
+    await store.close();
+    await database.drop();
+  });
+  return {
+    store,
+    exec: async (text) => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        await client.query(text);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** A user's create event, fanned out to A and B and claimed on both by OWNER. */
+async function claimedOnBoth(store: UserStore): Promise<number> {
+  await store.migrate();
+  await store.create(newUser(1));
+  const now = new Date().toISOString();
+  await store.outbox.fanOut({ endpoints: [A, B], now, limit: 10 });
+  const claim = (endpoint: string) =>
+    store.outbox.claim({ endpoint, owner: OWNER, limit: 10, now, leaseMs: 60_000 });
+  const [a, b] = [await claim(A), await claim(B)];
+  assert.equal(a.length, 1);
+  assert.equal(b.length, 1);
+  return a[0]!.event.sequence;
+}
+
+const REFUSE_B = {
+  sqlite: `create trigger refuse_b before update on outbox_deliveries
+    when new.endpoint = '${B}' and new.status = 'delivered'
+    begin select raise(abort, 'refused by test'); end`,
+  postgres: `create function refuse_b() returns trigger language plpgsql as $$
+      begin raise exception 'refused by test'; end $$;
+    create trigger refuse_b before update on outbox_deliveries for each row
+      when (new.endpoint = '${B}' and new.status = 'delivered') execute function refuse_b()`,
+};
+
+const stores = [
+  { kind: 'sqlite' as const, open: sqlite },
+  ...((await postgresAvailability()).reachable
+    ? [{ kind: 'postgres' as const, open: postgres }]
+    : []),
+];
+
+for (const { kind, open } of stores) {
+  test(`${kind} outbox — when completions of one turn are recorded and a later URL's update fails, then only that URL's delivery is told so, and the earlier one is settled`, async (t) => {
+    const { store, exec } = await open(t);
+    const sequence = await claimedOnBoth(store);
+    await exec(REFUSE_B[kind]);
+    const now = new Date().toISOString();
+    // Asked in one turn, A first: one batch, A's group updated before B's.
+    const [a, b] = await Promise.allSettled([
+      store.outbox.complete({ endpoint: A, sequence }, { owner: OWNER, now }),
+      store.outbox.complete({ endpoint: B, sequence }, { owner: OWNER, now }),
+    ]);
+    assert.deepEqual(a, { status: 'fulfilled', value: true });
+    assert.equal(b.status, 'rejected');
+    assert.match(String((b as PromiseRejectedResult).reason), /refused by test/);
+    const [listing] = await store.outbox.list({ limit: 10 });
+    const status = Object.fromEntries(listing!.deliveries.map((d) => [d.endpoint, d.status]));
+    assert.deepEqual(status, { [A]: 'delivered', [B]: 'pending' });
+  });
+}
+
+if (stores.some((s) => s.kind === 'postgres')) {
+  test('postgres outbox — when a migration adds a column to outbox_deliveries, then the next claim on a pooled connection still succeeds', async (t) => {
+    const { store, exec } = await postgres(t);
+    const sequence = await claimedOnBoth(store);
+    const now = new Date().toISOString();
+    await store.outbox.complete({ endpoint: A, sequence }, { owner: OWNER, now });
+    // The claim is prepared on the pool's one connection; a later release adds a column.
+    await exec('alter table outbox_deliveries add column added_later text');
+    await store.create(newUser(2));
+    await store.outbox.fanOut({ endpoints: [A], now, limit: 10 });
+    const claimed = await store.outbox.claim({
+      endpoint: A,
+      owner: OWNER,
+      limit: 10,
+      now: new Date().toISOString(),
+      leaseMs: 60_000,
+    });
+    assert.equal(claimed.length, 1);
+    assert.equal(claimed[0]!.event.type, 'user.created');
+  });
+}
