@@ -55,7 +55,15 @@ execFileSync(process.execPath, ['dist/processes/admin.js', 'migrate'], {
   env,
   stdio: 'ignore',
 });
-const web = spawn(process.execPath, ['dist/processes/web.js'], {
+// The Procfile's web command, node's flags included (they bound the heap): the soak's RSS is what
+// production's would be.
+const webArgs = readFileSync(`${ROOT}Procfile`, 'utf8')
+  .split('\n')
+  .find((line) => line.startsWith('web: node '))!
+  .slice('web: node '.length)
+  .trim()
+  .split(/\s+/);
+const web = spawn(process.execPath, webArgs, {
   cwd: ROOT,
   env,
   stdio: ['ignore', 'pipe', 'inherit'],

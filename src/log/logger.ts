@@ -85,6 +85,21 @@ const MAX_BUFFERED = 16 * 1024 * 1024;
 /** How long the exit may wait for a stalled reader to take the last lines. */
 const EXIT_FLUSH_MS = 1000;
 
+let droppedLines = 0;
+
+/**
+ * Log lines dropped since the process started because stdout's reader fell more than
+ * MAX_BUFFERED behind (the web process exports it as `log_lines_dropped_total`): lines are
+ * dropped then, never buffered without bound, and never lost without being counted.
+ */
+export const droppedLogLines = (): number => droppedLines;
+
+function countLines(chunk: Buffer): number {
+  let lines = 0;
+  for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+  return lines;
+}
+
 // Registered when this module loads, so before pino's own exit hook (which flushes what is left).
 let exitingAt: number | undefined;
 process.once('exit', () => {
@@ -107,6 +122,10 @@ function stdoutDestination(): BatchedDestination {
     periodicFlush: 250,
     maxLength: MAX_BUFFERED,
     retryEAGAIN: () => exitingAt === undefined || Date.now() - exitingAt < EXIT_FLUSH_MS,
+  });
+  // sonic-boom drops a whole write (one LineBatch chunk: whole lines) that would go past maxLength.
+  stream.on('drop', (chunk: Buffer) => {
+    droppedLines += countLines(chunk);
   });
   const flushSync = stream.flushSync.bind(stream);
   stream.flushSync = () => {

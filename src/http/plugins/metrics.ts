@@ -1,5 +1,6 @@
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { droppedLogLines } from '../../log/logger.ts';
 import { BoundHistogram, type HistogramSeries } from '../../metrics/bound-histogram.ts';
 import { routeOf } from './request-context.ts';
 import { onCompleted } from './on-completed.ts';
@@ -39,6 +40,18 @@ export function metrics(
     help: 'Problem documents sent, by stable error code.',
     labelNames: ['code'],
     registers: [registry],
+  });
+  // Read at scrape time from the logger's own count: the writer must not call into metrics.
+  let droppedReported = 0;
+  new Counter({
+    name: 'log_lines_dropped_total',
+    help: "Log lines dropped because stdout's reader fell too far behind.",
+    registers: [registry],
+    collect() {
+      const dropped = droppedLogLines();
+      this.inc(dropped - droppedReported);
+      droppedReported = dropped;
+    },
   });
   app.decorate('countProblem', (code: string) => problems.inc({ code }));
 
