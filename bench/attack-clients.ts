@@ -1,7 +1,6 @@
 /** HTTP clients for `npm run attack`: each from its own loopback address, so each has its own
  * rate-limit budget and per-address connection count, as separate machines would. */
 import http from 'node:http';
-import net from 'node:net';
 
 export interface Answer {
   status: number;
@@ -47,37 +46,6 @@ export function request(options: {
   });
 }
 
-/** Writes raw bytes on a fresh socket and reads the status line of what comes back. */
-export function rawStatus(
-  port: number,
-  from: string,
-  chunks: string[],
-  gapMs = 0,
-  guardMs = 10_000,
-): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from });
-    let text = '';
-    let timer: NodeJS.Timeout | undefined;
-    const queue = [...chunks];
-    const next = () => {
-      const chunk = queue.shift();
-      if (chunk === undefined || socket.destroyed) return;
-      socket.write(chunk);
-      timer = setTimeout(next, gapMs);
-    };
-    socket.on('connect', next);
-    socket.on('data', (d) => (text += String(d)));
-    socket.on('error', () => undefined);
-    const guard = setTimeout(() => socket.destroy(), guardMs);
-    socket.on('close', () => {
-      clearTimeout(guard);
-      clearTimeout(timer);
-      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0));
-    });
-  });
-}
-
 /** Counts of each status (0: no answer), e.g. `{ "400": 12, "429": 3 }`. */
 export class Tally {
   readonly counts = new Map<number, number>();
@@ -90,17 +58,23 @@ export class Tally {
   }
 }
 
-/** Runs `work` in `concurrency` loops until `signal` aborts. */
+/**
+ * Runs `ask` in `concurrency` loops until `signal` aborts, `n` counting the requests made; says
+ * how many of each status came back.
+ */
 export async function loop(
   signal: AbortSignal,
   concurrency: number,
-  work: () => Promise<void>,
-): Promise<void> {
+  ask: (n: number) => Promise<number>,
+): Promise<string> {
+  const tally = new Tally();
+  let n = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (!signal.aborted) await work();
+      while (!signal.aborted) tally.add(await ask(n++));
     }),
   );
+  return tally.toString();
 }
 
 export interface VictimFigures {
@@ -113,19 +87,23 @@ export interface VictimFigures {
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
+/** Where the victim sends, from which address, about which user, and how often. */
+export interface VictimStart {
+  port: number;
+  from: string;
+  id: string;
+  intervalMs: number;
+}
+
 /**
  * The victim: every `intervalMs` one request, alternately GET /user/:id and POST /user, on
  * keep-alive connections from its own address, until `signal` aborts. A request on a reused
  * connection the server has just closed is retried once on a new one, as HTTP clients do for a
  * stale keep-alive connection; anything else that is not a 2xx is an error.
  */
-export async function victim(options: {
-  port: number;
-  from: string;
-  id: string;
-  intervalMs: number;
-  signal: AbortSignal;
-}): Promise<VictimFigures> {
+export async function victim(
+  options: VictimStart & { signal: AbortSignal },
+): Promise<VictimFigures> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const latencies: number[] = [];
   let errors = 0;

@@ -5,14 +5,7 @@
  * service's. Driven over IPC: `{ start }` begins a phase, `{ stop: true }` ends it and is
  * answered with the phase's figures.
  */
-import { victim, type VictimFigures } from './attack-clients.ts';
-
-export interface VictimStart {
-  port: number;
-  from: string;
-  id: string;
-  intervalMs: number;
-}
+import { victim, type VictimFigures, type VictimStart } from './attack-clients.ts';
 
 export type VictimMessage = { start: VictimStart } | { stop: true };
 
