@@ -25,6 +25,9 @@ const MAPPED_IPV4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
  * /64 and could otherwise take a fresh address for every connection.
  */
 export function clientKey(address: string): string {
+  // Every IPv6 form has a colon and no IPv4 one does: a plain IPv4 address (most peers) skips
+  // the checks below, whose IPv6 pattern was a third of the cost of accepting a connection.
+  if (!address.includes(':')) return address;
   const mapped = MAPPED_IPV4.exec(address);
   if (mapped) return mapped[1]!;
   const bare = address.split('%')[0]!;
