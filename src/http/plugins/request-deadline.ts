@@ -26,15 +26,29 @@ import { ProblemError } from '../problems.ts';
  */
 /** The cut of the body each socket is receiving, while one is arriving. */
 const cuts = new WeakMap<Socket, (error: ProblemError) => void>();
+/** Cuts waiting for their turn of the event loop, oldest first. */
+const due: (() => void)[] = [];
+const cutNext = () => {
+  due.shift()?.();
+  if (due.length > 0) setImmediate(cutNext);
+};
 
 /**
  * Fails the body arriving on `socket` with `error`, which its request then answers; false when
  * no body is arriving there (the caller answers the socket itself).
+ *
+ * Node finds every overdue request in one pass, once a second, so bodies that began together
+ * fall due together: answering 50 of them at once held the event loop for tens of
+ * milliseconds, and every other client's request with it. So one cut is made per turn of the
+ * event loop, with everyone else's input read in between; the last of 50 waits a few
+ * milliseconds more.
  */
 export function cutArrivingBody(socket: Socket, error: ProblemError): boolean {
   const cut = cuts.get(socket);
   if (!cut) return false;
-  cut(error);
+  // A body that finished arriving meanwhile has been answered; nothing is left to cut.
+  due.push(() => cuts.get(socket) === cut && cut(error));
+  if (due.length === 1) setImmediate(cutNext);
   return true;
 }
 
