@@ -86,7 +86,10 @@ describe('rate limiter and Redis', () => {
       assert.equal(logs.filter((l) => l.msg === FALLBACK).length, 0, 'not yet timed out');
       // This process counted the first request too: its own count carries on from 1.
       assert.deepEqual(during, [200, 200, 429, 429, 429], 'limited by this process alone');
-      await until(() => logs.some((l) => l.msg === FALLBACK), 'per process once a command timed out');
+      await until(
+        () => logs.some((l) => l.msg === FALLBACK),
+        'per process once a command timed out',
+      );
       assert.equal(logs.filter((l) => l.msg === FALLBACK).length, 1, 'said once');
       assert.equal(await metric(), '1');
 

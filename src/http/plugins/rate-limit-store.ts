@@ -129,7 +129,8 @@ class FallbackStore implements FastifyRateLimitStore {
     this.shared[method](
       key,
       (error, result) => {
-        if (!error) return answer(null, own && result && own.current > result.current ? own : result);
+        if (!error)
+          return answer(null, own && result && own.current > result.current ? own : result);
         this.source.fail(error);
         // Already counted here above: read the count rather than count twice.
         fromOwnCount();
