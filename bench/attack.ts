@@ -83,7 +83,7 @@ async function alive(server: RunningProcess & { port: number }): Promise<boolean
 
 /**
  * Resident memory, and the part of it that is JavaScript heap in use (live objects and garbage
- * not yet collected): a heap that stays small while RSS grows is memory V8 keeps, not a leak.
+ * not yet collected): RSS that grows while the heap does not is not JavaScript objects held.
  */
 async function memory(port: number): Promise<string> {
   const metrics = await request({ port, from: '127.0.0.1', method: 'GET', path: '/metrics' });
