@@ -174,6 +174,16 @@ async function runStore(store: 'SQLite' | 'PostgreSQL', rows: Row[]): Promise<vo
         });
         console.log(`${store}: ${attack.name}: ${during.got}; survived: ${survived}`);
         if (!survived) {
+          // Why, for whoever reads the run: how it ended, and its last words.
+          const { exitCode, signalCode } = server.child;
+          console.error(
+            `${store}: the web process did not survive: exit ${exitCode}, signal ${signalCode}\n` +
+              `${server.stderr().slice(-2000)}\n` +
+              server.lines
+                .slice(-5)
+                .map((l) => JSON.stringify(l))
+                .join('\n'),
+          );
           server.kill();
           server = await web(store, url, relay);
         }
