@@ -1,14 +1,15 @@
 /** HTTP clients for `npm run attack`: each from its own loopback address, so each has its own
  * rate-limit budget and per-address connection count, as separate machines would. */
 import http from 'node:http';
-import net from 'node:net';
 
 export interface Answer {
   status: number;
   body: string;
+  /** Why there is no status: the socket error's code, or `timeout`. */
+  failure?: string;
 }
 
-/** One request; `status` 0 means the connection failed. Never throws. */
+/** One request; `status` 0 means the connection failed (`failure` says how). Never throws. */
 export function request(options: {
   port: number;
   from: string;
@@ -38,43 +39,16 @@ export function request(options: {
           if (body.length < 4096) body += chunk;
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', () => resolve({ status: 0, body: '' }));
+        res.on('error', (error: NodeJS.ErrnoException) =>
+          resolve({ status: 0, body: '', failure: error.code ?? error.message }),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ status: 0, body: '', failure: error.code ?? error.message }),
+    );
     req.end(options.body);
-  });
-}
-
-/** Writes raw bytes on a fresh socket and reads the status line of what comes back. */
-export function rawStatus(
-  port: number,
-  from: string,
-  chunks: string[],
-  gapMs = 0,
-  guardMs = 10_000,
-): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from });
-    let text = '';
-    let timer: NodeJS.Timeout | undefined;
-    const queue = [...chunks];
-    const next = () => {
-      const chunk = queue.shift();
-      if (chunk === undefined || socket.destroyed) return;
-      socket.write(chunk);
-      timer = setTimeout(next, gapMs);
-    };
-    socket.on('connect', next);
-    socket.on('data', (d) => (text += String(d)));
-    socket.on('error', () => undefined);
-    const guard = setTimeout(() => socket.destroy(), guardMs);
-    socket.on('close', () => {
-      clearTimeout(guard);
-      clearTimeout(timer);
-      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0));
-    });
   });
 }
 
@@ -90,22 +64,30 @@ export class Tally {
   }
 }
 
-/** Runs `work` in `concurrency` loops until `signal` aborts. */
+/**
+ * Runs `ask` in `concurrency` loops until `signal` aborts, `n` counting the requests made; says
+ * how many of each status came back.
+ */
 export async function loop(
   signal: AbortSignal,
   concurrency: number,
-  work: () => Promise<void>,
-): Promise<void> {
+  ask: (n: number) => Promise<number>,
+): Promise<string> {
+  const tally = new Tally();
+  let n = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (!signal.aborted) await work();
+      while (!signal.aborted) tally.add(await ask(n++));
     }),
   );
+  return tally.toString();
 }
 
 export interface VictimFigures {
   requests: number;
   errors: number;
+  /** Each kind of error and how many, e.g. `1× 503 OVERLOADED`, `2× ECONNRESET`; or empty. */
+  errorKinds: string;
   p50: number;
   p99: number;
 }
@@ -113,26 +95,43 @@ export interface VictimFigures {
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
-/**
- * The victim: every `intervalMs` one request, alternately GET /user/:id and POST /user, on
- * keep-alive connections from its own address, until `signal` aborts. A request on a reused
- * connection the server has just closed is retried once on a new one, as HTTP clients do for a
- * stale keep-alive connection; anything else that is not a 2xx is an error.
- */
-export async function victim(options: {
+/** Where the victim sends, from which address, about which user, how often and how many. */
+export interface VictimStart {
   port: number;
   from: string;
   id: string;
   intervalMs: number;
-  signal: AbortSignal;
-}): Promise<VictimFigures> {
+  count: number;
+}
+
+/** What an error was: its status and problem code, or how the connection failed. */
+function errorKind(answer: Answer): string {
+  if (answer.status === 0) return answer.failure ?? 'closed';
+  let code: unknown;
+  try {
+    code = (JSON.parse(answer.body) as { code?: unknown }).code;
+  } catch {
+    code = undefined;
+  }
+  return typeof code === 'string' ? `${answer.status} ${code}` : String(answer.status);
+}
+
+/**
+ * The victim: `count` requests, one every `intervalMs` on a fixed schedule (a late timer does
+ * not push the rest back or drop one), alternately GET /user/:id and POST /user, on keep-alive
+ * connections from its own address; resolves once every answer is in. A request on a reused
+ * connection the server has just closed is retried once on a new one, as HTTP clients do for a
+ * stale keep-alive connection; anything else that is not a 2xx is an error.
+ */
+export async function victim(options: VictimStart): Promise<VictimFigures> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const latencies: number[] = [];
-  let errors = 0;
-  let n = 0;
+  const kinds = new Map<string, number>();
+  const first = performance.now();
   const pending: Promise<void>[] = [];
-  while (!options.signal.aborted) {
-    const i = n++;
+  for (let i = 0; i < options.count; i++) {
+    const wait = first + i * options.intervalMs - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     pending.push(
       (async () => {
         const started = performance.now();
@@ -148,17 +147,20 @@ export async function victim(options: {
         let answer = await ask(agent);
         if (answer.status === 0) answer = await ask(false);
         latencies.push(performance.now() - started);
-        if (answer.status < 200 || answer.status > 299) errors++;
+        if (answer.status < 200 || answer.status > 299) {
+          const kind = errorKind(answer);
+          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        }
       })(),
     );
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
   await Promise.all(pending);
   agent.destroy();
   const sorted = latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
-    errors,
+    errors: [...kinds.values()].reduce((a, b) => a + b, 0),
+    errorKinds: [...kinds].map(([kind, n]) => `${n}× ${kind}`).join(', '),
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
   };

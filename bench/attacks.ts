@@ -1,8 +1,9 @@
 /** The attacks `npm run attack` runs, one per way a single client could hurt the service. */
 import net from 'node:net';
 import http from 'node:http';
-import { loop, rawStatus, request, Tally } from './attack-clients.ts';
+import { loop, request, Tally } from './attack-clients.ts';
 import type { TcpProxy } from '../test/support/tcp-proxy.ts';
+import { rawExchange } from '../test/support/raw-http.ts';
 
 export interface AttackContext {
   port: number;
@@ -48,7 +49,11 @@ async function idleFlood(context: AttackContext, count: number): Promise<string>
   await onAbort(context.signal);
   const open = sockets.filter((s) => !s.destroyed).length;
   for (const s of sockets) s.destroy();
-  return `${count} sockets: ${answered} answered 200, ${open} still open at the end (the rest closed by the server)`;
+  const closed = count - open;
+  return (
+    `${count} sockets: ${answered} answered 200, ${open} still open at the end` +
+    (closed > 0 ? `, ${closed} closed by the server` : '')
+  );
 }
 
 const QUERY = (() => {
@@ -64,6 +69,8 @@ const WIDE = (() => {
 
 const PROTOTYPE_NAMES = ['toString', 'valueOf', 'constructor', '__proto__', 'hasOwnProperty'];
 
+const status = async (answer: Promise<{ status: number }>) => (await answer).status;
+
 export const ATTACKS: Attack[] = [
   {
     name: '1,500 idle keep-alive sockets (one `GET /healthz` each, 8 addresses)',
@@ -73,44 +80,35 @@ export const ATTACKS: Attack[] = [
     name: '`GET /healthz` flood, 16 keep-alive connections',
     async run(context) {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-      const tally = new Tally();
-      await loop(context.signal, 16, async () =>
-        tally.add((await request({ ...context, method: 'GET', path: '/healthz', agent })).status),
+      const got = await loop(context.signal, 16, () =>
+        status(request({ ...context, method: 'GET', path: '/healthz', agent })),
       );
       agent.destroy();
-      return tally.toString();
+      return got;
     },
   },
   {
     name: '`where` of 99 `contains` terms, `limit=1000` (15 KB URL), 3 clients',
-    async run(context) {
-      const tally = new Tally();
-      await loop(context.signal, 3, async () =>
-        tally.add((await request({ ...context, method: 'GET', path: QUERY })).status),
-      );
-      return tally.toString();
-    },
+    run: (context) =>
+      loop(context.signal, 3, () => status(request({ ...context, method: 'GET', path: QUERY }))),
   },
   {
     name: '`PATCH` bodies of 90,000 unknown keys (JSON and form, ~0.7 MB)',
-    async run(context) {
-      const tally = new Tally();
-      let i = 0;
-      await loop(context.signal, 1, async () => {
-        const form = i++ % 2 === 1;
-        const answer = await request({
-          ...context,
-          method: 'PATCH',
-          path: `/user/${context.id}`,
-          headers: {
-            'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
-          },
-          body: form ? WIDE.form : WIDE.json,
-        });
-        tally.add(answer.status);
-      });
-      return tally.toString();
-    },
+    run: (context) =>
+      loop(context.signal, 1, (n) => {
+        const form = n % 2 === 1;
+        return status(
+          request({
+            ...context,
+            method: 'PATCH',
+            path: `/user/${context.id}`,
+            headers: {
+              'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
+            },
+            body: form ? WIDE.form : WIDE.json,
+          }),
+        );
+      }),
   },
   {
     name: '50 bodies trickled one byte per 500 ms',
@@ -118,80 +116,69 @@ export const ATTACKS: Attack[] = [
       const tally = new Tally();
       const body = `{"name":"${'s'.repeat(40)}"}`;
       const head = `POST /user HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
-      const statuses = await Promise.all(
+      const answers = await Promise.all(
         Array.from({ length: 50 }, () =>
-          rawStatus(context.port, context.from, [head, ...body], 500, 15_000),
+          rawExchange(context.port, [head, ...body], {
+            from: context.from,
+            gapMs: 500,
+            guardMs: 15_000,
+          }),
         ),
       );
-      for (const s of statuses) tally.add(s);
+      for (const answer of answers) tally.add(answer.status);
       await onAbort(context.signal);
       return tally.toString();
     },
   },
   {
     name: '`where` operators named after `Object.prototype` members',
-    async run(context) {
-      const tally = new Tally();
-      let i = 0;
-      await loop(context.signal, 2, async () => {
-        const name = PROTOTYPE_NAMES[i++ % PROTOTYPE_NAMES.length]!;
+    run: (context) =>
+      loop(context.signal, 2, (n) => {
+        const name = PROTOTYPE_NAMES[n % PROTOTYPE_NAMES.length]!;
         const where = encodeURIComponent(`{"name":{"${name}":"x"}}`);
-        tally.add(
-          (await request({ ...context, method: 'GET', path: `/user?where=${where}` })).status,
-        );
-      });
-      return tally.toString();
-    },
+        return status(request({ ...context, method: 'GET', path: `/user?where=${where}` }));
+      }),
   },
   {
     name: 'rotating `X-Forwarded-For` (the proxy is trusted by address)',
-    async run(context) {
-      const tally = new Tally();
-      let i = 0;
-      await loop(context.signal, 8, async () => {
-        const forwarded = `198.51.${(i >> 8) & 255}.${i++ & 255}`;
-        const answer = await request({
-          ...context,
-          method: 'GET',
-          path: MISSING,
-          headers: { 'x-forwarded-for': forwarded },
-        });
-        tally.add(answer.status);
-      });
-      return tally.toString();
-    },
+    run: (context) =>
+      loop(context.signal, 8, (n) =>
+        status(
+          request({
+            ...context,
+            method: 'GET',
+            path: MISSING,
+            headers: { 'x-forwarded-for': `198.51.${(n >> 8) & 255}.${n & 255}` },
+          }),
+        ),
+      ),
   },
   ...(['down', 'hung'] as const).map((state): Attack => ({
     name: `Redis ${state} while one client floods (8 connections)`,
     async run(context) {
       if (state === 'down') context.redisRelay.cut();
       else context.redisRelay.stall();
-      const tally = new Tally();
-      await loop(context.signal, 8, async () =>
-        tally.add((await request({ ...context, method: 'GET', path: MISSING })).status),
+      const got = await loop(context.signal, 8, () =>
+        status(request({ ...context, method: 'GET', path: MISSING })),
       );
       if (state === 'down') context.redisRelay.restore();
       else context.redisRelay.resume();
-      return tally.toString();
+      return got;
     },
   })),
   {
     name: 'requests refused before routing (20 KB header, two `Content-Length`, bare LF) and unknown routes',
-    async run(context) {
-      const tally = new Tally();
+    run(context) {
       const bad = [
         `GET /user HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(20_000)}\r\n\r\n`,
         'POST /user HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
         'GET /user HTTP/1.1\nHost: x\n\n',
       ];
-      let i = 0;
-      await loop(context.signal, 4, async () => {
-        const n = i++;
-        if (n % 4 === 3) {
-          tally.add((await request({ ...context, method: 'GET', path: `/scan-${n}` })).status);
-        } else tally.add(await rawStatus(context.port, context.from, [bad[n % 4]!]));
-      });
-      return tally.toString();
+      return loop(context.signal, 4, (n) =>
+        n % 4 === 3
+          ? status(request({ ...context, method: 'GET', path: `/scan-${n}` }))
+          : status(rawExchange(context.port, [bad[n % 4]!], { from: context.from })),
+      );
     },
   },
 ];

@@ -205,7 +205,7 @@ export const VARIABLES = [
     type: ms(5, 10_000),
     default: '50',
     description:
-      'Longest wait for Redis per request; past it (or with Redis down) the limiter counts per process.',
+      'How long a Redis command may go unanswered before the limiter counts per process (as with Redis down); a request itself waits at most 10 ms for Redis, then is counted by its own process.',
   },
   {
     name: 'RESPONSE_TIMEOUT_MS',

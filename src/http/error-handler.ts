@@ -2,8 +2,16 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from '../users/errors.ts';
-import { classify, problem, PROBLEMS, RETRY_AFTER_SECONDS, type ProblemCode } from './problems.ts';
+import {
+  classify,
+  problem,
+  ProblemError,
+  PROBLEMS,
+  RETRY_AFTER_SECONDS,
+  type ProblemCode,
+} from './problems.ts';
 import { pathOf, requestIdOf } from './plugins/request-context.ts';
+import { cutArrivingBody } from './plugins/request-deadline.ts';
 
 /**
  * Every problem document is sent from this file (route errors, unknown routes, what Fastify or
@@ -75,12 +83,17 @@ const DETAILS: Partial<Record<ProblemCode, string>> = {
 /**
  * Fastify's `clientErrorHandler`: a request Node's parser refuses before routing (headers too
  * large, a duplicate Content-Length, a bare LF, headers too slow) gets a problem document like any
- * other error, then the socket is closed, since what follows on it cannot be framed.
+ * other error, then the socket is closed, since what follows on it cannot be framed. A deadline
+ * that passes in the middle of a body is the request's own: the body is cut and the request
+ * answers 408 through the error handler (see request-deadline.ts), so it is counted once and its
+ * problem document carries the request's id and path, as its access line does.
  */
 export function clientErrorHandler(this: FastifyInstance, error: Error, socket: Socket): void {
   const errno = error as NodeJS.ErrnoException;
   if (errno.code === 'ECONNRESET' || socket.destroyed) return;
   const code = codeOf(errno);
+  if (code === 'REQUEST_TIMEOUT' && cutArrivingBody(socket, new ProblemError(code, DETAILS[code]!)))
+    return;
   const { status } = PROBLEMS[code];
   this.log.debug({ err: error, code }, 'client error');
   this.countProblem(code);

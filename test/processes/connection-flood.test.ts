@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWeb } from '../support/web-process.ts';
+import { rawExchange } from '../support/raw-http.ts';
 
 /** Linux routes all of 127.0.0.0/8 to loopback: the victim connects from another address. */
 const VICTIM_ADDRESS = '127.0.0.2';
@@ -219,5 +220,40 @@ describe('web process connections', () => {
     assert.ok(held.length < 38, `the heavy address lost idle connections (${held.length} left)`);
     assert.equal(light.destroyed, false, 'the light client’s idle connection is still open');
     assert.match(await ask(), /^HTTP\/1\.1 200/, 'and serves its next request');
+  });
+
+  test('at the connection cap a new connection from an address holding few takes the place of one of the address holding the most, rather than being refused', async (t) => {
+    const web = await startWeb({
+      DATABASE_URL: sqliteUrl(t),
+      MAX_CONNECTIONS: '40',
+      MAX_CONNECTIONS_PER_CLIENT: '0',
+    });
+    t.after(() => web.kill());
+    // The cap's worth from one address, none of which has sent a request yet: none is idle, so
+    // closing idle connections near the cap makes no room.
+    const heavy = await Promise.all(
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const socket = net.connect({ port: web.port, host: '127.0.0.1' });
+            socket.on('error', () => undefined);
+            socket.once('connect', () => resolve(socket));
+          }),
+      ),
+    );
+    t.after(() => heavy.forEach((s) => s.destroy()));
+    const closed = Promise.race(
+      heavy.map((s) => new Promise((resolve) => s.once('close', resolve))),
+    );
+    // Queued behind the heavy ones, so accepted at the cap; the old code closed it unanswered.
+    const answer = await rawExchange(
+      web.port,
+      ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'],
+      { from: VICTIM_ADDRESS },
+    );
+    assert.equal(answer.status, 200, 'the light client is served');
+    await closed;
+    await web.waitForLine((l) => String(l.msg).startsWith('at the connection cap: closed'));
   });
 });

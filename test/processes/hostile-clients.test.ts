@@ -64,6 +64,27 @@ describe('web process', () => {
     assert.equal((await fetch(`http://127.0.0.1:${web.port}/healthz`)).status, 200);
   });
 
+  test('a body cut by the deadline is one 408: counted once, with the id and path of its own access line', async (t) => {
+    const web = await startWeb({ DATABASE_URL: sqliteUrl(t), REQUEST_TIMEOUT_MS: '1000' });
+    t.after(() => web.kill());
+    const body = `{"name":"${'s'.repeat(40)}"}`;
+    const answer = await rawExchange(web.port, [bodyHead(body.length), ...body], {
+      gapMs: 200,
+      guardMs: 10_000,
+    });
+    assertProblem(answer, 408, 'REQUEST_TIMEOUT');
+    const header = /^x-request-id: (.+)\r$/im.exec(answer.text)?.[1];
+    assert.equal(answer.json?.requestId, header, 'the problem names the request it answers');
+    assert.equal(answer.json?.instance, '/user');
+    const access = await web.waitForLine(
+      (l) => l.msg === 'request completed' && l.requestId === answer.json?.requestId,
+    );
+    assert.equal(access.status, 408);
+    const metrics = await (await fetch(`http://127.0.0.1:${web.port}/metrics`)).text();
+    const problems = metrics.split('\n').filter((l) => /^http_problems_total\{/.test(l));
+    assert.deepEqual(problems, ['http_problems_total{code="REQUEST_TIMEOUT"} 1']);
+  });
+
   test('SIGTERM while a body, headers and nothing yet are arriving: the body gets 503, every such socket is closed, and the process exits 0 within SHUTDOWN_TIMEOUT_MS', async (t) => {
     const web = await startWeb({
       DATABASE_URL: sqliteUrl(t),

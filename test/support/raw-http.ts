@@ -12,15 +12,20 @@ export interface RawAnswer {
 
 /**
  * Writes `chunks` to a fresh socket (each after `gapMs`), then reads until the server closes it or
- * `guardMs` passes. For requests no HTTP client library would send.
+ * `guardMs` passes. For requests no HTTP client library would send. `from` is the loopback address
+ * to send from (the system's choice without it).
  */
 export function rawExchange(
   port: number,
   chunks: (string | Buffer)[],
-  options: { gapMs?: number; guardMs?: number } = {},
+  options: { gapMs?: number; guardMs?: number; from?: string } = {},
 ): Promise<RawAnswer> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect({
+      port,
+      host: '127.0.0.1',
+      ...(options.from !== undefined && { localAddress: options.from }),
+    });
     const received: Buffer[] = [];
     const queue = [...chunks];
     let closedByServer = true;

@@ -25,6 +25,9 @@ const MAPPED_IPV4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
  * /64 and could otherwise take a fresh address for every connection.
  */
 export function clientKey(address: string): string {
+  // Every IPv6 form has a colon and no IPv4 one does: a plain IPv4 address (most peers) skips
+  // the checks below, whose IPv6 pattern was a third of the cost of accepting a connection.
+  if (!address.includes(':')) return address;
   const mapped = MAPPED_IPV4.exec(address);
   if (mapped) return mapped[1]!;
   const bare = address.split('%')[0]!;
@@ -58,6 +61,8 @@ interface Held {
    * first response: a connection that has not sent its first request is left to the deadline.
    */
   readAtRest: number;
+  /** Whether `open` still counts it: until it closes, or until this plugin closes it. */
+  counted: boolean;
 }
 
 /** Kept alive after an answer, with nothing read since: closing it loses no request. */
@@ -69,8 +74,9 @@ const idle = (held: Held) => held.inFlight === 0 && held.socket.bytesRead === he
  * and, near the cap, idle keep-alive connections closed first so that a client with a request to
  * make gets a place: those of the addresses holding the most connections first, so that a flood
  * from a few addresses does not cost everyone else their kept-alive connections (each of which
- * would then have to be opened again, into a full accept queue). An accept error is logged, never
- * thrown.
+ * would then have to be opened again, into a full accept queue); at the cap, a new connection
+ * from an address holding few takes the place of one of the address holding the most rather
+ * than being refused. An accept error is logged, never thrown.
  */
 export function connectionLimits(app: FastifyInstance, settings: ConnectionSettings): void {
   const server = app.server;
@@ -79,8 +85,9 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
   // connection back to the supervisor, which hands it to another child, and round again while
   // every child is full, so the connection circulates between them, never closed, and no child
   // hears of it to make room. A child closes connections past the cap itself instead.
-  const capHere = cluster.isWorker;
-  if (!capHere) server.maxConnections = settings.maxConnections;
+  // A single process keeps Node's cap one above its own, as a backstop that never bites: every
+  // connection past the cap reaches the handler below, which closes it or makes room for it.
+  if (!cluster.isWorker) server.maxConnections = settings.maxConnections + 1;
   const reclaimAt = Math.floor(settings.maxConnections * RECLAIM_AT);
   const reclaimTo = Math.floor(settings.maxConnections * RECLAIM_TO);
   const byClient = new Map<string, Map<Socket, Held>>();
@@ -90,6 +97,13 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     ? proxyAddr.compile([...settings.trustProxy])
     : () => false;
   let open = 0;
+  // Counted out at once (the socket's own 'close' comes a turn later): a burst of connections is
+  // accepted in one turn, and each must see the count as it is.
+  const close = (held: Held) => {
+    if (held.counted) open--;
+    held.counted = false;
+    held.socket.destroy();
+  };
   let lastReclaim = -Infinity;
   const lastWarning = new Map<string, number>();
   const warn = (message: string, fields: Record<string, unknown>) => {
@@ -109,8 +123,8 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     for (const sockets of heaviestFirst) {
       for (const held of sockets.values()) {
         if (excess <= 0) break;
-        if (!idle(held)) continue;
-        held.socket.destroy();
+        if (!held.counted || !idle(held)) continue;
+        close(held);
         excess--;
         closed++;
       }
@@ -119,17 +133,52 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     warn('near the connection cap: closing idle keep-alive connections', { open, closed });
   };
 
+  /**
+   * At the cap, a connection from an address holding few is worth more than one more kept by the
+   * address holding the most: one of the latter's, not answering a request right now, is closed
+   * to make room (its client, if it had sent a request meanwhile, sees the connection close and
+   * retries, as after any closed keep-alive connection). Trusted proxies, which carry many
+   * clients, are never chosen. False when there is no such connection.
+   */
+  const evictFor = (address: string, holding: number): boolean => {
+    let heaviest: Map<Socket, Held> | undefined;
+    for (const [key, sockets] of byClient) {
+      if (key === address || sockets.size <= holding + 1) continue;
+      if (heaviest && sockets.size <= heaviest.size) continue;
+      const { socket } = sockets.values().next().value!;
+      if (!trusted(socket.remoteAddress ?? '', 0)) heaviest = sockets;
+    }
+    if (!heaviest) return false;
+    let chosen: Held | undefined;
+    for (const held of heaviest.values()) {
+      if (!held.counted) continue;
+      if (idle(held)) {
+        chosen = held;
+        break;
+      }
+      if (!chosen && held.inFlight === 0) chosen = held;
+    }
+    if (!chosen) return false;
+    close(chosen);
+    warn('at the connection cap: closed a connection of the address holding the most', {
+      address: clientKey(chosen.socket.remoteAddress ?? ''),
+      holding: heaviest.size,
+    });
+    return true;
+  };
+
   server.on('connection', (socket: Socket) => {
     open++;
     const peer = socket.remoteAddress ?? '';
     const address = clientKey(peer);
     let sockets = byClient.get(address);
     if (!sockets) byClient.set(address, (sockets = new Map()));
-    const held: Held = { socket, inFlight: 0, readAtRest: -1 };
+    const held: Held = { socket, inFlight: 0, readAtRest: -1, counted: true };
     sockets.set(socket, held);
     heldOf.set(socket, held);
     socket.once('close', () => {
-      open--;
+      if (held.counted) open--;
+      held.counted = false;
       sockets.delete(socket);
       if (sockets.size === 0) byClient.delete(address);
     });
@@ -138,13 +187,13 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
         address,
         maxConnectionsPerClient: capPerClient,
       });
-      socket.destroy();
+      close(held);
       return;
     }
     if (open >= reclaimAt) reclaim();
-    if (capHere && open > settings.maxConnections) {
+    if (open > settings.maxConnections && !evictFor(address, sockets.size)) {
       warn('connection refused: the connection cap is reached', { address: peer });
-      socket.destroy();
+      close(held);
     }
   });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
@@ -156,8 +205,7 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
       held.readAtRest = held.socket.bytesRead;
     });
   });
-  // Node closes connections past maxConnections itself, and says so with this event; the
-  // client's retry then finds the room the idle connections left.
+  // Node's backstop cap, should it ever bite, closes the connection itself and says so here.
   server.on('drop', (peer) => {
     warn('connection refused: the connection cap is reached', { address: peer?.remoteAddress });
     reclaim();

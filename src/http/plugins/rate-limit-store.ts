@@ -15,6 +15,12 @@ type RouteOptions = Parameters<FastifyRateLimitStore['child']>[0];
 
 /** While per process, how often Redis is asked whether it is back. */
 const PROBE_EVERY_MS = 1000;
+/**
+ * The longest a request waits for Redis's count. Redis answers in well under a millisecond on a
+ * healthy network; past this the request is answered from this process's own count instead of
+ * waiting out REDIS_TIMEOUT_MS, which decides only when Redis counts as away.
+ */
+export const REDIS_WAIT_MS = 10;
 
 /**
  * Which counters the limiter uses right now: Redis's, shared by every process, or this process's
@@ -65,17 +71,22 @@ class CounterSource {
 /**
  * A rate-limit store (the contract @fastify/rate-limit documents for custom stores) that counts
  * in Redis and falls back to per-process counters while Redis is away: at once when the client
- * is not connected, after REDIS_TIMEOUT_MS (ioredis's command timeout) when Redis hangs. Requests
- * are still limited meanwhile, by each process on its own, instead of passing unlimited.
+ * is not connected, and when Redis hangs, once a command has gone unanswered for
+ * REDIS_TIMEOUT_MS (ioredis's command timeout). No request waits that long: one that has no
+ * answer from Redis within REDIS_WAIT_MS is answered from this process's own count, which is
+ * kept all along, while its command runs on and decides whether Redis is away. Requests are
+ * still limited meanwhile, by each process on its own, instead of passing unlimited.
  */
 class FallbackStore implements FastifyRateLimitStore {
   private readonly source: CounterSource;
   private readonly shared: Store;
   private readonly local: Store;
-  constructor(source: CounterSource, shared: Store, local: Store) {
+  private readonly waitMs: number;
+  constructor(source: CounterSource, shared: Store, local: Store, waitMs: number) {
     this.source = source;
     this.shared = shared;
     this.local = local;
+    this.waitMs = waitMs;
   }
 
   incr(key: string, callback: Callback, timeWindow: number, max: number): void {
@@ -106,14 +117,25 @@ class FallbackStore implements FastifyRateLimitStore {
     let own: Parameters<Callback>[1];
     if (method === 'incr')
       this.local.incr(key, (_error, result) => (own = result), timeWindow, max);
+    let answered = false;
+    const answer: Callback = (error, result) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(wait);
+      callback(error, result);
+    };
+    const fromOwnCount = () => this.local.read(key, answer, timeWindow, max);
+    // Checked after the poll phase (setImmediate), so that an answer from Redis that came in while
+    // the event loop was busy is taken first rather than lost to the timer.
+    const wait = setTimeout(() => setImmediate(() => answered || fromOwnCount()), this.waitMs);
     this.shared[method](
       key,
       (error, result) => {
         if (!error)
-          return callback(null, own && result && own.current > result.current ? own : result);
+          return answer(null, own && result && own.current > result.current ? own : result);
         this.source.fail(error);
         // Already counted here above: read the count rather than count twice.
-        this.local.read(key, callback, timeWindow, max);
+        fromOwnCount();
       },
       timeWindow,
       max,
@@ -125,6 +147,7 @@ class FallbackStore implements FastifyRateLimitStore {
       this.source,
       this.shared.child(routeOptions) as Store,
       this.local.child(routeOptions) as Store,
+      this.waitMs,
     );
   }
 }
@@ -138,6 +161,8 @@ export function fallbackStore(options: {
   namespace: string;
   log: FastifyBaseLogger;
   registry?: Registry | undefined;
+  /** The longest a request waits for Redis; REDIS_WAIT_MS unless a test needs every count shared. */
+  waitMs?: number | undefined;
 }): { Store: FastifyRateLimitStoreCtor; close(): void } {
   const source = new CounterSource(options.redis, options.log);
   new Gauge({
@@ -158,6 +183,7 @@ export function fallbackStore(options: {
         source,
         new RedisStore(continueExceeding, exponentialBackoff, options.redis, options.namespace),
         new LocalStore(continueExceeding, exponentialBackoff),
+        options.waitMs ?? REDIS_WAIT_MS,
       );
     }
   }

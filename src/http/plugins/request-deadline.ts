@@ -7,8 +7,11 @@ import { ProblemError } from '../problems.ts';
 /**
  * One deadline for the whole request, headers and body: Node's own request timeout, which runs
  * from the request's first byte until its last (the parser knows both; nothing above it does).
- * When it passes, Node hands the socket to the client-error handler, which answers 408
- * REQUEST_TIMEOUT and closes it, also in the middle of a body.
+ * When it passes, Node hands the socket to the client-error handler. In the middle of a body
+ * (a request this plugin is watching) that handler cuts the body with `cutArrivingBody`, so the
+ * request itself is answered 408 REQUEST_TIMEOUT through the error handler: one problem counted,
+ * with the request's own id and path, as in its access line, and its connection closed. Before
+ * any request has parsed, the client-error handler answers 408 itself and closes the socket.
  *
  * Node's headers timeout must be set with it: Fastify sets only `requestTimeout`, after the
  * server is made, so the headers timeout stays at its 60 s default, and Node, finding a headers
@@ -21,6 +24,34 @@ import { ProblemError } from '../problems.ts';
  * connection still sending its headers, or nothing yet, and ends each connection whose answer is
  * in flight once that answer is sent: none can hold a place in the drain.
  */
+/** The cut of the body each socket is receiving, while one is arriving. */
+const cuts = new WeakMap<Socket, (error: ProblemError) => void>();
+/** Cuts waiting for their turn of the event loop, oldest first. */
+const due: (() => void)[] = [];
+const cutNext = () => {
+  due.shift()?.();
+  if (due.length > 0) setImmediate(cutNext);
+};
+
+/**
+ * Fails the body arriving on `socket` with `error`, which its request then answers; false when
+ * no body is arriving there (the caller answers the socket itself).
+ *
+ * Node finds every overdue request in one pass, once a second, so bodies that began together
+ * fall due together: answering 50 of them at once held the event loop for tens of
+ * milliseconds, and every other client's request with it. So one cut is made per turn of the
+ * event loop, with everyone else's input read in between; the last of 50 waits a few
+ * milliseconds more.
+ */
+export function cutArrivingBody(socket: Socket, error: ProblemError): boolean {
+  const cut = cuts.get(socket);
+  if (!cut) return false;
+  // A body that finished arriving meanwhile has been answered; nothing is left to cut.
+  due.push(() => cuts.get(socket) === cut && cut(error));
+  if (due.length === 1) setImmediate(cutNext);
+  return true;
+}
+
 export function requestDeadline(app: FastifyInstance, options: { timeoutMs: number }): void {
   const server = app.server;
   server.requestTimeout = options.timeoutMs;
@@ -58,8 +89,13 @@ export function requestDeadline(app: FastifyInstance, options: { timeoutMs: numb
       reply.header('connection', 'close');
       body.destroy(error);
     };
-    const settle = () => arriving.delete(cut);
+    const socket = request.raw.socket;
+    const settle = () => {
+      arriving.delete(cut);
+      if (cuts.get(socket) === cut) cuts.delete(socket);
+    };
     arriving.add(cut);
+    cuts.set(socket, cut);
     // Only the stream the parser reads says the body is done: a client that drops mid-body
     // closes `payload` early, and that must fail `body` (below), not merely end the watch.
     body.on('end', settle);
