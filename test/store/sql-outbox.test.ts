@@ -135,3 +135,34 @@ if (stores.some((s) => s.kind === 'postgres')) {
     assert.equal(claimed[0]!.event.type, 'user.created');
   });
 }
+
+if (stores.some((s) => s.kind === 'postgres')) {
+  test('postgres outbox — when fan-outs outgrow the statistics, then the worker analyzes the outbox tables itself, not at every fan-out', async (t) => {
+    const database = await createTestDatabase();
+    const store = await createStore({ url: database.url, ...OPTIONS, poolMax: 4 });
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    t.after(async () => {
+      await client.end();
+      await store.close();
+      await database.drop();
+    });
+    // Manual ANALYZEs only: autovacuum's are counted apart (autoanalyze_count).
+    const analyzed = async () => {
+      await client.query('select pg_stat_clear_snapshot()');
+      const { rows } = await client.query<{ relname: string; analyze_count: string }>(
+        `select relname, analyze_count from pg_stat_user_tables
+         where relname in ('outbox_events', 'outbox_deliveries') order by relname`,
+      );
+      return rows.map((row) => `${row.relname} ${row.analyze_count}`);
+    };
+    await store.migrate();
+    await Promise.all(Array.from({ length: 500 }, (_, i) => store.create(newUser(i))));
+    const fanOut = () =>
+      store.outbox.fanOut({ endpoints: [A, B], now: new Date().toISOString(), limit: 250 });
+    assert.equal(await fanOut(), 250);
+    assert.deepEqual(await analyzed(), ['outbox_deliveries 0', 'outbox_events 0'], '500 rows');
+    assert.equal(await fanOut(), 250);
+    assert.deepEqual(await analyzed(), ['outbox_deliveries 1', 'outbox_events 1'], '1,000 rows');
+  });
+}

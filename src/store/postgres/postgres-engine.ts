@@ -96,6 +96,9 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     },
     sequenceKey: (column) => column.primaryKey().generatedAlwaysAsIdentity(),
     rowLocks: true,
+    analyzeOutbox: async (db) => {
+      await sql`analyze outbox_events, outbox_deliveries`.execute(db);
+    },
     matchIndexes: postgresMatchIndexes,
     nameKeyGuard: postgresNameKeyGuard,
     writeNameKeys: postgresWriteKeys,

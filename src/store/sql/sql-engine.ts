@@ -133,6 +133,12 @@ export interface SqlEngine {
    * ping() only reads.
    */
   readonly probeWrite?: (db: Kysely<SqlDatabase>) => Promise<void>;
+  /**
+   * Refreshes the planner's statistics of the outbox tables (PostgreSQL: ANALYZE), which the
+   * worker asks for while its fan-outs outgrow what the statistics last saw; an engine whose
+   * planner needs none leaves it unset.
+   */
+  readonly analyzeOutbox?: (db: Kysely<SqlDatabase>) => Promise<void>;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -23,6 +23,10 @@ import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
 export { recordEvents } from './sql-outbox-rows.ts';
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
+
+/** Fanned-out deliveries after which a worker first refreshes the outbox's statistics. */
+const ANALYZE_AFTER_ROWS = 1000;
+
 /**
  * The Outbox on the shared Kysely store. On PostgreSQL a claim is one statement (sql-outbox-claim.ts), its
  * pick `FOR UPDATE SKIP LOCKED`, so concurrent workers never wait on each other nor take the same
@@ -37,6 +41,10 @@ export class SqlOutbox implements Outbox {
   private readonly completions: OutboxCompletions;
 
   readonly watch?: (wake: () => void) => Promise<() => Promise<void>>;
+
+  /** Deliveries this process fanned out before its last refresh of statistics, and since. */
+  private fannedBeforeAnalyze = 0;
+  private fannedSinceAnalyze = 0;
 
   constructor(db: Kysely<SqlDatabase>, engine: SqlEngine, guard: Guard) {
     this.db = db;
@@ -98,7 +106,29 @@ export class SqlOutbox implements Outbox {
         }
         return events.length;
       });
+    }).then(async (fanned) => {
+      await this.analyzeAfterGrowth(fanned * options.endpoints.length);
+      return fanned;
     });
+  }
+
+  /**
+   * PostgreSQL plans the claim from the outbox tables' statistics, which autovacuum refreshes a
+   * minute apart at best. On tables it never analyzed (a new deployment) the plan walks every
+   * delivered row for each candidate: 0.5–0.75 s a claim at 30,000 deliveries, against 6 ms
+   * with statistics, and the drain fell to a tenth of the create rate. So a worker analyzes the
+   * tables itself whenever the deliveries it fanned out since it last did reach those it had
+   * fanned out before (and at least ANALYZE_AFTER_ROWS): a few times in a process's life, while
+   * the outbox grows fastest, and never again once autovacuum's statistics keep up.
+   */
+  private async analyzeAfterGrowth(rows: number): Promise<void> {
+    const analyze = this.engine.analyzeOutbox;
+    if (!analyze || rows === 0) return;
+    this.fannedSinceAnalyze += rows;
+    if (this.fannedSinceAnalyze < Math.max(ANALYZE_AFTER_ROWS, this.fannedBeforeAnalyze)) return;
+    this.fannedBeforeAnalyze += this.fannedSinceAnalyze;
+    this.fannedSinceAnalyze = 0;
+    await this.guard(() => analyze(this.db));
   }
 
   claim(options: ClaimOptions): Promise<Delivery[]> {
