@@ -450,7 +450,7 @@ that answers 204 at once.
 - **Lag**: then changes at 25 %, 50 % and 100 % of the create rate, ${LAG_SECONDS} s each, half creates and half
   updates, written by this process through the same UserService the web process uses; for each, from the moment
   its transaction committed (the store call resolved) to the moment the receiver had the webhook.
-- **Worker CPU a delivery**: the two workers' CPU time (user + system, from \`/proc\`) while draining, from the
+- **Worker CPU a delivery**: the workers' CPU time (user + system, from \`/proc\`) while draining, from the
   moment both were ready, and over the three lag phases, divided by the deliveries made meanwhile. It is what a
   delivery costs a worker, and the figure the machine's load moves least.
 

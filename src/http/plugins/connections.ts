@@ -135,10 +135,11 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
 
   /**
    * At the cap, a connection from an address holding few is worth more than one more kept by the
-   * address holding the most: one of the latter's, not answering a request right now, is closed
-   * to make room (its client, if it had sent a request meanwhile, sees the connection close and
-   * retries, as after any closed keep-alive connection). Trusted proxies, which carry many
-   * clients, are never chosen. False when there is no such connection.
+   * address holding the most: one of the latter's that no request is on is closed to make room,
+   * an idle kept-alive one first, else one that has sent nothing yet. One with a request arriving
+   * or answered is never chosen: its client may not retry (a POST is not retried by undici, nor
+   * anything by node:http). Trusted proxies, which carry many clients, are never chosen. False
+   * when there is no such connection.
    */
   const evictFor = (address: string, holding: number): boolean => {
     let heaviest: Map<Socket, Held> | undefined;
@@ -156,7 +157,7 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
         chosen = held;
         break;
       }
-      if (!chosen && held.inFlight === 0) chosen = held;
+      if (!chosen && held.inFlight === 0 && held.socket.bytesRead === 0) chosen = held;
     }
     if (!chosen) return false;
     close(chosen);

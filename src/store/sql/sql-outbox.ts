@@ -128,7 +128,9 @@ export class SqlOutbox implements Outbox {
     if (this.fannedSinceAnalyze < Math.max(ANALYZE_AFTER_ROWS, this.fannedBeforeAnalyze)) return;
     this.fannedBeforeAnalyze += this.fannedSinceAnalyze;
     this.fannedSinceAnalyze = 0;
-    await this.guard(() => analyze(this.db));
+    // The fan-out has committed: a refresh that fails (a timeout, the store going away) is left
+    // to autovacuum and must not report the fan-out as failed.
+    await analyze(this.db).catch(() => undefined);
   }
 
   claim(options: ClaimOptions): Promise<Delivery[]> {

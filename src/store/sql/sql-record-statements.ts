@@ -15,7 +15,8 @@ interface Row {
 
 /**
  * Timestamps as this store wrote them: SQLite's TEXT is already toISOString's form (every write
- * goes through userRecord or nextUpdatedAt), PostgreSQL's timestamptz comes back as a Date.
+ * goes through userRecord or nextUpdatedAt); PostgreSQL's timestamptz comes back as that string
+ * from the engine's reads and as a Date from other statements.
  */
 const storedIso = (value: string | Date) =>
   typeof value === 'string' ? value : value.toISOString();
