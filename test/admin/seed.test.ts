@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { EXIT, runAdminCommand } from '../../src/admin/command.ts';
 import { seedCommand } from '../../src/admin/seed.ts';
 import { seedUser } from '../../src/admin/seed-users.ts';
@@ -13,6 +13,11 @@ async function all(users: AsyncIterable<User>): Promise<User[]> {
   const out: User[] = [];
   for await (const user of users) out.push(user);
   return out;
+}
+
+/** `admin seed <argv>` on the store at `url`, its output caught in `out`: the exit code. */
+function seedInto(t: TestContext, url: string, argv: string[], out: ReturnType<typeof captureIo>) {
+  return runAdminCommand(seedCommand, argv, out.io, (io) => openTestContext(t, url, io));
 }
 
 describe('admin seed', () => {
@@ -45,12 +50,7 @@ describe('admin seed', () => {
   test('when seed fills an empty store, then it writes --count users and prints a summary', async (t) => {
     const url = `sqlite:${join(tempDir(t), 'app.db')}`;
     const out = captureIo();
-    const code = await runAdminCommand(
-      seedCommand,
-      ['--count', '250', '--seed', '3'],
-      out.io,
-      (io) => openTestContext(t, url, io),
-    );
+    const code = await seedInto(t, url, ['--count', '250', '--seed', '3'], out);
     assert.equal(code, EXIT.ok);
     assert.match(
       out.stdout(),
@@ -111,12 +111,7 @@ describe('admin seed', () => {
   test('when 1,029 users are seeded, then their timestamps spread over every month of 2024', async (t) => {
     const url = `sqlite:${join(tempDir(t), 'app.db')}`;
     const out = captureIo();
-    const code = await runAdminCommand(
-      seedCommand,
-      ['--count', '1029', '--seed', '9'],
-      out.io,
-      (io) => openTestContext(t, url, io),
-    );
+    const code = await seedInto(t, url, ['--count', '1029', '--seed', '9'], out);
     assert.equal(code, EXIT.ok);
     const users = await all((await openTestContext(t, url)).users.stream());
     assert.equal(users.length, 1029);
@@ -133,8 +128,7 @@ describe('admin seed', () => {
   test('when the store holds one user, then seed says "1 user", not "1 users"', async (t) => {
     const url = `sqlite:${join(tempDir(t), 'app.db')}`;
     const first = captureIo();
-    const seed = (argv: string[], out: ReturnType<typeof captureIo>) =>
-      runAdminCommand(seedCommand, argv, out.io, (io) => openTestContext(t, url, io));
+    const seed = (argv: string[], out: ReturnType<typeof captureIo>) => seedInto(t, url, argv, out);
     assert.equal(await seed(['--count', '1'], first), EXIT.ok);
     assert.match(first.stdout(), /^seed: 1 user created /);
     const again = captureIo();

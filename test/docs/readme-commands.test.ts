@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startWeb, type RunningProcess } from '../support/web-process.ts';
+import {
+  ANY_LOOPBACK_PORT,
+  shellEnv,
+  startWeb,
+  type RunningProcess,
+} from '../support/web-process.ts';
 
 /**
  * The README's shell commands, run as written. Only two things change: `localhost:1337`
@@ -28,7 +33,7 @@ function shBlocks(heading: string): string[] {
 function sh(script: string, env: Record<string, string> = {}) {
   const run = spawnSync('sh', ['-c', script], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: shellEnv(env),
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -139,14 +144,11 @@ describe('README commands', () => {
     const [start, call] = shBlocks('## Security');
     const shell = spawn('sh', ['-c', start!], {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: '0',
-        HOST: '127.0.0.1',
+      env: shellEnv({
+        ...ANY_LOOPBACK_PORT,
         DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`,
         ...CALM,
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out = watchLines(shell.stdout!);

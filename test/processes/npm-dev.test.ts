@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ANY_LOOPBACK_PORT, shellEnv } from '../support/web-process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -14,14 +15,11 @@ test(
   async (t) => {
     const npm = spawn('npm', ['run', '-s', 'dev'], {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: '0',
-        HOST: '127.0.0.1',
+      env: shellEnv({
+        ...ANY_LOOPBACK_PORT,
         DATABASE_URL: 'sqlite::memory:',
         MAX_EVENT_LOOP_DELAY_MS: '0',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: npm, its shell, the watcher and the server it restarts.
       detached: true,

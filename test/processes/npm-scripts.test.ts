@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { ANY_LOOPBACK_PORT, shellEnv } from '../support/web-process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -31,14 +32,11 @@ describe('npm start', () => {
   async function npmStart(t: TestContext, args: string[] = []) {
     const npm = spawn('npm', ['start', ...args], {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: '0',
-        HOST: '127.0.0.1',
+      env: shellEnv({
+        ...ANY_LOOPBACK_PORT,
         DATABASE_URL: 'sqlite::memory:',
         SHUTDOWN_DELAY_MS: '0',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     t.after(() => {
@@ -124,7 +122,7 @@ describe('npm start', () => {
       ],
       {
         cwd: dir,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+        env: shellEnv(),
         encoding: 'utf8',
         timeout: 120_000,
       },

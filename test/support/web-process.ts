@@ -19,6 +19,17 @@ export interface RunningProcess {
   stderr(): string;
 }
 
+/**
+ * The environment of a command as a user types it in a shell (npm, sh): their PATH and HOME,
+ * nothing else of this test process's, and `extra`.
+ */
+export function shellEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...extra };
+}
+
+/** A web process on a port the kernel picks, reachable on loopback only. */
+export const ANY_LOOPBACK_PORT = { PORT: '0', HOST: '127.0.0.1' } as const;
+
 /** Starts a process type of ours (e.g. `src/processes/web.ts`) as its own OS process. */
 export function spawnProcess(
   entry: string,
