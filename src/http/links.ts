@@ -1,4 +1,4 @@
-import type { ListQuery } from '../users/query.ts';
+import type { ListQuery } from '../users/list-query.ts';
 
 /**
  * RFC 8288 `Link` header with `next`/`prev` for a list page, keeping every other parameter of

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { tracedCall } from '../telemetry/store-spans.ts';
 import { BoundHistogram, type HistogramSeries } from '../metrics/bound-histogram.ts';
-import type { ListQuery } from '../users/query.ts';
+import type { ListQuery } from '../users/list-query.ts';
 import type { UserChanges } from '../users/user.ts';
 import type {
   IdempotencyKey,

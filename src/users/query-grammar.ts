@@ -1,4 +1,4 @@
-import type { CompareOp, MatchMode } from './query.ts';
+import type { CompareOp, MatchMode } from './list-query.ts';
 
 /**
  * What one list query may cost. Every store runs a query in time proportional to rows × terms ×

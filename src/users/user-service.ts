@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
 import { userNotFound } from './errors.ts';
 import { isUserId, type User, type UserChanges, type UserInput } from './user.ts';
-import { LIMIT_DEFAULT, type ListQuery } from './query.ts';
+import { LIMIT_DEFAULT, type ListQuery } from './list-query.ts';
 import type {
   CreateResult,
   IdempotencyKey,

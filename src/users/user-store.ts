@@ -1,5 +1,5 @@
 import type { User, UserChanges } from './user.ts';
-import type { ListQuery } from './query.ts';
+import type { ListQuery } from './list-query.ts';
 import type { ClockTicks } from './clock-ticks.ts';
 import type { Outbox } from './outbox.ts';
 import { schemaOutdated } from './errors.ts';

@@ -1,6 +1,6 @@
 import { ObjectId, type Document, type Sort } from 'mongodb';
 import { FIELDS, type Field } from '../../users/user.ts';
-import type { Condition, MatchMode, SortKey } from '../../users/query.ts';
+import type { Condition, MatchMode, SortKey } from '../../users/list-query.ts';
 
 export const PATHS = {
   name: 'name',

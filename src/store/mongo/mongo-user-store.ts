@@ -6,7 +6,7 @@ import {
   storeUnsupported,
 } from '../../users/errors.ts';
 import { isUserId, type User, type UserChanges } from '../../users/user.ts';
-import type { ListQuery } from '../../users/query.ts';
+import type { ListQuery } from '../../users/list-query.ts';
 import type { Outbox } from '../../users/outbox.ts';
 import type { ClockTicks } from '../../users/clock-ticks.ts';
 import type {

@@ -1,5 +1,5 @@
 import type { CompiledQuery, Kysely } from 'kysely';
-import type { ListQuery } from '../../users/query.ts';
+import type { ListQuery } from '../../users/list-query.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { orderedBy, sqlWhere } from './sql-where.ts';
 

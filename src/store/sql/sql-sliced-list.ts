@@ -1,7 +1,7 @@
 import { setImmediate as nextTask } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { queryTooComplex, storeUnavailable } from '../../users/errors.ts';
-import type { Condition, ListQuery } from '../../users/query.ts';
+import type { Condition, ListQuery } from '../../users/list-query.ts';
 import type { Page } from '../../users/user-store.ts';
 import type { SqlEngine } from './sql-engine.ts';
 import { toUser } from './sql-record-statements.ts';

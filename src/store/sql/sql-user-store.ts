@@ -1,7 +1,7 @@
 import { Kysely, sql } from 'kysely';
 import { emailTaken, isDomainError, storeUnavailable } from '../../users/errors.ts';
 import type { User, UserChanges } from '../../users/user.ts';
-import type { ListQuery } from '../../users/query.ts';
+import type { ListQuery } from '../../users/list-query.ts';
 import type { Outbox } from '../../users/outbox.ts';
 import type { ClockTicks } from '../../users/clock-ticks.ts';
 import type {

@@ -5,7 +5,7 @@ import {
   type SelectQueryBuilder,
   type SqlBool,
 } from 'kysely';
-import type { Condition, MatchMode, SortKey } from '../../users/query.ts';
+import type { Condition, MatchMode, SortKey } from '../../users/list-query.ts';
 import { COLUMNS, MATCH_KEYS, NULLABLE_FIELDS, type SqlDatabase } from './sql-schema.ts';
 
 type Builder = ExpressionBuilder<SqlDatabase, 'users'>;
