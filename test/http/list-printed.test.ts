@@ -83,9 +83,9 @@ if (availability.reachable) {
       ]);
       assert.equal(a.statusCode, 200, url);
       assert.equal(a.body, b.body, url);
-      const { date: _a, ...headersA } = a.headers;
-      const { date: _b, ...headersB } = b.headers;
-      assert.deepEqual(Object.entries(headersA), Object.entries(headersB), url);
+      const undated = (headers: Record<string, unknown>) =>
+        Object.entries(headers).filter(([name]) => name !== 'date');
+      assert.deepEqual(undated(a.headers), undated(b.headers), url);
       assert.deepEqual(JSON.parse(a.body), (await store!.list(query(url))).users, url);
       if ((await store!.list(query(url))).json !== undefined) fromEngine++;
     }
