@@ -110,7 +110,9 @@ export class SqlUserStore implements UserStore {
       const total = async () =>
         Number((await listStatements(this.db, query).count.executeTakeFirstOrThrow()).total);
       if (query.limit === 0) return { users: [], total: await total() };
-      const batched = await this.pageBatch?.page(query);
+      // Batched where the engine can; a page it could not print is read below, alone.
+      const batch = this.pageBatch?.page(query);
+      const batched = batch && (await batch);
       if (batched) return batched;
       // A where-less page by its compiled statement (prepared by name on PostgreSQL), if any.
       const compiled = this.pages.page(query);
