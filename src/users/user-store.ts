@@ -15,12 +15,6 @@ export interface NewUser {
 
 export interface Page {
   users: User[];
-  /**
-   * The same users as the API prints them (a JSON array, byte for byte what the route's
-   * serializer makes of `users`), when the store read the page as that text; the route sends
-   * it as it is.
-   */
-  json?: string;
   /** How many users match the query's `where`, ignoring `limit` and `skip`. */
   total: number;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Kysely, sql, type CompiledQuery } from 'kysely';
+import { Kysely, type CompiledQuery } from 'kysely';
 import { createStore } from '../../src/store/index.ts';
 import { createPostgresEngine } from '../../src/store/postgres/postgres-engine.ts';
 import { listStatements } from '../../src/store/sql/sql-list-query.ts';
@@ -15,25 +15,11 @@ import { at, newUser } from './contract-support.ts';
 
 const availability = await postgresAvailability();
 
-/** Text JSON escapes, or that an escaper might: quotes, backslashes, controls, non-ASCII. */
-const NAMES = [
-  'Same',
-  'say "hi"',
-  'back\\slash',
-  'tab\tnew\nline\r\b\f',
-  'bell\u0007 unit\u001f del\u007f',
-  'Élodie',
-  'emoji 😀',
-  'line\u2028separator',
-  '</script>',
-  'a/b',
-];
-
-/** 45 users, a third without an e-mail, created out of id order, some sharing a name. */
+/** 45 users, a third without an e-mail, created out of id order, two sharing a name. */
 const USERS = Array.from({ length: 45 }, (_, i) =>
   newUser(i + 1, {
-    name: i % 4 === 0 ? NAMES[(i / 4) % NAMES.length]! : `user ${(i * 17) % 45}`,
-    ...(i % 3 === 0 ? {} : { email: `u${(i * 11) % 45}"\\@example.com` }),
+    name: i % 7 === 0 ? 'Same' : `user ${(i * 17) % 45}`,
+    ...(i % 3 === 0 ? {} : { email: `u${(i * 11) % 45}@example.com` }),
     createdAt: at((i * 29) % 45, i),
   }),
 );
@@ -89,11 +75,7 @@ if (availability.reachable) {
     const queries = PARAMS.map((params) => parseListQuery(params));
     const together = await Promise.all(queries.map((query) => store.list(query)));
     for (const [i, query] of queries.entries()) {
-      const expected = await alone(query);
-      const page = together[i]!;
-      assert.deepEqual([page.users, page.total], [expected.users, expected.total]);
-      // Printed by the engine as the route's serializer prints the records read as rows.
-      if (query.skip + query.limit <= 2000) assert.equal(page.json, JSON.stringify(expected.users));
+      assert.deepEqual(together[i], await alone(query), JSON.stringify(PARAMS[i]));
     }
     // And the records printed as a lone read by id prints them.
     assert.deepEqual(together[4]!.users[0], await store.get(together[4]!.users[0]!.id));
@@ -102,7 +84,7 @@ if (availability.reachable) {
   test('postgres — when more pages arrive in one turn than one statement takes, then they take several, and each caller gets its own page', async (t) => {
     const { engine, db, alone } = await seeded(t);
     const statements: string[] = [];
-    const batch = new PageBatch(db, engine.pageBatch!, async (query: CompiledQuery<unknown>) => {
+    const batch = new PageBatch(db, engine.pageBounds!, async (query: CompiledQuery<unknown>) => {
       statements.push(query.sql);
       return (await engine.read!(query))!;
     });
@@ -111,13 +93,7 @@ if (availability.reachable) {
     );
     const pages = await Promise.all(queries.map((query) => batch.page(query)!));
     assert.equal(statements.length, 3, 'pages of one order, 32 a statement');
-    for (const [i, query] of queries.entries()) {
-      const expected = await alone(query);
-      assert.deepEqual(
-        [pages[i]?.json, pages[i]?.total],
-        [JSON.stringify(expected.users), expected.total],
-      );
-    }
+    for (const [i, query] of queries.entries()) assert.deepEqual(pages[i], await alone(query));
     // Two orders in one turn: one statement each.
     statements.length = 0;
     await Promise.all([
@@ -128,24 +104,9 @@ if (availability.reachable) {
     assert.equal(statements.length, 2);
   });
 
-  test('postgres — when a page holds a timestamp the engine cannot print as toISOString does, then that page is read as rows', async (t) => {
-    const { store, db, alone } = await seeded(t);
-    await sql`update users set updated_at = '10000-01-01 00:00:00.5+00' where id = ${USERS[2]!.id}`.execute(
-      db,
-    );
-    const [first, second] = await Promise.all([
-      store.list(parseListQuery({ limit: '5' })),
-      store.list(parseListQuery({ limit: '5', skip: '5' })),
-    ]);
-    assert.equal(first!.json, undefined);
-    assert.deepEqual(first!.users, (await alone(parseListQuery({ limit: '5' }))).users);
-    assert.equal(first!.users[2]!.updatedAt, '+010000-01-01T00:00:00.500Z');
-    assert.equal(second!.json, JSON.stringify(second!.users));
-  });
-
   test('postgres — when a page has a filter or reaches far, then the batch leaves it to the caller', async (t) => {
     const { engine, db } = await seeded(t);
-    const batch = new PageBatch(db, engine.pageBatch!, async () => []);
+    const batch = new PageBatch(db, engine.pageBounds!, async () => []);
     assert.equal(batch.page(parseListQuery({ name: 'Same' })), undefined);
     assert.equal(batch.page(parseListQuery({ limit: '1000', skip: '1001' })), undefined);
     assert.notEqual(batch.page(parseListQuery({ limit: '1000', skip: '1000' })), undefined);
@@ -154,7 +115,7 @@ if (availability.reachable) {
   test('postgres — when the statement of a batch fails, then every page of it fails with that error', async (t) => {
     const { engine, db } = await seeded(t);
     const failure = new Error('connection lost');
-    const batch = new PageBatch(db, engine.pageBatch!, async () => {
+    const batch = new PageBatch(db, engine.pageBounds!, async () => {
       throw failure;
     });
     const outcomes = await Promise.allSettled(

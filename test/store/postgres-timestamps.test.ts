@@ -53,16 +53,7 @@ for (const timeZone of availability.reachable ? ['UTC', 'Asia/Kolkata'] : []) {
       assert.equal(user?.createdAt, stamp);
       assert.equal(user?.updatedAt, STORED[STORED.length - 1 - i]);
     }
-    // A page the engine prints as JSON (its years all have four digits) reads the same.
-    const printed = await store.list({ where: undefined, sort: [], limit: 5, skip: 1 });
-    assert.equal(printed.json, JSON.stringify(printed.users));
-    assert.deepEqual(
-      printed.users.map((user) => [user.id, user.createdAt, user.updatedAt]),
-      STORED.map((stamp, i) => [idOf(i), stamp, STORED[STORED.length - 1 - i]]).slice(1, 6),
-    );
-    // One with the year 10000, which it leaves to be read as rows.
     const page = await store.list({ where: undefined, sort: [], limit: 30, skip: 0 });
-    assert.equal(page.json, undefined);
     assert.deepEqual(
       page.users.map((user) => [user.id, user.createdAt, user.updatedAt]),
       STORED.map((stamp, i) => [idOf(i), stamp, STORED[STORED.length - 1 - i]]),

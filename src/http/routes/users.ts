@@ -69,10 +69,6 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
       reply.header('x-total-count', page.total);
       const link = listLinks(request.url, query, page.total);
       if (link) reply.header('link', link);
-      if (page.json !== undefined) {
-        reply.type('application/json; charset=utf-8');
-        return page.json;
-      }
       return page.users;
     },
   });

@@ -82,17 +82,12 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     dialect: new PostgresDialect({ pool }),
     read,
     writeStatement: named,
-    pageBatch: {
-      bounds: (limits, skips) =>
-        sql<{
-          lim: number;
-          off: number;
-          k: string;
-        }>`unnest(${limits}::int8[], ${skips}::int8[]) with ordinality`.as<'q'>(
-          sql`q(lim, off, k)`,
-        ),
-      record: RECORD_JSON,
-    },
+    pageBounds: (limits, skips) =>
+      sql<{
+        lim: number;
+        off: number;
+        k: string;
+      }>`unnest(${limits}::int8[], ${skips}::int8[]) with ordinality`.as<'q'>(sql`q(lim, off, k)`),
     anyOf: {
       where: (column, list) => sql<boolean>`${sql.ref(column)} = any(${list})`,
       bind: (values) => values,
@@ -152,29 +147,6 @@ const ISO_TIMESTAMPS = {
     };
   },
 };
-
-/** toISOString's form of a timestamptz column of `u`, whatever the session's time zone. */
-const iso = (column: string) =>
-  `to_char(u.${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-/** Whether the year is one toISOString prints with four digits, as to_char's YYYY does. */
-const fourDigitYear = (column: string) =>
-  `u.${column} >= timestamptz '0001-01-01 00:00:00+00' and u.${column} < timestamptz '10000-01-01 00:00:00+00'`;
-
-/**
- * A users row `u` as the API prints it (toUser's record through the route's serializer):
- * `name`, `email` only when set, `createdAt`, `updatedAt`, `id`, no spaces. to_json escapes a
- * string as JSON.stringify does (`\"`, `\\`, `\b\f\n\r\t`, `\u00xx` for the other control
- * characters, every other character as it is; PostgreSQL text holds no lone surrogates). NULL,
- * for the caller to read the row instead, when a timestamp's year is outside 1 to 9999.
- */
-const RECORD_JSON = sql.raw<string | null>(`case
-  when ${fourDigitYear('created_at')} and ${fourDigitYear('updated_at')}
-  then '{"name":' || to_json(u.name)
-    || coalesce(',"email":' || to_json(u.email), '')
-    || ',"createdAt":"' || ${iso('created_at')}
-    || '","updatedAt":"' || ${iso('updated_at')}
-    || '","id":' || to_json(u.id) || '}'
-  end`);
 
 /** The channel writers notify and workers listen on. */
 const CHANNEL = 'outbox_events';

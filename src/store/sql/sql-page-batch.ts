@@ -1,30 +1,16 @@
-import {
-  sql,
-  type AliasedRawBuilder,
-  type CompiledQuery,
-  type Kysely,
-  type RawBuilder,
-} from 'kysely';
+import { sql, type AliasedRawBuilder, type CompiledQuery, type Kysely } from 'kysely';
 import type { ListQuery, SortKey } from '../../users/list-query.ts';
-import type { User } from '../../users/user.ts';
 import type { Page } from '../../users/user-store.ts';
 import { nextTurn } from './next-turn.ts';
+import { toUser } from './sql-record-statements.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { orderedBy, windowOrderedBy } from './sql-where.ts';
 
-/** What an engine brings to batched pages (SqlEngine.pageBatch). */
-export interface PageBatchSql {
-  /** Each page's bounds as rows of a from-item `q(lim, off, k)`, `k` its position from 1. */
-  bounds: (
-    limits: readonly number[],
-    skips: readonly number[],
-  ) => AliasedRawBuilder<{ lim: number; off: number; k: string }, 'q'>;
-  /**
-   * The record of the users row `u` as the API prints it, JSON text byte for byte as the
-   * route's serializer prints toUser's record; NULL for a row the engine cannot print so.
-   */
-  record: RawBuilder<string | null>;
-}
+/** Each page's bounds as rows of a from-item `q(lim, off, k)`, `k` its position from 1. */
+export type PageBounds = (
+  limits: readonly number[],
+  skips: readonly number[],
+) => AliasedRawBuilder<{ lim: number; off: number; k: string }, 'q'>;
 
 /** Most pages one statement answers; the rest wait for the next turn of the event loop. */
 const MAX_PAGES = 32;
@@ -41,34 +27,16 @@ const MOST_ORDERS = 32;
 interface Waiter {
   limit: number;
   skip: number;
-  resolve: (page: Page | undefined) => void;
+  resolve: (page: Page) => void;
   reject: (error: unknown) => void;
 }
 
-/**
- * A row of the statement, one per page: its records joined by commas (NULL when it has none),
- * how many it has and how many of them the engine printed, and the count of every user.
- */
-interface Row {
-  k: string | number;
-  records: string | null;
-  rows: string | number;
-  printed: string | number;
-  total: string | number | bigint;
-}
-
-/** A page read as the API's JSON text; its records are parsed from it only if asked for. */
-function jsonPage(json: string, total: number): Page {
-  let users: User[] | undefined;
-  return {
-    json,
-    total,
-    get users() {
-      users ??= JSON.parse(json) as User[];
-      return users;
-    },
-  };
-}
+/** A page's row: its record, and its number in the page's order. */
+type PageRow = Parameters<typeof toUser>[0] & { n: string | number };
+/** A row of the statement: a page's row or, for an empty page, nulls; each with the count. */
+type Row = { k: string | number; total: string | number | bigint } & (
+  PageRow | { [column in keyof PageRow]: null }
+);
 
 /**
  * Where-less list pages (the common list: a page in some order) that arrive together go to
@@ -78,16 +46,10 @@ function jsonPage(json: string, total: number): Page {
  * snapshot taken after its request arrived, so a client still reads its own acknowledged
  * writes, and a page always agrees with its count. An empty page carries the count too, so a
  * page past the end needs no second statement.
- *
- * The engine prints each page as the JSON text the route sends (Page.json), so the web process
- * neither parses its rows nor serializes its records: on a page of 30 that was a third of the
- * process's time for the request, moved to the engine's backends, which run on the other cores.
- * A page with a record the engine cannot print exactly (a timestamp outside years 1 to 9999)
- * is left to the caller, who reads it as rows.
  */
 export class PageBatch {
   readonly #db: Kysely<SqlDatabase>;
-  readonly #engine: PageBatchSql;
+  readonly #bounds: PageBounds;
   readonly #read: (query: CompiledQuery<Row>) => Promise<Row[]>;
   readonly #compiled = new Map<
     string,
@@ -112,20 +74,19 @@ export class PageBatch {
 
   constructor(
     db: Kysely<SqlDatabase>,
-    engine: PageBatchSql,
+    bounds: PageBounds,
     read: (query: CompiledQuery<unknown>) => Promise<unknown[]>,
   ) {
     this.#db = db;
-    this.#engine = engine;
+    this.#bounds = bounds;
     this.#read = read as (query: CompiledQuery<Row>) => Promise<Row[]>;
   }
 
   /**
    * The page of `query`, batched with others of its turn; undefined when it is not one a batch
-   * takes (a filter, a page that reaches far, too many sort orders), and a promise of undefined
-   * when the engine could not print it: the caller reads those alone.
+   * takes (a filter, a page that reaches far, too many sort orders), for the caller to read alone.
    */
-  page(query: ListQuery): Promise<Page | undefined> | undefined {
+  page(query: ListQuery): Promise<Page> | undefined {
     if (query.where || query.limit === 0 || query.skip + query.limit > BATCHED_REACH_MAX) {
       return undefined;
     }
@@ -162,47 +123,46 @@ export class PageBatch {
   }
 
   /**
-   * `select q.k, p.records, p.rows, p.printed, (select count(*) from users) as total from
-   * <bounds> left join lateral (select string_agg(<record>, ',' order by u.n) as records, …
-   * from (<the page, its rows numbered in its order>) u) p on true`: the count is not
-   * correlated, so the engine runs it once for the statement; an empty page still gives a row.
+   * `select q.k, p.*, (select count(*) from users) as total from <bounds> left join lateral
+   * (<the page, with its rows numbered in its order>) p on true`: the count is not correlated,
+   * so the engine runs it once for the statement; an empty page still gives one row, its `id`
+   * null.
    */
   #build(sort: SortKey[], limits: number[], skips: number[]): CompiledQuery<Row> {
     const db = this.#db;
     const count = db
       .selectFrom('users')
       .select((eb) => eb.fn.countAll<number | string | bigint>().as('total'));
-    const record = this.#engine.record;
     return db
-      .selectFrom(this.#engine.bounds(limits, skips))
+      .selectFrom(this.#bounds(limits, skips))
       .leftJoinLateral(
         (eb) =>
-          eb
-            .selectFrom(
-              orderedBy(
-                eb
-                  .selectFrom('users')
-                  .select(USER_COLUMNS)
-                  .select((eb) =>
-                    eb.fn
-                      .agg<string>('row_number')
-                      .over((over) => windowOrderedBy(over, sort))
-                      .as('n'),
-                  )
-                  .limit(sql<number>`q.lim`)
-                  .offset(sql<number>`q.off`),
-                sort,
-              ).as('u'),
-            )
-            .select([
-              sql<string | null>`string_agg(${record}, ',' order by u.n)`.as('records'),
-              sql<string>`count(*)`.as('rows'),
-              sql<string>`count(${record})`.as('printed'),
-            ])
-            .as('p'),
+          orderedBy(
+            eb
+              .selectFrom('users')
+              .select(USER_COLUMNS)
+              .select((eb) =>
+                eb.fn
+                  .agg<string>('row_number')
+                  .over((over) => windowOrderedBy(over, sort))
+                  .as('n'),
+              )
+              .limit(sql<number>`q.lim`)
+              .offset(sql<number>`q.off`),
+            sort,
+          ).as('p'),
         (join) => join.onTrue(),
       )
-      .select(['q.k', 'p.records', 'p.rows', 'p.printed', count.as('total')])
+      .select([
+        'q.k',
+        'p.n',
+        'p.id',
+        'p.name',
+        'p.email',
+        'p.created_at',
+        'p.updated_at',
+        count.as('total'),
+      ])
       .compile() as unknown as CompiledQuery<Row>;
   }
 
@@ -220,13 +180,16 @@ export class PageBatch {
       for (const { reject } of waiters) reject(error);
       return;
     }
-    const pages: (Page | undefined)[] = [];
+    const pages = waiters.map(() => [] as PageRow[]);
+    let total = 0;
     for (const row of rows) {
-      pages[Number(row.k) - 1] =
-        Number(row.printed) === Number(row.rows)
-          ? jsonPage(`[${row.records ?? ''}]`, Number(row.total))
-          : undefined;
+      total = Number(row.total);
+      if (row.id !== null) pages[Number(row.k) - 1]!.push(row as PageRow);
     }
-    waiters.forEach(({ resolve }, i) => resolve(pages[i]));
+    waiters.forEach(({ resolve }, i) => {
+      // The engine hands a page's rows in its order; their numbers make sure of it.
+      const page = pages[i]!.sort((a, b) => Number(a.n) - Number(b.n));
+      resolve({ users: page.map(toUser), total });
+    });
   }
 }

@@ -85,8 +85,8 @@ export class SqlUserStore implements UserStore {
     this.pages = new PageStatements(this.db);
     const read = engine.read;
     this.pageBatch =
-      engine.pageBatch && read
-        ? new PageBatch(this.db, engine.pageBatch, async (query) => (await read(query)) ?? [])
+      engine.pageBounds && read
+        ? new PageBatch(this.db, engine.pageBounds, async (query) => (await read(query)) ?? [])
         : undefined;
   }
 
@@ -110,9 +110,7 @@ export class SqlUserStore implements UserStore {
       const total = async () =>
         Number((await listStatements(this.db, query).count.executeTakeFirstOrThrow()).total);
       if (query.limit === 0) return { users: [], total: await total() };
-      // Batched where the engine can; a page it could not print is read below, alone.
-      const batch = this.pageBatch?.page(query);
-      const batched = batch && (await batch);
+      const batched = this.pageBatch?.page(query);
       if (batched) return batched;
       // A where-less page by its compiled statement (prepared by name on PostgreSQL), if any.
       const compiled = this.pages.page(query);
