@@ -82,6 +82,12 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     dialect: new PostgresDialect({ pool }),
     read,
     writeStatement: named,
+    pageBounds: (limits, skips) =>
+      sql<{
+        lim: number;
+        off: number;
+        k: string;
+      }>`unnest(${limits}::int8[], ${skips}::int8[]) with ordinality`.as<'q'>(sql`q(lim, off, k)`),
     anyOf: {
       where: (column, list) => sql<boolean>`${sql.ref(column)} = any(${list})`,
       bind: (values) => values,

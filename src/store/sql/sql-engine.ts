@@ -9,6 +9,7 @@ import {
 } from 'kysely';
 import type { StoreCapabilities } from '../../users/user-store.ts';
 import type { SqlDatabase } from './sql-schema.ts';
+import type { PageBounds } from './sql-page-batch.ts';
 import type { SliceOptions } from './sql-sliced-list.ts';
 
 export interface SqlColumnTypes {
@@ -95,6 +96,12 @@ export interface SqlEngine {
    * `undefined` when it cannot, and the caller goes through Kysely as usual.
    */
   readonly read?: <R>(query: CompiledQuery<R>) => R[] | Promise<R[]> | undefined;
+  /**
+   * Where the engine can bind every page's bounds as arrays (PostgreSQL: `unnest … with
+   * ordinality`): where-less list pages that arrive together are one statement (PageBatch), run
+   * by `read`.
+   */
+  readonly pageBounds?: PageBounds;
   /**
    * Present where the engine has data-modifying CTEs (PostgreSQL): one-record writes are then one
    * statement per kind for the writes that arrive together, rows and events together, run outside

@@ -33,6 +33,7 @@ import { StatementWrites, TransactionWrites, type RecordWrites } from './sql-rec
 import { EMAIL_KEY_INDEX, USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
 import { needsScan, slicedList } from './sql-sliced-list.ts';
 import { listStatements, PageStatements } from './sql-list-query.ts';
+import { PageBatch } from './sql-page-batch.ts';
 
 /** A row of a list's page: the record, and the count of every match. */
 type PageRow = Parameters<typeof toUser>[0] & { total: number | string | bigint };
@@ -56,6 +57,8 @@ export class SqlUserStore implements UserStore {
   /** One record's writes, each with its event: one statement or one transaction, per engine. */
   private readonly writes: RecordWrites;
   private readonly pages: PageStatements;
+  /** Where-less pages that arrive together, as one statement, where the engine can. */
+  private readonly pageBatch: PageBatch | undefined;
 
   constructor(engine: SqlEngine) {
     this.kind = engine.kind;
@@ -80,6 +83,11 @@ export class SqlUserStore implements UserStore {
     });
     this.writes = this.recordWrites(engine);
     this.pages = new PageStatements(this.db);
+    const read = engine.read;
+    this.pageBatch =
+      engine.pageBounds && read
+        ? new PageBatch(this.db, engine.pageBounds, async (query) => (await read(query)) ?? [])
+        : undefined;
   }
 
   private recordWrites(engine: SqlEngine): RecordWrites {
@@ -102,6 +110,8 @@ export class SqlUserStore implements UserStore {
       const total = async () =>
         Number((await listStatements(this.db, query).count.executeTakeFirstOrThrow()).total);
       if (query.limit === 0) return { users: [], total: await total() };
+      const batched = this.pageBatch?.page(query);
+      if (batched) return batched;
       // A where-less page by its compiled statement (prepared by name on PostgreSQL), if any.
       const compiled = this.pages.page(query);
       const rows = ((compiled && (await this.engine.read?.(compiled))) ??

@@ -2,6 +2,7 @@ import {
   sql,
   type Expression,
   type ExpressionBuilder,
+  type OrderByItemBuilder,
   type SelectQueryBuilder,
   type SqlBool,
 } from 'kysely';
@@ -97,15 +98,27 @@ export function orderedBy<O>(
   sort: SortKey[],
 ): SelectQueryBuilder<SqlDatabase, 'users', O> {
   let ordered = rows;
-  for (const order of sqlOrder(sort)) {
-    ordered = ordered.orderBy(order.column, (ob) => {
-      const directed = order.direction === 'asc' ? ob.asc() : ob.desc();
-      if (order.nulls === 'first') return directed.nullsFirst();
-      return order.nulls === 'last' ? directed.nullsLast() : directed;
-    });
-  }
+  for (const order of sqlOrder(sort)) ordered = ordered.orderBy(order.column, directed(order));
   return ordered;
 }
+
+/** What orders a window: Kysely's builder of `over (…)`, which it does not export by name. */
+interface WindowOrder<T> {
+  orderBy(column: SqlOrder['column'], modifiers: (ob: OrderByItemBuilder) => OrderByItemBuilder): T;
+}
+
+/** A window (`over (…)`) ordered as orderedBy orders rows. */
+export function windowOrderedBy<T extends WindowOrder<T>>(over: T, sort: SortKey[]): T {
+  let ordered = over;
+  for (const order of sqlOrder(sort)) ordered = ordered.orderBy(order.column, directed(order));
+  return ordered;
+}
+
+const directed = (order: SqlOrder) => (ob: OrderByItemBuilder) => {
+  const item = order.direction === 'asc' ? ob.asc() : ob.desc();
+  if (order.nulls === 'first') return item.nullsFirst();
+  return order.nulls === 'last' ? item.nullsLast() : item;
+};
 
 export function sqlOrder(sort: SortKey[]): SqlOrder[] {
   return sort.map(({ field, direction }) => ({
