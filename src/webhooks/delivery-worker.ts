@@ -12,6 +12,13 @@ import { postWebhook, type AttemptResult, type SendWebhook } from './webhook-sen
 /** Events fanned out per store call: large enough for bursts, small enough for short locks. */
 const FAN_OUT_BATCH = 500;
 const MAX_ERROR_BACKOFF_MS = 5000;
+/**
+ * Where the outbox cannot wake the worker when events are written (SQLite), the first wait
+ * after a turn that found work; each empty turn doubles it, up to WORKER_POLL_MS. While changes
+ * keep coming an event waits tens of milliseconds for a worker, not half the poll; a worker
+ * idle for a second is back to polling every WORKER_POLL_MS.
+ */
+const QUICK_POLL_MS = 20;
 
 export interface DeliveryWorkerOptions {
   outbox: Outbox;
@@ -105,6 +112,7 @@ export class DeliveryWorker {
   private async run(): Promise<void> {
     const { outbox, webhooks, worker, logger } = this.options;
     let errorBackoff = 0;
+    let poll = worker.pollMs;
     while (!this.stopping) {
       this.lastTurn = Date.now();
       try {
@@ -122,11 +130,13 @@ export class DeliveryWorker {
           limit: FAN_OUT_BATCH,
         });
         let claimed = 0;
+        let looked = false;
         for (const endpoint of webhooks.urls) {
           if (this.stopping) break;
           const running = this.inFlight.get(endpoint)!;
           const free = worker.concurrency - running.size;
           if (free <= 0) continue;
+          looked = true;
           const batch = await outbox.claim({
             endpoint,
             owner: this.owner,
@@ -145,7 +155,13 @@ export class DeliveryWorker {
         }
         this.answered();
         errorBackoff = 0;
-        if (fanned < FAN_OUT_BATCH && claimed === 0) await this.idle(worker.pollMs);
+        if (fanned > 0 || claimed > 0) poll = Math.min(QUICK_POLL_MS, worker.pollMs);
+        if (fanned < FAN_OUT_BATCH && claimed === 0) {
+          // With every slot taken, a finished delivery wakes the loop (track); a watched outbox
+          // wakes it when events are written.
+          await this.idle(looked && !outbox.watch ? poll : worker.pollMs);
+          poll = Math.min(poll * 2, worker.pollMs);
+        }
       } catch (error) {
         if (this.storeAnswered || errorBackoff === 0)
           logger.warn({ err: error }, 'outbox unreachable; retrying');

@@ -114,6 +114,50 @@ for (const { kind, open } of stores) {
   });
 }
 
+test('sqlite outbox — when completions arrive while the previous ones wait for the writer lock, then they join one update', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sql-outbox-'));
+  const file = join(dir, 'app.db');
+  const store = await createStore({ url: `sqlite:${file}`, ...OPTIONS });
+  const holder = new Database(file, { timeout: 0 });
+  t.after(async () => {
+    holder.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await store.migrate();
+  for (let n = 1; n <= 3; n++) await store.create(newUser(n));
+  const now = new Date().toISOString();
+  await store.outbox.fanOut({ endpoints: [A], now, limit: 10 });
+  const claimed = await store.outbox.claim({
+    endpoint: A,
+    owner: OWNER,
+    limit: 10,
+    now,
+    leaseMs: 60_000,
+  });
+  const [first, second, third] = claimed.map((d) => d.event.sequence);
+  const at = (second: number) => `2030-01-01T00:00:0${second}.000Z`;
+  const turns = () => new Promise((resolve) => setTimeout(resolve, 30));
+  const complete = (sequence: number | undefined, when: string) =>
+    store.outbox.complete({ endpoint: A, sequence: sequence! }, { owner: OWNER, now: when });
+  holder.exec('begin immediate');
+  const done = [complete(first, at(1))];
+  await turns(); // the first update now waits for the lock
+  done.push(complete(second, at(2)));
+  await turns();
+  done.push(complete(third, at(3)));
+  await turns();
+  holder.exec('commit');
+  assert.deepEqual(await Promise.all(done), [true, true, true]);
+  // One update records its completions at the latest of their times.
+  const listing = await store.outbox.list({ limit: 10 });
+  const delivered = new Map(listing.map((l) => [l.event.sequence, l.deliveries[0]?.deliveredAt]));
+  assert.deepEqual(
+    [first, second, third].map((sequence) => delivered.get(sequence!)),
+    [at(1), at(3), at(3)],
+  );
+});
+
 if (stores.some((s) => s.kind === 'postgres')) {
   test('postgres outbox — when a migration adds a column to outbox_deliveries, then the next claim on a pooled connection still succeeds', async (t) => {
     const { store, exec } = await postgres(t);

@@ -222,3 +222,31 @@ test('delivery worker — when no URL is configured, then it is ready while the 
   assert.deepEqual(listing?.deliveries, [], 'not fanned out to anyone');
   assert.equal((await store.outbox.stats()).unfannedEvents, 1);
 });
+
+test('delivery worker — when an outbox that cannot signal just had events, then the next ones are looked for soon, and an idle worker is back to its poll', async (t) => {
+  const { store, users, receiver, worker } = await setup(t);
+  let turns = 0;
+  const counted: Outbox = Object.assign(Object.create(store.outbox) as Outbox, {
+    fanOut: (options: Parameters<Outbox['fanOut']>[0]) => {
+      turns++;
+      return store.outbox.fanOut(options);
+    },
+  });
+  await users.create({ name: 'first' });
+  // A poll far longer than the waits below: the first change is found by the first turn, the
+  // second only because a worker that just found work looks again soon.
+  worker({ pollMs: 60_000, outbox: counted, urls: [receiver.url('/a')] });
+  await receiver.waitFor(() => receiver.accepted().length === 1, 5000);
+  // Recorded delivered, and the loop back to waiting: nothing in flight will wake it.
+  const delivered = async () =>
+    (await store.outbox.list({ limit: 10 }))[0]?.deliveries[0]?.status === 'delivered';
+  while (!(await delivered())) await sleep(10);
+  await sleep(100);
+  await users.create({ name: 'second' });
+  await receiver.waitFor(() => receiver.accepted().length === 2, 5000);
+  // Quiet from here on: the waits double towards the poll, so turns soon all but stop.
+  await sleep(1500);
+  const before = turns;
+  await sleep(1500);
+  assert.ok(turns - before <= 3, `${turns - before} turns in 1.5 s of quiet`);
+});

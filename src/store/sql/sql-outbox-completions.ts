@@ -18,20 +18,36 @@ const MAX_BATCH = 500;
  * turn of the event loop, where each took its own. Each delivery's outcome is its own: when a
  * group's UPDATE fails, only that group's callers are told, and the groups already committed
  * are answered as settled.
+ *
+ * `serial` (SQLite): one batch at a time, and the completions that arrive while it waits for
+ * the writer lock join the next. Batches started turn by turn each took the lock and paid a
+ * commit of their own, a few completions each, while the web process's writes held it: with
+ * writes at the create rate a completion took 130 ms, which a slot of the worker's waited for.
  */
 export class OutboxCompletions {
   readonly #db: Kysely<SqlDatabase>;
+  readonly #serial: boolean;
   /** Waiting completions by owner, then URL. */
   #pending = new Map<string, Map<string, Completion[]>>();
   #size = 0;
+  /** A serial batch is being written; its end schedules the next. */
+  #running = false;
   readonly #schedule = nextTurn(() => {
-    const batch = this.#take();
-    void this.#run(batch);
+    if (this.#running) return false;
+    const run = this.#run(this.#take());
+    if (this.#serial) {
+      this.#running = true;
+      void run.finally(() => {
+        this.#running = false;
+        if (this.#size > 0) this.#schedule();
+      });
+    }
     return this.#size > 0;
   });
 
-  constructor(db: Kysely<SqlDatabase>) {
+  constructor(db: Kysely<SqlDatabase>, options: { serial: boolean }) {
     this.#db = db;
+    this.#serial = options.serial;
   }
 
   /** Whether `owner` still held the lease, and the delivery is now marked delivered. */

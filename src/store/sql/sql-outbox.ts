@@ -50,7 +50,8 @@ export class SqlOutbox implements Outbox {
     this.db = db;
     this.engine = engine;
     this.guard = guard;
-    this.completions = new OutboxCompletions(db);
+    // One writer: completions that wait for its lock meanwhile join one UPDATE.
+    this.completions = new OutboxCompletions(db, { serial: engine.groupCommits === true });
     const signal = engine.outboxSignal;
     if (signal) this.watch = (wake) => signal.listen(wake);
   }

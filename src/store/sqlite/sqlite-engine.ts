@@ -13,12 +13,16 @@ import {
 import { storeUnavailable } from '../../users/errors.ts';
 import { nameKey } from '../../users/user.ts';
 import type { SqlEngine } from '../sql/sql-engine.ts';
+import { SYNC_BUSY_MS, isBusy, retryWhenBusy } from './sqlite-busy.ts';
 import { isSqliteUnavailable, isSqliteUniqueViolation } from './sqlite-errors.ts';
 
 export interface SqliteEngineOptions {
   /** A file path or `:memory:`. */
   filename: string;
-  /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
+  /**
+   * How long a writer waits for another connection's lock before SQLITE_BUSY: SYNC_BUSY_MS in
+   * SQLite's handler, the rest with the event loop free (sqlite-busy.ts).
+   */
   busyTimeoutMs: number;
   /** How long one list query may scan before it is abandoned (DATABASE_STATEMENT_TIMEOUT_MS). */
   queryTimeoutMs: number;
@@ -34,10 +38,23 @@ const SCAN_SLICE_ROWS = 2048;
  */
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #inTransaction: () => boolean;
+  readonly #busyTimeoutMs: number;
+  #connection: { inner: DatabaseConnection; retrying: DatabaseConnection } | undefined;
 
-  constructor(config: SqliteDialectConfig, inTransaction: () => boolean) {
+  constructor(config: SqliteDialectConfig, inTransaction: () => boolean, busyTimeoutMs: number) {
     super(config);
     this.#inTransaction = inTransaction;
+    this.#busyTimeoutMs = busyTimeoutMs;
+  }
+
+  /** The one connection, waiting for another process's write lock without blocking. */
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const inner = await super.acquireConnection();
+    if (this.#connection?.inner !== inner) {
+      const options = { busyTimeoutMs: this.#busyTimeoutMs, inTransaction: this.#inTransaction };
+      this.#connection = { inner, retrying: retryWhenBusy(inner, options) };
+    }
+    return this.#connection.retrying;
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -66,15 +83,25 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 class ImmediateSqliteDialect extends SqliteDialect {
   private readonly database: () => Promise<Database.Database>;
   private readonly inTransaction: () => boolean;
+  private readonly busyTimeoutMs: number;
 
-  constructor(database: () => Promise<Database.Database>, inTransaction: () => boolean) {
+  constructor(
+    database: () => Promise<Database.Database>,
+    inTransaction: () => boolean,
+    busyTimeoutMs: number,
+  ) {
     super({ database });
     this.database = database;
     this.inTransaction = inTransaction;
+    this.busyTimeoutMs = busyTimeoutMs;
   }
 
   override createDriver() {
-    return new ImmediateSqliteDriver({ database: this.database }, this.inTransaction);
+    return new ImmediateSqliteDriver(
+      { database: this.database },
+      this.inTransaction,
+      this.busyTimeoutMs,
+    );
   }
 
   override createAdapter() {
@@ -107,9 +134,10 @@ function cacheStatements(db: Database.Database): void {
 function open(options: SqliteEngineOptions): Database.Database {
   const memory = options.filename === ':memory:';
   if (!memory) mkdirSync(dirname(options.filename), { recursive: true });
-  const db = new Database(options.filename, { timeout: options.busyTimeoutMs });
+  const syncBusyMs = Math.trunc(Math.min(options.busyTimeoutMs, SYNC_BUSY_MS));
+  const db = new Database(options.filename, { timeout: syncBusyMs });
   try {
-    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+    db.pragma(`busy_timeout = ${syncBusyMs}`);
     if (!memory) db.pragma('journal_mode = WAL');
     // FULL: every COMMIT waits for fsync of the WAL, so a write is acknowledged only once it is
     // on the disk, and a disk that fails to store it (an I/O error found at write-back) fails
@@ -185,6 +213,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
         }
       },
       () => opened?.inTransaction ?? false,
+      options.busyTimeoutMs,
     ),
     // A committed write of one page (the header's user_version, set to what it is): whether
     // the file, its journal and the disk take writes again after a failed one.
@@ -198,10 +227,17 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
     // better-sqlite3 answers synchronously, so between two statements nothing else can run on
     // the connection; only an open transaction (awaiting its next statement) makes a read
     // wait, or it would see that transaction's uncommitted rows.
-    read: <R>(query: CompiledQuery<R>) =>
-      opened?.open && !opened.inTransaction
-        ? (opened.prepare(query.sql).all(query.parameters) as R[])
-        : undefined,
+    // A read that finds the file locked (rare in WAL: a recovery under way) goes through Kysely,
+    // whose connection waits without blocking.
+    read: <R>(query: CompiledQuery<R>) => {
+      if (!opened?.open || opened.inTransaction) return undefined;
+      try {
+        return opened.prepare(query.sql).all(query.parameters) as R[];
+      } catch (error) {
+        if (isBusy(error)) return undefined;
+        throw error;
+      }
+    },
     // SQLite has no array type: the ids go as one JSON array, which json_each opens.
     anyOf: {
       where: (column, list) =>
