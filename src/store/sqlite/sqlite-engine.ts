@@ -134,10 +134,11 @@ function cacheStatements(db: Database.Database): void {
 function open(options: SqliteEngineOptions): Database.Database {
   const memory = options.filename === ':memory:';
   if (!memory) mkdirSync(dirname(options.filename), { recursive: true });
-  const syncBusyMs = Math.trunc(Math.min(options.busyTimeoutMs, SYNC_BUSY_MS));
-  const db = new Database(options.filename, { timeout: syncBusyMs });
+  // Opening waits for another process's lock the whole busy timeout, blocking: it runs once,
+  // before the process serves, and its pragmas (the journal mode) may need the lock. Past it,
+  // SQLite's handler waits only SYNC_BUSY_MS and the rest is waited with the event loop free.
+  const db = new Database(options.filename, { timeout: Math.trunc(options.busyTimeoutMs) });
   try {
-    db.pragma(`busy_timeout = ${syncBusyMs}`);
     if (!memory) db.pragma('journal_mode = WAL');
     // FULL: every COMMIT waits for fsync of the WAL, so a write is acknowledged only once it is
     // on the disk, and a disk that fails to store it (an I/O error found at write-back) fails
@@ -161,6 +162,7 @@ function open(options: SqliteEngineOptions): Database.Database {
     // connections, which lack it, write as before.
     db.function('users_name_fold', { deterministic: true }, (name) => nameKey(String(name)));
     cacheStatements(db);
+    db.pragma(`busy_timeout = ${Math.trunc(Math.min(options.busyTimeoutMs, SYNC_BUSY_MS))}`);
     return db;
   } catch (error) {
     db.close();
