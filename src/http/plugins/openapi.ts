@@ -2,17 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Server } from 'node:http';
-import Fastify, {
-  type FastifyHttpOptions,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifySchema,
-  type RouteOptions,
-} from 'fastify';
+import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import { problemRef } from '../schemas.ts';
-import { lazyValidators, sharedSerializers } from '../serializers.ts';
+import { onDemand } from './on-demand.ts';
 import type { Release } from '../routes/operations.ts';
 import { ALWAYS_PRESENT } from '../../users/user.ts';
 
@@ -27,30 +19,16 @@ interface DocsSettings {
   access: { enabled: boolean; readsRequireAuth: boolean };
 }
 
-/** Names each request handed to the docs app, so that an error it meets is found again. */
-const FORWARDED = 'x-docs-forwarded';
-
-/** Headers of the docs app's answer that belong to its own (injected) connection. */
-const OWN_HEADERS = new Set([
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'date',
-]);
-
 /**
  * The OpenAPI 3.1 document is generated from the route schemas (the same ones that validate and
  * serialize), served at /openapi.json, with a docs page at /docs. The UI's assets ship inside
  * the package: nothing is loaded from outside the service.
  *
  * Neither is needed to answer the API, so neither is loaded at start (@fastify/swagger,
- * swagger-ui and @fastify/static with their packages were a tenth of the web process's cold
- * start): every route registered from here on is recorded, and the first request for the
- * document or the page builds a Fastify instance of its own that never listens, where
- * @fastify/swagger sees the same routes with the same schemas, and swagger-ui serves /docs.
- * /docs requests reach it through `inject`; the answer goes out through this app, with its hooks
- * (logs, metrics, headers) as for any route, and its 404s are this app's problem documents.
+ * swagger-ui, yaml and @fastify/static cost every start a tenth of its time): every route
+ * registered from here on is recorded, and the first request for the document or the page
+ * builds an instance of their own (`onDemand`) where @fastify/swagger sees the same routes with
+ * the same schemas, in the same order, and swagger-ui serves /docs.
  */
 export async function openapi(
   app: FastifyInstance,
@@ -59,63 +37,28 @@ export async function openapi(
 ): Promise<void> {
   const routes: RouteOptions[] = [];
   app.addHook('onRoute', (route) => void routes.push(route));
-  // The errors the docs app met, by request, thrown again here: this app's error handler makes
-  // them problem documents, as it did when the docs were served here.
-  const failures = new Map<string, unknown>();
-  let forwarded = 0;
-  let built: Promise<FastifyInstance> | undefined;
-  const docs = () => {
-    built ??= docsApp(app, routes, failures, { release, access });
-    // A failed build (a missing asset) is tried again by the next request, not kept.
-    built.catch(() => (built = undefined));
-    return built;
-  };
-  app.get('/openapi.json', { schema: { hide: true } }, async () => (await docs()).swagger());
-  const forward = async (request: FastifyRequest, reply: FastifyReply) => {
-    // HEAD asks the docs app for the whole answer: this app's HEAD handling measures it.
-    const id = String(++forwarded);
-    const answer = await (
-      await docs()
-    ).inject({ method: 'GET', url: request.url, headers: { ...request.headers, [FORWARDED]: id } });
-    const failure = failures.get(id);
-    if (failures.delete(id)) throw failure;
-    if (answer.statusCode === 404) return reply.callNotFound();
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (value !== undefined && !OWN_HEADERS.has(name)) reply.header(name, value);
-    }
-    return reply.code(answer.statusCode).send(answer.rawPayload);
-  };
-  app.get('/docs', { schema: { hide: true } }, forward);
-  app.get('/docs/*', { schema: { hide: true } }, forward);
+  const docs = onDemand((instance) =>
+    docsApp(instance, app.getSchemas(), routes, { release, access }),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () =>
+    (await docs.instance()).swagger(),
+  );
+  app.get('/docs', { schema: { hide: true } }, docs.forward);
+  app.get('/docs/*', { schema: { hide: true } }, docs.forward);
 }
 
-/** The docs' own Fastify instance: @fastify/swagger over `routes`, and swagger-ui at /docs. */
+/** @fastify/swagger over `routes`, and swagger-ui at /docs. */
 async function docsApp(
-  app: FastifyInstance,
+  docs: FastifyInstance,
+  schemas: Record<string, unknown>,
   routes: readonly RouteOptions[],
-  failures: Map<string, unknown>,
   { release, access }: DocsSettings,
-): Promise<FastifyInstance> {
+): Promise<void> {
   const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([
     import('@fastify/swagger'),
     import('@fastify/swagger-ui'),
   ]);
-  const options: FastifyHttpOptions<Server> = {
-    logger: false,
-    // Routed as this app routes (app.ts), so a path finds the same file or none.
-    routerOptions: { ignoreTrailingSlash: true },
-    // Its routes are never called but for swagger-ui's own, which have no schemas: with the
-    // app's lazy compilers, none is compiled.
-    schemaController: {
-      compilersFactory: { buildValidator: lazyValidators(), buildSerializer: sharedSerializers },
-    },
-  };
-  const docs = Fastify(options);
-  docs.setErrorHandler((error, request, reply) => {
-    failures.set(String(request.headers[FORWARDED]), error);
-    return reply.code(500).send();
-  });
-  for (const schema of Object.values(app.getSchemas())) docs.addSchema(schema);
+  for (const schema of Object.values(schemas)) docs.addSchema(schema);
   await docs.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -215,6 +158,4 @@ async function docsApp(
     const { method, url, schema, config } = route;
     docs.route({ method, url, schema, config, exposeHeadRoute: false, handler: async () => null });
   }
-  await docs.ready();
-  return docs;
 }
