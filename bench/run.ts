@@ -764,7 +764,9 @@ Kysely ${pkg('kysely')}.
 |---|---|---|---|---|---|---|---|---|---|---|
 ${table}
 
-Cold start: process start to the first answered \`GET /user/:id\`, median of ${COLD_STARTS}; bare node:
+Cold start: process start to the first answered \`GET /user/:id\`, median of ${COLD_STARTS}, ours and the
+hand-written server taking turns. Ours runs with Node's compile cache (\`module.enableCompileCache()\`, as it does however
+it is started), written when its load run above ended with SIGTERM; the hand-written server and bare node use none. Bare node:
 ${r.bareColds.map((ms) => `${ms.toFixed(0)} ms`).join(' before, ')} after, to its first answer. RSS after all the load above (bare
 node after all its slices: ${r.bareRss.toFixed(0)} MB).
 

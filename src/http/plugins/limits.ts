@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { Redis } from 'ioredis';
 import { ProblemError } from '../problems.ts';
@@ -50,6 +49,8 @@ export async function limits(
         waitMs: settings.redisWaitMs,
       });
     if (shared) app.addHook('onClose', (_app, done) => (shared.close(), done()));
+    // Loaded only when on: its module graph (ip-address among it) costs every start ~5 ms.
+    const { default: rateLimit } = await import('@fastify/rate-limit');
     await app.register(rateLimit, {
       global: true,
       max: settings.rateLimit.max,

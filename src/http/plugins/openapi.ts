@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import { problemRef } from '../schemas.ts';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
+import { onDemand } from './on-demand.ts';
 import type { Release } from '../routes/operations.ts';
 import { ALWAYS_PRESENT } from '../../users/user.ts';
 
@@ -14,17 +13,53 @@ const LOGO_STYLE_HASH = `'sha256-${createHash('sha256')
   .update('.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}')
   .digest('base64')}'`;
 
+/** What `openapi` documents: the release and whether (and for what) a token is asked. */
+interface DocsSettings {
+  release: Release;
+  access: { enabled: boolean; readsRequireAuth: boolean };
+}
+
 /**
  * The OpenAPI 3.1 document is generated from the route schemas (the same ones that validate and
  * serialize), served at /openapi.json, with a docs page at /docs. The UI's assets ship inside
  * the package: nothing is loaded from outside the service.
+ *
+ * Neither is needed to answer the API, so neither is loaded at start (@fastify/swagger,
+ * swagger-ui, yaml and @fastify/static cost every start a tenth of its time): every route
+ * registered from here on is recorded, and the first request for the document or the page
+ * builds an instance of their own (`onDemand`) where @fastify/swagger sees the same routes with
+ * the same schemas, in the same order, and swagger-ui serves /docs.
  */
 export async function openapi(
   app: FastifyInstance,
   release: Release,
-  access: { enabled: boolean; readsRequireAuth: boolean },
+  access: DocsSettings['access'],
 ): Promise<void> {
-  await app.register(swagger, {
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
+  const docs = onDemand((instance) =>
+    docsApp(instance, app.getSchemas(), routes, { release, access }),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () =>
+    (await docs.instance()).swagger(),
+  );
+  app.get('/docs', { schema: { hide: true } }, docs.forward);
+  app.get('/docs/*', { schema: { hide: true } }, docs.forward);
+}
+
+/** @fastify/swagger over `routes`, and swagger-ui at /docs. */
+async function docsApp(
+  docs: FastifyInstance,
+  schemas: Record<string, unknown>,
+  routes: readonly RouteOptions[],
+  { release, access }: DocsSettings,
+): Promise<void> {
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([
+    import('@fastify/swagger'),
+    import('@fastify/swagger-ui'),
+  ]);
+  for (const schema of Object.values(schemas)) docs.addSchema(schema);
+  await docs.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -95,7 +130,7 @@ export async function openapi(
     dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui')),
     'static',
   );
-  await app.register(swaggerUi, {
+  await docs.register(swaggerUi, {
     routePrefix: '/docs',
     staticCSP: true,
     // The plugin's policy upgrades every request to https: over plain http from any host name
@@ -115,5 +150,12 @@ export async function openapi(
     baseDir: assets,
     logo: { type: 'image/svg+xml', content: await readFile(join(assets, 'logo.svg')) },
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The same routes as this app's, in the same order, each as it was registered (its HEAD
+  // twin too, so none is added here). Hidden ones are left out: never documented, and /docs
+  // would clash with swagger-ui's own.
+  for (const route of routes) {
+    if (route.schema?.hide) continue;
+    const { method, url, schema, config } = route;
+    docs.route({ method, url, schema, config, exposeHeadRoute: false, handler: async () => null });
+  }
 }

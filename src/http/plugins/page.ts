@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import fastifyStatic from '@fastify/static';
 import { ProblemError } from '../problems.ts';
+import { onDemand } from './on-demand.ts';
 import { PACKAGE_ROOT } from '../../config/package-root.ts';
 
 /**
@@ -56,6 +56,9 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /**
  * The user-management page (web/): `/` and its content-hashed assets under `/assets/`.
  * Without a build (tests that did not run `npm run build`) `/` is a 404 problem saying so.
+ * The files are served by @fastify/static in an instance of their own, built on the first
+ * request for one (`onDemand`): no API answer needs the package, which cost every start its
+ * loading. The page's headers are set here, where the request's protocol and host are known.
  */
 export async function page(app: FastifyInstance, options: { root?: string } = {}): Promise<void> {
   const root = options.root ?? PAGE_ROOT;
@@ -70,8 +73,9 @@ export async function page(app: FastifyInstance, options: { root?: string } = {}
     return;
   }
   const assets = join(root, 'assets');
-  await app.register(async (scope) => {
-    await scope.register(fastifyStatic, {
+  const files = onDemand(async (instance) => {
+    const { default: fastifyStatic } = await import('@fastify/static');
+    await instance.register(fastifyStatic, {
       root: assets,
       prefix: '/assets/',
       schemaHide: true,
@@ -85,11 +89,15 @@ export async function page(app: FastifyInstance, options: { root?: string } = {}
       },
     });
     // index.html names the current hashes: browsers revalidate it every time (ETag → 304).
-    scope.get('/', { schema }, async (request, reply) =>
+    instance.get('/', async (_request, reply) =>
       reply
-        .headers({ ...PAGE_HEADERS, ...(trustworthy(request) && OPENER_POLICY) })
         .header('cache-control', 'no-cache')
         .sendFile('index.html', root, { cacheControl: false }),
     );
+  });
+  app.get('/assets/*', { schema }, files.forward);
+  app.get('/', { schema }, async (request, reply) => {
+    reply.headers({ ...PAGE_HEADERS, ...(trustworthy(request) && OPENER_POLICY) });
+    return files.forward(request, reply);
   });
 }
