@@ -1,4 +1,5 @@
 import { isBuiltin } from 'node:module';
+import MagicString from 'magic-string';
 import { defineConfig, type Plugin } from 'vite';
 
 /**
@@ -63,106 +64,33 @@ export default defineConfig({
  * ES modules, node:http and node:fs build a facade that reads every export, lazy ones included:
  * that loads undici, http2, tls, worker_threads, fs/promises and more (~110 modules a hand-written
  * server, which `require`s them, never loads), a tenth of the web process's cold start. Rewrites
- * the import statements a chunk starts with (a bundle hoists them all there) and shifts the
- * source map's first line by as many columns as the rewrite adds.
+ * the import statements a chunk starts with (a bundle hoists them all there); magic-string
+ * gives the rewrite's source map, which the bundler chains with the chunk's own.
  */
 function builtinsWithoutFacade(): Plugin {
   const IMPORT =
-    /import\s*(?:([\w$]+)\s*(?:,\s*)?)?(?:\*\s*as\s*([\w$]+)\s*|\{([^}]*)\}\s*)?(?:from\s*)?(["'])([^"']+)\4\s*;?/y;
+    /\s*import\s*(?:([\w$]+)\s*(?:,\s*)?)?(?:\*\s*as\s*([\w$]+)\s*|\{([^}]*)\}\s*)?(?:from\s*)?(["'])([^"']+)\4\s*;?/y;
   return {
     name: 'builtins-without-facade',
-    generateBundle(_options, bundle) {
-      for (const chunk of Object.values(bundle)) {
-        if (chunk.type !== 'chunk') continue;
-        let at = 0;
-        let prelude = '';
-        for (;;) {
-          IMPORT.lastIndex = at;
-          const m = IMPORT.exec(chunk.code);
-          if (!m) break;
-          at = IMPORT.lastIndex;
-          const [statement, name, namespace, named, , source] = m;
-          if (!isBuiltin(source!)) {
-            prelude += statement;
-            continue;
-          }
+    renderChunk(code) {
+      const rewritten = new MagicString(code);
+      let at = code.startsWith('#!') ? code.indexOf('\n') + 1 : 0;
+      for (;;) {
+        IMPORT.lastIndex = at;
+        const m = IMPORT.exec(code);
+        if (!m) break;
+        const [statement, name, namespace, named, , source] = m;
+        if (isBuiltin(source!)) {
           const value = `process.getBuiltinModule(${JSON.stringify(source)})`;
           const binds = [name, namespace].filter(Boolean).map((id) => `const ${id}=${value};`);
           if (named?.trim()) binds.push(`const{${named.replace(/\s+as\s+/g, ':')}}=${value};`);
-          prelude += binds.join('') || `${value};`;
+          const start = at + statement.indexOf('import');
+          rewritten.update(start, at + statement.length, binds.join('') || `${value};`);
         }
-        if (at === 0) continue;
-        const delta = prelude.length - at;
-        chunk.code = prelude + chunk.code.slice(at);
-        // The map is already an asset of its own by now (`sourcemap: true`).
-        const map = bundle[`${chunk.fileName}.map`];
-        if (delta !== 0 && map?.type === 'asset') {
-          const json = JSON.parse(String(map.source)) as { mappings: string };
-          json.mappings = shiftFirstLine(json.mappings, at, delta);
-          map.source = JSON.stringify(json);
-        }
+        at = IMPORT.lastIndex;
       }
+      if (!rewritten.hasChanged()) return null;
+      return { code: rewritten.toString(), map: rewritten.generateMap({ hires: true }) };
     },
   };
-}
-
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-function decodeSegment(text: string): number[] {
-  const values: number[] = [];
-  let value = 0;
-  let shift = 0;
-  for (const char of text) {
-    const digit = BASE64.indexOf(char);
-    value += (digit & 31) << shift;
-    if (digit & 32) {
-      shift += 5;
-    } else {
-      values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-      value = 0;
-      shift = 0;
-    }
-  }
-  return values;
-}
-
-function encodeSegment(values: number[]): string {
-  let text = '';
-  for (const signed of values) {
-    let value = signed < 0 ? (-signed << 1) | 1 : signed << 1;
-    do {
-      let digit = value & 31;
-      value >>>= 5;
-      if (value > 0) digit |= 32;
-      text += BASE64[digit];
-    } while (value > 0);
-  }
-  return text;
-}
-
-/**
- * A source map's `mappings` with the first line's segments at or after column `from` moved by
- * `delta` columns, and those before it (the rewritten imports) kept before the new `from`.
- * Every field but the column is relative to the previous segment, across lines: each segment is
- * decoded to absolute values and encoded again, so all but the columns stay as they were.
- */
-function shiftFirstLine(mappings: string, from: number, delta: number): string {
-  const end = mappings.indexOf(';');
-  const line = end === -1 ? mappings : mappings.slice(0, end);
-  const state = [0, 0, 0, 0, 0];
-  const previous = [0, 0, 0, 0, 0];
-  const encoded = line
-    .split(',')
-    .filter(Boolean)
-    .map((segment) => {
-      const values = decodeSegment(segment);
-      values.forEach((value, i) => (state[i]! += value));
-      const column = state[0]!;
-      const absolute = [column >= from ? column + delta : Math.min(column, from + delta)];
-      absolute.push(...state.slice(1, values.length));
-      const relative = absolute.map((value, i) => value - previous[i]!);
-      absolute.forEach((value, i) => (previous[i] = value));
-      return encodeSegment(relative);
-    });
-  return encoded.join(',') + (end === -1 ? '' : mappings.slice(end));
 }
