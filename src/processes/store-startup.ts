@@ -1,7 +1,7 @@
 import { redactUrl } from '../store/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
-import { ensureSchema, type UserStore } from '../users/user-store.ts';
+import { ensureSchema, type MigrationStatus, type UserStore } from '../users/user-store.ts';
 import { isDomainError } from '../users/errors.ts';
 import { unsupportedServer } from '../store/server-version.ts';
 import { sleep } from './runtime.ts';
@@ -61,6 +61,11 @@ export async function connectStore(
     config: { store: { url: string } } & Pick<Config, 'startupStoreWaitMs'>;
     signal: AbortSignal;
     shutdown: { begin(reason: string, exitCode?: number): Promise<void> };
+    /**
+     * A schema check begun before listening, to save its round trips at start: its status is
+     * taken if it got one; if it failed, the check runs again here and reports.
+     */
+    earlySchema?: Promise<MigrationStatus | undefined>;
   },
 ): Promise<Logger | undefined> {
   const storeLog = options.logger.child({
@@ -95,7 +100,8 @@ export async function connectStore(
     return giveUp('store unreachable', fields, 'store unreachable at start; giving up');
   }
   try {
-    const { applied } = await ensureSchema(store);
+    const early = await options.earlySchema?.catch(() => undefined);
+    const { applied } = early ?? (await ensureSchema(store));
     if (store.capabilities.embedded)
       storeLog.info({ applied: applied.length }, 'embedded store migrated');
     // A shutdown that began during the schema check has stopped the work already: starting it

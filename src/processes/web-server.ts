@@ -10,6 +10,7 @@ import { UserService } from '../users/user-service.ts';
 import { installShutdown } from './shutdown.ts';
 import { sleep, traceProcess, traceFlushMs } from './runtime.ts';
 import { listenThenConnect } from './store-startup.ts';
+import { ensureSchema } from '../users/user-store.ts';
 import { connectRedis } from './redis.ts';
 import { connectionCap, openFilesLimit } from './open-files.ts';
 
@@ -42,10 +43,17 @@ export async function serveWeb(options: {
     registry,
     { traced: tracing.enabled },
   );
-  // A server store's first connection (TCP, authentication, session start) is mostly waiting:
-  // opened now, it is made while the app below is built, and the start-up's own ping after
-  // `listen` finds it ready in the pool. Its outcome is that ping's to report, not this one's.
-  if (!store.capabilities.embedded) store.ping().catch(() => undefined);
+  // A server store's first connection (TCP, authentication, session start) and its schema
+  // check are round trips, mostly waiting: begun now, they run while the app below is built,
+  // and the start-up after `listen` takes the check's outcome if it got one. A failure here is
+  // that start-up's to meet again and report (with its retries), not this one's.
+  const earlySchema = store.capabilities.embedded
+    ? undefined
+    : store.ping().then(
+        () => ensureSchema(store),
+        () => undefined,
+      );
+  earlySchema?.catch(() => undefined);
   const lifecycle = new Lifecycle();
   const redis =
     config.redisUrl && config.rateLimit.max > 0
@@ -136,7 +144,7 @@ export async function serveWeb(options: {
         }),
       where: { port: config.port, host: config.host },
     },
-    { logger, config, signal: startup.signal, shutdown },
+    { logger, config, signal: startup.signal, shutdown, earlySchema },
   );
   if (storeLog) {
     lifecycle.ready();
