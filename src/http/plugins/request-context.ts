@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { traceFieldsOf } from './request-span.ts';
+import { traceIdsOf } from './request-span.ts';
 import { onCompleted } from './on-completed.ts';
 
 // An incoming id is honoured only if it is short and plain, so logs cannot be forged through it.
@@ -50,7 +50,11 @@ export function requestContext(app: FastifyInstance): void {
   });
   onCompleted(app, (request, reply) => {
     const route = routeOf(request);
+    const ids = traceIdsOf(request);
     const level = QUIET_ROUTES.has(route) ? 'debug' : reply.statusCode >= 500 ? 'error' : 'info';
+    // One literal of fixed shape, fields absent left undefined (pino writes no undefined field):
+    // spreading optional objects into it made V8 copy them at run time and left the line in
+    // dictionary mode, whose every key pino's serializer then looked up the slow way.
     access[level](
       {
         requestId: request.id,
@@ -60,8 +64,9 @@ export function requestContext(app: FastifyInstance): void {
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         // Who wrote, for the audit trail: `token#n` or `jwt:<sub>`, never the credential.
-        ...(request.principal && { principal: request.principal.subject }),
-        ...traceFieldsOf(request),
+        principal: request.principal?.subject,
+        trace_id: ids?.traceId,
+        span_id: ids?.spanId,
       },
       'request completed',
     );

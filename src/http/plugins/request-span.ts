@@ -1,17 +1,12 @@
-import type { Context, Span } from '@opentelemetry/api';
+import type { Context, Span, SpanContext } from '@opentelemetry/api';
 import type { FastifyRequest } from 'fastify';
 
 export const SPAN = Symbol('request span');
 export const CONTEXT = Symbol('request trace context');
 
 /** The ids of a request's span, for its access line; none when tracing is off. */
-export function traceFieldsOf(
-  request: FastifyRequest,
-): { trace_id: string; span_id: string } | undefined {
-  const span = request[SPAN];
-  if (!span) return undefined;
-  const { traceId, spanId } = span.spanContext();
-  return { trace_id: traceId, span_id: spanId };
+export function traceIdsOf(request: FastifyRequest): SpanContext | undefined {
+  return request[SPAN]?.spanContext();
 }
 
 declare module 'fastify' {
