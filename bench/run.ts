@@ -169,6 +169,24 @@ async function slice(port: number, load: Load, side: Side, index: number, second
   };
 }
 
+/**
+ * One unmeasured slice of GET by id for each server before its first scenario: a fresh process
+ * runs code V8 has not optimised yet, and the first scenario alone paid for it (a traced
+ * server's first slice cost 10–50 µs a request more than its later ones). Reads only, so no
+ * scenario finds its data changed.
+ */
+async function warmUp(servers: { port: number; ids: string[] }[]) {
+  for (const { port, ids } of servers) {
+    await slice(
+      port,
+      { path: '/user', options: () => perConnection('GET', ids.length, (i) => `/user/${ids[i]}`) },
+      'ours',
+      0,
+      DURATION / SLICES,
+    );
+  }
+}
+
 interface Measured {
   rps: number;
   /** Each round's (slice's) throughput, in round order. */
@@ -331,6 +349,7 @@ async function benchStore(
   const hand = await start([HANDWRITTEN[store]!], env, join(dir, `hand-${store}.log`));
   const servers = { ours: web, hand, bare };
   const ids = await seed(web.port, 1000);
+  await warmUp([web, hand, bare].map((server) => ({ port: server.port, ids })));
   let requests = ids.length;
   const add = (scenario: string, measured: Record<Side, Measured>) => {
     requests += measured.ours.requests;
@@ -448,7 +467,9 @@ async function benchTelemetry(dir: string): Promise<TelemetryResult> {
       ...extra,
     };
     const server = await start(WEB_ARGS, env, join(dir, `web-${name}.log`));
-    return { ...server, ids: await seed(server.port, 1000) };
+    const ids = await seed(server.port, 1000);
+    await warmUp([{ port: server.port, ids }]);
+    return { ...server, ids };
   };
   const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint };
   const off = await launchWeb('off', {});
@@ -530,7 +551,7 @@ function telemetrySection(r: TelemetryResult): string {
 ## Telemetry: tracing off and on
 
 Written on ${new Date().toISOString()}. GET by id and POST on SQLite, against four web processes,
-each on a database of its own seeded with 1,000 users, each run as the other scenarios' \`ours\` is: tracing **off**, the same once more
+each on a database of its own seeded with 1,000 users and warmed by one unmeasured slice of GET by id, each run as the other scenarios' \`ours\` is: tracing **off**, the same once more
 (**off again**: two identical servers, so their ratio is this run's noise), and tracing **on**
 (OTLP/protobuf to a local sink that answers 200 at once) with the default settings
 (\`parentbased_always_on\`, at most \`TRACES_MAX_PER_SECOND\`=100 traces a second a process) and
@@ -749,7 +770,8 @@ drifts. Every throughput is given as a ratio to the bare server and, for ours, t
 all three); ours × hand-written is given as the median over the ${SLICES} rounds of the two servers' ratio in that round (the
 targets' figure) and over all rounds' requests together. The web process runs the compiled build (\`dist/\`) as the Procfile's \`web\` command runs it
 (\`node ${WEB_ARGS.join(' ')}\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=info\`: one JSON line per request, written
-to a file (the last column of the second table counts them). Each store was seeded with 1,000 users over HTTP first.
+to a file (the last column of the second table counts them). Each store was seeded with 1,000 users over HTTP first; then
+each server got one unmeasured ${DURATION / SLICES} s slice of GET by id, so that no scenario pays for V8's warm-up alone.
 Each connection sends its own list of requests in turn, built before the clock starts: GET and PUT \`/user/:id\` split
 the 1,000 users among the connections; DELETE gives each server ${DELETE_POOL.toLocaleString('en')} users of its own, inserted straight into the
 table before the scenario, one ${SLICES}th of them per slice. p99 is the worst slice's. Ratios have three decimals, so a figure just
