@@ -4,7 +4,7 @@
  * run with the same load. Writes bench/README.md.
  */
 import autocannon from 'autocannon';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -16,82 +16,28 @@ import {
 } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { freePort } from '../test/support/free-port.ts';
 import { doomedId, fillDeletePool } from './delete-pool.ts';
 import { startOtlpSink } from './otlp-sink.ts';
+import {
+  firstAnswer,
+  HANDWRITTEN,
+  launch,
+  ROOT,
+  timeToFirstAnswer,
+  WEB_ARGS,
+  withMigratedPostgres,
+} from './servers.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 10);
 /** Which stores to measure (comma-separated); both by default. */
 const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
-const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ROOT = new URL('..', import.meta.url).pathname;
 
 interface Server {
   child: ChildProcess;
   port: number;
-}
-
-/** The Procfile's web command, node's flags included: the bench measures what production runs. */
-const WEB_ARGS = (() => {
-  const line = readFileSync(join(ROOT, 'Procfile'), 'utf8')
-    .split('\n')
-    .find((text) => text.startsWith('web:'));
-  const [node, ...args] = line!.slice('web:'.length).trim().split(/\s+/);
-  if (node !== 'node')
-    throw new Error(`the Procfile's web command does not start with node: ${line}`);
-  return args;
-})();
-
-/** The environment every server in the bench runs with, on `port`, plus `env`. */
-function serverEnv(port: number, env: Record<string, string>): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'production',
-    // Raw throughput from one client address: no token check, no per-IP limit.
-    ALLOW_ANONYMOUS_WRITES: 'true',
-    RATE_LIMIT_MAX: '0',
-    // One web process on one machine: the embedded store is allowed in production here.
-    ALLOW_EMBEDDED_STORE: 'true',
-    ...env,
-  };
-}
-
-function launch(
-  args: string[],
-  env: Record<string, string>,
-  port: number,
-  stdout: 'ignore' | number,
-) {
-  return spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: serverEnv(port, env),
-    stdio: ['ignore', stdout, 'inherit'],
-  });
-}
-
-/** Polls `path` until it answers 200; fails if the server exits or 30 s pass. */
-async function firstAnswer(child: ChildProcess, port: number, path: string): Promise<void> {
-  const started = performance.now();
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`${child.spawnargs.join(' ')} exited ${child.exitCode}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-        signal: AbortSignal.timeout(2000),
-      });
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (performance.now() - started > 30_000) throw new Error(`${path}: no answer within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 /**
@@ -244,24 +190,6 @@ async function interleaved(servers: Record<Side, Server>, load: Load) {
   ) as Record<Side, Measured>;
 }
 
-async function timeToFirstAnswer(
-  args: string[],
-  env: Record<string, string>,
-  path: string,
-): Promise<number> {
-  const port = await freePort();
-  const started = performance.now();
-  const child = launch(args, env, port, 'ignore');
-  try {
-    await firstAnswer(child, port, path);
-    return performance.now() - started;
-  } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
 /**
  * The same kind of load for every server: connection k sends its own list of requests in turn,
  * built once before the clock starts. (With autocannon's setupRequest every request is rebuilt
@@ -404,9 +332,12 @@ async function benchStore(
   await stop(hand);
   const logged = accessLines(logFile);
   const cold = { ours: [] as number[], hand: [] as number[] };
+  // Taking turns, the order swapped every round, so neither always follows the other's kill.
   for (let i = 0; i < COLD_STARTS; i++) {
-    cold.ours.push(await timeToFirstAnswer(WEB_ARGS, env, `/user/${ids[0]}`));
-    cold.hand.push(await timeToFirstAnswer([HANDWRITTEN[store]!], env, `/user/${ids[0]}`));
+    for (const side of i % 2 === 0 ? (['ours', 'hand'] as const) : (['hand', 'ours'] as const)) {
+      const args = side === 'ours' ? WEB_ARGS : [HANDWRITTEN[store]!];
+      cold[side].push(await timeToFirstAnswer(args, env, `/user/${ids[0]}`));
+    }
   }
   return {
     store,
@@ -416,12 +347,6 @@ async function benchStore(
     requests,
   };
 }
-
-/** The hand-written server for each store, run as the bare server is: plain JavaScript. */
-const HANDWRITTEN: Record<string, string> = {
-  sqlite: 'bench/handwritten-sqlite.mjs',
-  postgres: 'bench/handwritten-pg.mjs',
-};
 
 /**
  * GET by id and POST with telemetry off and on, on SQLite, four web processes (each on its own
@@ -612,30 +537,15 @@ async function main() {
       telemetry = telemetrySection(await benchTelemetry(dir));
     }
     load.push(loadavg()[0]!);
-    const admin = new pg.Client({ connectionString: PG_ADMIN });
     try {
       if (!STORES.includes('postgres')) throw new Error('not in BENCH_STORES');
-      await admin.connect();
-      pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
-      const db = `bench_${process.pid}`;
-      await admin.query(`CREATE DATABASE ${db}`);
-      try {
-        const url = new URL(PG_ADMIN);
-        url.pathname = `/${db}`;
-        const env = { DATABASE_URL: url.toString() };
-        execFileSync(process.execPath, ['dist/processes/admin.js', 'migrate'], {
-          cwd: ROOT,
-          env: { ...process.env, ...env },
-          stdio: 'ignore',
-        });
-        stores.push(await benchStore('postgres', env, bare, rows, dir));
-      } finally {
-        await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
-      }
+      const { result, version } = await withMigratedPostgres((env) =>
+        benchStore('postgres', env, bare, rows, dir),
+      );
+      stores.push(result);
+      pgVersion = version;
     } catch (error) {
       console.error('bench: PostgreSQL skipped:', (error as Error).message);
-    } finally {
-      await admin.end().catch(() => undefined);
     }
     load.push(loadavg()[0]!);
     const bareRss = rssMb(bare.child.pid!);
