@@ -70,26 +70,11 @@ export async function claimInTransaction(
   db: Kysely<SqlDatabase>,
   options: ClaimOptions & { rowLocks: boolean },
 ): Promise<Delivery[]> {
-  const { endpoint, owner, limit, now } = options;
+  const { endpoint, owner, limit } = options;
   // As in fanOut: nothing due, no write transaction.
-  const due = await db
-    .selectFrom('outbox_deliveries')
-    .select('event_sequence')
-    .where('endpoint', '=', endpoint)
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-    .limit(1)
-    .executeTakeFirst();
-  if (!due) return [];
+  if (!(await dueAt(db, options).limit(1).executeTakeFirst())) return [];
   return db.transaction().execute(async (trx) => {
-    let due = trx
-      .selectFrom('outbox_deliveries as d')
-      .select('d.event_sequence')
-      .where('d.endpoint', '=', endpoint)
-      .where('d.status', '=', 'pending')
-      .where('d.next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<=', now)]))
+    let due = dueAt(trx, options)
       // Per-user order: nothing earlier of this user may still be pending here…
       .where(({ not, exists, selectFrom }) =>
         not(
@@ -151,4 +136,15 @@ export async function claimInTransaction(
       })
       .sort((a, b) => a.event.sequence - b.event.sequence);
   });
+}
+
+/** Deliveries to `endpoint` due at `now` and not leased (or their lease run out), as `d`. */
+function dueAt(db: Kysely<SqlDatabase>, { endpoint, now }: ClaimOptions) {
+  return db
+    .selectFrom('outbox_deliveries as d')
+    .select('d.event_sequence')
+    .where('d.endpoint', '=', endpoint)
+    .where('d.status', '=', 'pending')
+    .where('d.next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<=', now)]));
 }
