@@ -72,11 +72,15 @@ export async function connectStore(
     store: store.kind,
     url: redactUrl(options.config.store.url),
   });
-  const wait = await waitForStore(store, {
-    logger: storeLog,
-    maxWaitMs: options.config.startupStoreWaitMs,
-    signal: options.signal,
-  });
+  // A schema check that got its status has reached the store already: no ping to wait for.
+  const early = await options.earlySchema?.catch(() => undefined);
+  const wait: StoreWait = early
+    ? { outcome: 'reachable' }
+    : await waitForStore(store, {
+        logger: storeLog,
+        maxWaitMs: options.config.startupStoreWaitMs,
+        signal: options.signal,
+      });
   /** Logs why the process cannot start, then exits 1. */
   const giveUp = async (reason: string, fields: object, message: string) => {
     storeLog.fatal(fields, message);
@@ -100,7 +104,6 @@ export async function connectStore(
     return giveUp('store unreachable', fields, 'store unreachable at start; giving up');
   }
   try {
-    const early = await options.earlySchema?.catch(() => undefined);
     const { applied } = early ?? (await ensureSchema(store));
     if (store.capabilities.embedded)
       storeLog.info({ applied: applied.length }, 'embedded store migrated');

@@ -47,13 +47,8 @@ export async function serveWeb(options: {
   // check are round trips, mostly waiting: begun now, they run while the app below is built,
   // and the start-up after `listen` takes the check's outcome if it got one. A failure here is
   // that start-up's to meet again and report (with its retries), not this one's.
-  const earlySchema = store.capabilities.embedded
-    ? undefined
-    : store.ping().then(
-        () => ensureSchema(store),
-        () => undefined,
-      );
-  earlySchema?.catch(() => undefined);
+  const earlySchema = store.capabilities.embedded ? undefined : ensureSchema(store);
+  earlySchema?.catch(() => undefined); // met again, and reported, after listen
   const lifecycle = new Lifecycle();
   const redis =
     config.redisUrl && config.rateLimit.max > 0
