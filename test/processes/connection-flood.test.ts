@@ -298,7 +298,7 @@ describe('web process connections', () => {
           connected({ answer });
         });
       });
-    const BURST = 80;
+    const BURST = 40;
     const burst = await Promise.all(
       Array.from({ length: BURST }, () => connect('burst', '127.0.0.1')),
     );
@@ -322,7 +322,7 @@ describe('web process connections', () => {
       MAX_CONNECTIONS_PER_CLIENT: '0',
     });
     t.after(() => web.kill());
-    // The cap's worth from four addresses, none of which has sent a request yet: none is idle,
+    // The cap's worth from eight addresses, none of which has sent a request yet: none is idle,
     // and none holds enough to be heavy (whose connections not read yet go near the cap), so
     // closing connections near the cap makes no room.
     const heavy = await Promise.all(
@@ -333,7 +333,7 @@ describe('web process connections', () => {
             const socket = net.connect({
               port: web.port,
               host: '127.0.0.1',
-              localAddress: `127.0.1.${1 + (i % 4)}`,
+              localAddress: `127.0.1.${1 + (i % 8)}`,
             });
             socket.on('error', () => undefined);
             socket.once('connect', () => resolve(socket));

@@ -56,7 +56,7 @@ const WARN_EVERY_MS = 10_000;
  * its new ones are accepted but not read yet. A browser holds at most 6 per host; trusted
  * proxies, which carry many clients, are never heavy.
  */
-const HEAVY_HOLDING = 16;
+const HEAVY_HOLDING = 8;
 /** Deferred connections read per turn of the event loop once a turn accepts none. */
 const RESUME_PER_TURN = 16;
 /** The longest a connection's reading is deferred, even while connections keep arriving. */
