@@ -70,6 +70,29 @@ async function victim(
   throw lastError;
 }
 
+/** A connection from `localAddress`, once connected. */
+function rawConnection(port: number, localAddress: string): Promise<net.Socket> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+    socket.on('error', () => undefined);
+    socket.once('connect', () => resolve(socket));
+  });
+}
+
+/** One keep-alive GET /healthz on `socket`: the first chunk of its answer. */
+function ask(socket: net.Socket): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    if (socket.destroyed) return reject(new Error('the connection was closed'));
+    const closed = () => reject(new Error('the connection was closed'));
+    socket.once('close', closed);
+    socket.once('data', (chunk) => {
+      socket.off('close', closed);
+      resolve(String(chunk));
+    });
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  });
+}
+
 const sqliteUrl = (t: { after(fn: () => void): void }) => {
   const dir = mkdtempSync(join(tmpdir(), '12f-flood-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -222,6 +245,76 @@ describe('web process connections', () => {
     assert.match(await ask(), /^HTTP\/1\.1 200/, 'and serves its next request');
   });
 
+  test('near the connection cap a light client keeps its kept-alive connection also while the heavy address has sent no request on its connections yet', async (t) => {
+    const web = await startWeb({
+      DATABASE_URL: sqliteUrl(t),
+      MAX_CONNECTIONS: '40',
+      MAX_CONNECTIONS_PER_CLIENT: '0',
+    });
+    t.after(() => web.kill());
+    const light = await rawConnection(web.port, VICTIM_ADDRESS);
+    t.after(() => light.destroy());
+    assert.match(await ask(light), /^HTTP\/1\.1 200/);
+    // As on a busy machine, where the server accepts a burst faster than its requests arrive:
+    // 38 connections from another address that have sent nothing. None is idle; they used to
+    // be passed over, and the light client's idle connection was closed in their place.
+    const heavy = await Promise.all(
+      Array.from({ length: 38 }, () => rawConnection(web.port, '127.0.0.1')),
+    );
+    t.after(() => heavy.forEach((s) => s.destroy()));
+    await web.waitForLine((l) => String(l.msg).startsWith('near the connection cap'));
+    assert.match(await ask(light), /^HTTP\/1\.1 200/, 'the light client is still served');
+    assert.ok(
+      heavy.some((s) => s.destroyed),
+      'connections of the heavy address that sent nothing were closed',
+    );
+  });
+
+  test('a connection from an address holding few, queued behind a burst from one address, is answered before most of the burst', async (t) => {
+    const web = await startWeb({ DATABASE_URL: sqliteUrl(t), MAX_CONNECTIONS_PER_CLIENT: '0' });
+    t.after(() => web.kill());
+    const pid = web.child.pid!;
+    // Stopped, the process accepts nothing: the burst's connections, each with its request
+    // sent, and then the light client's wait in the kernel's accept queue, in that order.
+    process.kill(pid, 'SIGSTOP');
+    let stopped = true;
+    t.after(() => stopped && process.kill(pid, 'SIGCONT'));
+    const answered: string[] = [];
+    // Keep-alive requests: the burst's connections stay open, as an idle flood's do.
+    const connect = (who: string, localAddress: string) =>
+      new Promise<{ answer: Promise<string> }>((connected) => {
+        const socket = net.connect({ port: web.port, host: '127.0.0.1', localAddress });
+        t.after(() => socket.destroy());
+        socket.on('error', () => undefined);
+        const answer = new Promise<string>((resolve) => {
+          socket.once('data', (chunk) => {
+            answered.push(who);
+            resolve(String(chunk));
+          });
+          socket.once('close', () => resolve(''));
+        });
+        socket.once('connect', () => {
+          socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+          connected({ answer });
+        });
+      });
+    const BURST = 40;
+    const burst = await Promise.all(
+      Array.from({ length: BURST }, () => connect('burst', '127.0.0.1')),
+    );
+    const light = await connect('light', VICTIM_ADDRESS);
+    process.kill(pid, 'SIGCONT');
+    stopped = false;
+    assert.match(await light.answer, /^HTTP\/1\.1 200/);
+    const answers = await Promise.all(burst.map((b) => b.answer));
+    assert.equal(answers.filter((a) => /^HTTP\/1\.1 200/.test(a)).length, BURST, 'all answered');
+    // Node accepts one connection per turn and used to read each right away, so the light
+    // client, accepted last, was answered after every connection of the burst.
+    const before = answered.indexOf('light');
+    t.diagnostic(`the light client was answered after ${before} of the burst's ${BURST}`);
+    assert.ok(before < BURST / 2, `answered after ${before} of the burst's ${BURST}`);
+  });
+
   test('at the connection cap a new connection from an address holding few takes the place of one of the address holding the most, rather than being refused', async (t) => {
     const web = await startWeb({
       DATABASE_URL: sqliteUrl(t),
@@ -229,14 +322,19 @@ describe('web process connections', () => {
       MAX_CONNECTIONS_PER_CLIENT: '0',
     });
     t.after(() => web.kill());
-    // The cap's worth from one address, none of which has sent a request yet: none is idle, so
-    // closing idle connections near the cap makes no room.
+    // The cap's worth from eight addresses, none of which has sent a request yet: none is idle,
+    // and none holds enough to be heavy (whose connections not read yet go near the cap), so
+    // closing connections near the cap makes no room.
     const heavy = await Promise.all(
       Array.from(
         { length: 40 },
-        () =>
+        (_, i) =>
           new Promise<net.Socket>((resolve) => {
-            const socket = net.connect({ port: web.port, host: '127.0.0.1' });
+            const socket = net.connect({
+              port: web.port,
+              host: '127.0.0.1',
+              localAddress: `127.0.1.${1 + (i % 8)}`,
+            });
             socket.on('error', () => undefined);
             socket.once('connect', () => resolve(socket));
           }),

@@ -51,6 +51,16 @@ const RECLAIM_TO = 0.75;
 const RECLAIM_EVERY_MS = 250;
 /** One warning per condition per this many ms, not one per refused socket. */
 const WARN_EVERY_MS = 10_000;
+/**
+ * An address holding more open connections than this is heavy: while connections keep arriving,
+ * its new ones are accepted but not read yet. A browser holds at most 6 per host; trusted
+ * proxies, which carry many clients, are never heavy.
+ */
+const HEAVY_HOLDING = 8;
+/** Deferred connections read per turn of the event loop once a turn accepts none. */
+const RESUME_PER_TURN = 16;
+/** From this long deferred on, a connection may be read while connections keep arriving. */
+const DEFER_MAX_MS = 500;
 
 interface Held {
   socket: Socket;
@@ -63,10 +73,14 @@ interface Held {
   readAtRest: number;
   /** Whether `open` still counts it: until it closes, or until this plugin closes it. */
   counted: boolean;
+  /** When its reading was deferred (see `defer`). */
+  deferredAt: number;
 }
 
 /** Kept alive after an answer, with nothing read since: closing it loses no request. */
 const idle = (held: Held) => held.inFlight === 0 && held.socket.bytesRead === held.readAtRest;
+/** Nothing read from it yet: it has sent nothing, or its reading is deferred. */
+const unread = (held: Held) => held.inFlight === 0 && held.socket.bytesRead === 0;
 
 /**
  * Bounds what connections can take: a process-wide cap below the open-files limit (so accepting
@@ -76,7 +90,8 @@ const idle = (held: Held) => held.inFlight === 0 && held.socket.bytesRead === he
  * from a few addresses does not cost everyone else their kept-alive connections (each of which
  * would then have to be opened again, into a full accept queue); at the cap, a new connection
  * from an address holding few takes the place of one of the address holding the most rather
- * than being refused. An accept error is logged, never thrown.
+ * than being refused. While connections keep arriving, those of heavy addresses are read only
+ * once the burst has been accepted (see `defer`). An accept error is logged, never thrown.
  */
 export function connectionLimits(app: FastifyInstance, settings: ConnectionSettings): void {
   const server = app.server;
@@ -88,21 +103,70 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
   // A single process keeps Node's cap one above its own, as a backstop that never bites: every
   // connection past the cap reaches the handler below, which closes it or makes room for it.
   if (!cluster.isWorker) server.maxConnections = settings.maxConnections + 1;
+  // Nothing is read from a new connection until the handler below resumes it (or defers it):
+  // net.Server's `pauseOnConnect` option, which http.createServer does not pass on, but which
+  // net.Server reads from this field at every accept.
+  (server as typeof server & { pauseOnConnect: boolean }).pauseOnConnect = true;
   const reclaimAt = Math.floor(settings.maxConnections * RECLAIM_AT);
   const reclaimTo = Math.floor(settings.maxConnections * RECLAIM_TO);
   const byClient = new Map<string, Map<Socket, Held>>();
   const heldOf = new WeakMap<Socket, Held>();
   const capPerClient = settings.trustProxy === true ? 0 : settings.maxConnectionsPerClient;
+  // Every peer trusted: each may be a proxy carrying many clients, so none is heavy.
+  const deferHeavy = settings.trustProxy !== true;
   const trusted = Array.isArray(settings.trustProxy)
     ? proxyAddr.compile([...settings.trustProxy])
     : () => false;
+  /** An address holding more than HEAVY_HOLDING, not a trusted proxy. */
+  const heavy = (sockets: Map<Socket, Held>, peer: string) =>
+    sockets.size > HEAVY_HOLDING && deferHeavy && !trusted(peer, 0);
   let open = 0;
-  // Counted out at once (the socket's own 'close' comes a turn later): a burst of connections is
-  // accepted in one turn, and each must see the count as it is.
+  // Counted out at once (the socket's own 'close' comes a turn later): the next connection,
+  // accepted in the next turn, sees the count as it is.
   const close = (held: Held) => {
     if (held.counted) open--;
     held.counted = false;
     held.socket.destroy();
+  };
+
+  /**
+   * Node accepts one connection per turn of the event loop (libuv since 1.45), and each turn
+   * also reads and answers what the connections accepted before it sent. In a burst of N
+   * connections, a client opening one more waits in the kernel's accept queue for N turns, each
+   * as long as an accept plus a request: during 1,500 connections that each send one
+   * `GET /healthz`, another client's new connection waited there 130 ms to 900 ms on a loaded
+   * machine. So while connections keep arriving, a new one from a heavy address is accepted
+   * but not read: each turn is then little more than an accept, the queue drains faster, and a
+   * connection from an address holding few is read at once, right after its accept. Deferred
+   * connections are read oldest first: RESUME_PER_TURN a turn once a turn accepts none (the
+   * queue is empty), and, while connections keep arriving, one a turn of those deferred
+   * DEFER_MAX_MS, so that a flood that never pauses is still served. A deferred connection has
+   * read nothing: near the cap it may be closed to make room, as one that has sent nothing.
+   */
+  const deferred = new Set<Held>();
+  let acceptedThisTurn = false;
+  let resuming = false;
+  const resumeDeferred = () => {
+    // Oldest first. While connections arrive, only one deferred too long: each turn then
+    // costs at most what it did when every connection was read at once.
+    const since = acceptedThisTurn ? performance.now() - DEFER_MAX_MS : Infinity;
+    let budget = acceptedThisTurn ? 1 : RESUME_PER_TURN;
+    acceptedThisTurn = false;
+    for (const held of deferred) {
+      if (budget-- <= 0 || held.deferredAt > since) break;
+      deferred.delete(held);
+      held.socket.resume();
+    }
+    if (deferred.size > 0) setImmediate(resumeDeferred);
+    else resuming = false;
+  };
+  const defer = (held: Held) => {
+    held.deferredAt = performance.now();
+    deferred.add(held);
+    if (!resuming) {
+      resuming = true;
+      setImmediate(resumeDeferred);
+    }
   };
   let lastReclaim = -Infinity;
   const lastWarning = new Map<string, number>();
@@ -120,13 +184,21 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     let excess = open - reclaimTo;
     let closed = 0;
     const heaviestFirst = [...byClient.values()].sort((a, b) => b.size - a.size);
+    // A heavy address's connections that have not sent a request yet (or whose reading is
+    // deferred) go too, after its idle ones: they are part of the burst that filled the process.
+    // Without them, a burst not answered yet (deferred, or its requests still on their way) had
+    // the light addresses after it lose their kept-alive connections in its place.
+    const closable = (held: Held) => idle(held) || unread(held);
     for (const sockets of heaviestFirst) {
-      for (const held of sockets.values()) {
-        if (excess <= 0) break;
-        if (!held.counted || !idle(held)) continue;
-        close(held);
-        excess--;
-        closed++;
+      const { socket } = sockets.values().next().value!;
+      for (const pass of heavy(sockets, socket.remoteAddress ?? '') ? [idle, closable] : [idle]) {
+        for (const held of sockets.values()) {
+          if (excess <= 0) break;
+          if (!held.counted || !pass(held)) continue;
+          close(held);
+          excess--;
+          closed++;
+        }
       }
       if (excess <= 0) break;
     }
@@ -157,7 +229,7 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
         chosen = held;
         break;
       }
-      if (!chosen && held.inFlight === 0 && held.socket.bytesRead === 0) chosen = held;
+      if (!chosen && unread(held)) chosen = held;
     }
     if (!chosen) return false;
     close(chosen);
@@ -170,16 +242,18 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
 
   server.on('connection', (socket: Socket) => {
     open++;
+    acceptedThisTurn = true;
     const peer = socket.remoteAddress ?? '';
     const address = clientKey(peer);
     let sockets = byClient.get(address);
     if (!sockets) byClient.set(address, (sockets = new Map()));
-    const held: Held = { socket, inFlight: 0, readAtRest: -1, counted: true };
+    const held: Held = { socket, inFlight: 0, readAtRest: -1, counted: true, deferredAt: 0 };
     sockets.set(socket, held);
     heldOf.set(socket, held);
     socket.once('close', () => {
       if (held.counted) open--;
       held.counted = false;
+      deferred.delete(held);
       sockets.delete(socket);
       if (sockets.size === 0) byClient.delete(address);
     });
@@ -195,7 +269,10 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     if (open > settings.maxConnections && !evictFor(address, sockets.size)) {
       warn('connection refused: the connection cap is reached', { address: peer });
       close(held);
+      return;
     }
+    if (heavy(sockets, peer)) defer(held);
+    else socket.resume();
   });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const held = heldOf.get(request.socket);
