@@ -210,3 +210,34 @@ if (stores.some((s) => s.kind === 'postgres')) {
     assert.deepEqual(await analyzed(), ['outbox_deliveries 1', 'outbox_events 1'], '1,000 rows');
   });
 }
+
+if (stores.some((s) => s.kind === 'postgres')) {
+  test('postgres outbox — when two workers fan out at once, then each event is fanned out by one of them, once per endpoint, and their counts add up', async (t) => {
+    const database = await createTestDatabase();
+    const open = () => createStore({ url: database.url, ...OPTIONS, poolMax: 2 });
+    const [first, second] = [await open(), await open()];
+    t.after(async () => {
+      await first.close();
+      await second.close();
+      await database.drop();
+    });
+    await first.migrate();
+    await Promise.all(Array.from({ length: 300 }, (_, i) => first.create(newUser(i))));
+    const fanOut = (store: UserStore) =>
+      store.outbox.fanOut({ endpoints: [A, B], now: new Date().toISOString(), limit: 200 });
+    const counts = await Promise.all([fanOut(first), fanOut(second)]);
+    const rest = await fanOut(first);
+    assert.equal(counts[0] + counts[1] + rest, 300, `fanned ${counts.join(' + ')} + ${rest}`);
+    assert.equal(await fanOut(second), 0);
+    const stats = await first.outbox.stats();
+    assert.equal(stats.unfannedEvents, 0);
+    const listed = await first.outbox.list({ limit: 500 });
+    assert.equal(listed.length, 300);
+    for (const { event, deliveries } of listed)
+      assert.deepEqual(
+        deliveries.map((d) => `${d.endpoint} ${d.status} ${d.attempts}`).sort(),
+        [`${A} pending 0`, `${B} pending 0`],
+        `event ${event.sequence}`,
+      );
+  });
+}

@@ -16,6 +16,7 @@ import { clipError } from '../../users/outbox.ts';
 import type { SqlEngine } from './sql-engine.ts';
 import { claimInOneStatement, claimInTransaction } from './sql-outbox-claim.ts';
 import { OutboxCompletions } from './sql-outbox-completions.ts';
+import { fanOutInOneStatement, type FanOutOptions } from './sql-outbox-fan-out.ts';
 import { ROWS_PER_STATEMENT, chunks } from './sql-outbox-rows.ts';
 import { listEvents, outboxStats, purgeSettled, redeliverDead } from './sql-outbox-upkeep.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
@@ -51,13 +52,18 @@ export class SqlOutbox implements Outbox {
     this.engine = engine;
     this.guard = guard;
     // One writer: completions that wait for its lock meanwhile join one UPDATE.
-    this.completions = new OutboxCompletions(db, { serial: engine.groupCommits === true });
+    this.completions = new OutboxCompletions(db, {
+      serial: engine.groupCommits === true,
+      statement: engine.writeStatement,
+    });
     const signal = engine.outboxSignal;
     if (signal) this.watch = (wake) => signal.listen(wake);
   }
 
-  fanOut(options: { endpoints: readonly string[]; now: string; limit: number }): Promise<number> {
+  fanOut(options: FanOutOptions): Promise<number> {
+    const statement = this.engine.writeStatement;
     return this.guard(async () => {
+      if (statement) return fanOutInOneStatement(statement, options);
       // A plain read first: most calls find nothing, and need not take SQLite's write lock.
       const waiting = await this.db
         .selectFrom('outbox_events')
