@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { createStore } from '../../src/store/index.ts';
+import type { SqlDatabase } from '../../src/store/sql/sql-schema.ts';
+import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
 import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
 import { newUser } from './contract-support.ts';
@@ -241,3 +244,45 @@ if (stores.some((s) => s.kind === 'postgres')) {
       );
   });
 }
+
+test('sqlite outbox — the worker’s bookkeeping commits without waiting for the disk, and the connection waits for it again after, even when the bookkeeping failed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sql-outbox-'));
+  const engine = createSqliteEngine({
+    filename: join(dir, 'app.db'),
+    busyTimeoutMs: 1000,
+    queryTimeoutMs: 1000,
+  });
+  const db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
+  t.after(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const level = async (on: Kysely<SqlDatabase>) =>
+    Number(
+      (await sql<{ synchronous: number }>`pragma synchronous`.execute(on)).rows[0]?.synchronous,
+    );
+  const bookkeeping = engine.bookkeeping!;
+  // 2 is FULL (a commit waits for fsync), 1 NORMAL.
+  assert.equal(await level(db), 2);
+  assert.equal(await bookkeeping(db, level), 1);
+  assert.equal(await level(db), 2);
+  await assert.rejects(
+    bookkeeping(db, (on) =>
+      on.transaction().execute(async (trx) => {
+        await sql`create table refused (a)`.execute(trx);
+        throw new Error('refused');
+      }),
+    ),
+    /refused/,
+  );
+  assert.equal(await level(db), 2);
+  // A write that arrives meanwhile waits for the bookkeeping's end, then commits durably.
+  let release: (() => void) | undefined;
+  const held = bookkeeping(db, () => new Promise<void>((resolve) => (release = resolve)));
+  while (!release) await new Promise((resolve) => setTimeout(resolve, 5));
+  const write = db.transaction().execute(async (trx) => level(trx));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  release();
+  await held;
+  assert.equal(await write, 2);
+});

@@ -37,7 +37,7 @@ export const COMPLETE = `update outbox_deliveries
  * writes at the create rate a completion took 130 ms, which a slot of the worker's waited for.
  */
 export class OutboxCompletions {
-  readonly #db: Kysely<SqlDatabase>;
+  readonly #bookkeeping: <T>(work: (db: Kysely<SqlDatabase>) => Promise<T>) => Promise<T>;
   readonly #serial: boolean;
   readonly #statement: ((query: CompiledQuery) => Promise<unknown[]>) | undefined;
   /** Waiting completions by owner, then URL. */
@@ -60,13 +60,13 @@ export class OutboxCompletions {
 
   /** `statement`: the engine's writeStatement, where it binds arrays (COMPLETE). */
   constructor(
-    db: Kysely<SqlDatabase>,
+    bookkeeping: <T>(work: (db: Kysely<SqlDatabase>) => Promise<T>) => Promise<T>,
     options: {
       serial: boolean;
       statement?: ((query: CompiledQuery) => Promise<unknown[]>) | undefined;
     },
   ) {
-    this.#db = db;
+    this.#bookkeeping = bookkeeping;
     this.#serial = options.serial;
     this.#statement = options.statement;
   }
@@ -128,21 +128,23 @@ export class OutboxCompletions {
       )) as { event_sequence: string | number }[];
       return new Set(rows.map((row) => sequenceOf(row.event_sequence)));
     }
-    const rows = await this.#db
-      .updateTable('outbox_deliveries')
-      .set({
-        status: 'delivered',
-        delivered_at: now,
-        last_error: null,
-        lease_owner: null,
-        lease_until: null,
-      })
-      .where('endpoint', '=', endpoint)
-      .where('event_sequence', 'in', sequences)
-      .where('lease_owner', '=', owner)
-      .where('status', '=', 'pending')
-      .returning('event_sequence')
-      .execute();
+    const rows = await this.#bookkeeping((db) =>
+      db
+        .updateTable('outbox_deliveries')
+        .set({
+          status: 'delivered',
+          delivered_at: now,
+          last_error: null,
+          lease_owner: null,
+          lease_until: null,
+        })
+        .where('endpoint', '=', endpoint)
+        .where('event_sequence', 'in', sequences)
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .returning('event_sequence')
+        .execute(),
+    );
     return new Set(rows.map((row) => sequenceOf(row.event_sequence)));
   }
 }
