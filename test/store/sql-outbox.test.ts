@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
-import { Kysely, sql } from 'kysely';
+import { CompiledQuery, Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { createStore } from '../../src/store/index.ts';
 import type { SqlDatabase } from '../../src/store/sql/sql-schema.ts';
 import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
+import { createPostgresEngine } from '../../src/store/postgres/postgres-engine.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
 import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
 import { newUser } from './contract-support.ts';
@@ -286,3 +288,39 @@ test('sqlite outbox — the worker’s bookkeeping commits without waiting for t
   await held;
   assert.equal(await write, 2);
 });
+
+if (stores.some((s) => s.kind === 'postgres')) {
+  test('postgres outbox — the worker’s bookkeeping statements commit without waiting for the WAL’s flush, the store’s writes still wait, and closing ends both pools', async (t) => {
+    const database = await createTestDatabase();
+    t.after(() => database.drop());
+    const engine = createPostgresEngine({ url: database.url, ...OPTIONS, poolMax: 2 });
+    const db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
+    const setting = CompiledQuery.raw(`select current_setting('synchronous_commit') as value`);
+    const value = (rows: unknown[]) => (rows as { value: string }[])[0]?.value;
+    assert.equal(value(await engine.bookkeepingStatement!(setting)), 'off');
+    assert.equal(value(await engine.writeStatement!(setting)), 'on');
+    assert.equal(
+      (await sql<{ value: string }>`${sql.raw(setting.sql)}`.execute(db)).rows[0]?.value,
+      'on',
+    );
+    await db.destroy();
+    await engine.close?.();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      // A backend leaves pg_stat_activity a moment after its client hung up.
+      const open = async () => {
+        await client.query('select pg_stat_clear_snapshot()');
+        const { rows } = await client.query<{ open: number }>(
+          `select count(*)::int as open from pg_stat_activity
+           where datname = current_database() and pid <> pg_backend_pid()`,
+        );
+        return rows[0]?.open;
+      };
+      for (let i = 0; i < 100 && (await open()) !== 0; i++) await sleep(20);
+      assert.equal(await open(), 0, 'no connection left open');
+    } finally {
+      await client.end();
+    }
+  });
+}

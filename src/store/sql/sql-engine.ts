@@ -110,6 +110,14 @@ export interface SqlEngine {
    */
   readonly writeStatement?: (query: CompiledQuery) => Promise<unknown[]>;
   /**
+   * `writeStatement` for the delivery worker's bookkeeping (fan-out, claims, outcomes), on
+   * sessions whose commits do not wait for the disk: what `bookkeeping` does for the engines
+   * whose outbox runs on Kysely.
+   */
+  readonly bookkeepingStatement?: (query: CompiledQuery) => Promise<unknown[]>;
+  /** Closes what the engine opened besides the dialect's connections; after those are closed. */
+  readonly close?: () => Promise<void>;
+  /**
    * Wakes workers when events were written (PostgreSQL: NOTIFY after the write committed,
    * LISTEN in the worker), where the engine can; without it, workers find events by polling.
    */

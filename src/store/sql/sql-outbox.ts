@@ -54,14 +54,14 @@ export class SqlOutbox implements Outbox {
     // One writer: completions that wait for its lock meanwhile join one UPDATE.
     this.completions = new OutboxCompletions((work) => this.bookkeeping(work), {
       serial: engine.groupCommits === true,
-      statement: engine.writeStatement,
+      statement: engine.bookkeepingStatement ?? engine.writeStatement,
     });
     const signal = engine.outboxSignal;
     if (signal) this.watch = (wake) => signal.listen(wake);
   }
 
   fanOut(options: FanOutOptions): Promise<number> {
-    const statement = this.engine.writeStatement;
+    const statement = this.engine.bookkeepingStatement ?? this.engine.writeStatement;
     return this.guard(async () => {
       if (statement) return fanOutInOneStatement(statement, options);
       // A plain read first: most calls find nothing, and need not take SQLite's write lock.
@@ -143,7 +143,7 @@ export class SqlOutbox implements Outbox {
   }
 
   claim(options: ClaimOptions): Promise<Delivery[]> {
-    const statement = this.engine.writeStatement;
+    const statement = this.engine.bookkeepingStatement ?? this.engine.writeStatement;
     return this.guard(() =>
       statement
         ? claimInOneStatement(statement, options)
