@@ -47,7 +47,12 @@ export function workerId(): string {
  * The worker's loop (the transactional outbox, docs/adr/0005): fan new events out to every URL, claim due deliveries per URL
  * (leased, in per-user order), POST each signed, and record the outcome. Up to
  * `worker.concurrency` webhooks per URL are in flight; a finished one wakes the loop, so a
- * user's next event follows at once. `stop()` stops claiming and waits for those in flight.
+ * user's next event follows at once. A webhook's slot is free once its answer came, while its
+ * outcome is still being recorded: recording waits for the store (on SQLite for the one write
+ * lock, which the web process's writes hold most of the time under load), and a slot held
+ * meanwhile sent nothing. The user's next event is not claimed before that outcome is recorded
+ * (the claim's per-user order), and at most `2 × worker.concurrency` deliveries per URL are
+ * claimed and not yet recorded. `stop()` stops claiming and waits for those.
  */
 export class DeliveryWorker {
   readonly owner: string;
@@ -55,7 +60,10 @@ export class DeliveryWorker {
   private readonly now: () => Date;
   private readonly send: SendWebhook;
   private readonly policy: RetryPolicy;
+  /** Per URL, the webhooks whose answer has not come yet: the slots `worker.concurrency` bounds. */
   private readonly inFlight = new Map<string, Set<Promise<void>>>();
+  /** Per URL, the claimed deliveries whose outcome is not recorded yet (in flight included). */
+  private readonly held = new Map<string, Set<Promise<void>>>();
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -78,7 +86,10 @@ export class DeliveryWorker {
       baseMs: webhooks.retryBaseMs,
       maxMs: webhooks.retryMaxMs,
     };
-    for (const url of webhooks.urls) this.inFlight.set(url, new Set());
+    for (const url of webhooks.urls) {
+      this.inFlight.set(url, new Set());
+      this.held.set(url, new Set());
+    }
   }
 
   /** Ready: the store answered the last turn of the loop. */
@@ -106,7 +117,7 @@ export class DeliveryWorker {
       await this.unwatch
     )?.();
     await this.loop;
-    await Promise.all([...this.inFlight.values()].flatMap((set) => [...set]));
+    await Promise.all([...this.held.values()].flatMap((set) => [...set]));
   }
 
   private async run(): Promise<void> {
@@ -133,8 +144,7 @@ export class DeliveryWorker {
         let looked = false;
         for (const endpoint of webhooks.urls) {
           if (this.stopping) break;
-          const running = this.inFlight.get(endpoint)!;
-          const free = worker.concurrency - running.size;
+          const free = this.room(endpoint);
           if (free <= 0) continue;
           looked = true;
           const batch = await outbox.claim({
@@ -145,13 +155,7 @@ export class DeliveryWorker {
             leaseMs: worker.leaseMs,
           });
           claimed += batch.length;
-          for (const delivery of batch) {
-            const work = traceDelivery(delivery, (headers) => this.deliver(delivery, headers));
-            this.track(
-              running,
-              work.then(() => undefined),
-            );
-          }
+          for (const delivery of batch) this.dispatch(delivery);
         }
         this.answered();
         errorBackoff = 0;
@@ -177,17 +181,48 @@ export class DeliveryWorker {
     this.storeAnswered = true;
   }
 
+  /** How many more deliveries to `endpoint` may be claimed now. */
+  private room(endpoint: string): number {
+    const { concurrency } = this.options.worker;
+    return Math.min(
+      concurrency - this.inFlight.get(endpoint)!.size,
+      2 * concurrency - this.held.get(endpoint)!.size,
+    );
+  }
+
   /**
-   * A finished delivery wakes the loop once a quarter of a URL's slots are free: at once when
-   * few webhooks are in flight (a user's next event follows without waiting for the poll), in
-   * batches under load, so each claim takes several deliveries instead of one.
+   * Sends one claimed delivery and records its outcome. Its slot is freed when the answer came
+   * (or the attempt failed), its hold when the outcome is recorded; either wakes the loop once
+   * a quarter of the URL's room is free: at once when few webhooks are in flight (a user's next
+   * event follows without waiting for the poll), in batches under load, so each claim takes
+   * several deliveries instead of one.
    */
-  private track(running: Set<Promise<void>>, work: Promise<void>): void {
-    running.add(work);
-    void work.finally(() => {
-      running.delete(work);
-      const { concurrency } = this.options.worker;
-      if (concurrency - running.size >= Math.ceil(concurrency / 4)) this.wake?.();
+  private dispatch(delivery: Delivery): void {
+    const { endpoint } = delivery;
+    const running = this.inFlight.get(endpoint)!;
+    const held = this.held.get(endpoint)!;
+    const wakeIfRoom = () => {
+      if (this.room(endpoint) >= Math.ceil(this.options.worker.concurrency / 4)) this.wake?.();
+    };
+    let answered!: () => void;
+    const slot = new Promise<void>((resolve) => (answered = resolve));
+    const work = traceDelivery(delivery, (headers) =>
+      this.deliver(delivery, headers, answered),
+    ).then(
+      () => undefined,
+      () => undefined,
+    );
+    running.add(slot);
+    held.add(work);
+    void slot.then(() => {
+      running.delete(slot);
+      wakeIfRoom();
+    });
+    void work.then(() => {
+      // deliver() frees the slot itself; this covers an attempt that threw before it did.
+      answered();
+      held.delete(work);
+      wakeIfRoom();
     });
   }
 
@@ -229,6 +264,7 @@ export class DeliveryWorker {
   private async deliver(
     delivery: Delivery,
     headers: Record<string, string>,
+    answered: () => void,
   ): Promise<AttemptResult> {
     const { outbox, webhooks, metrics, logger } = this.options;
     const { endpoint, event } = delivery;
@@ -249,7 +285,7 @@ export class DeliveryWorker {
       timeoutMs: webhooks.timeoutMs,
       at,
       headers,
-    });
+    }).finally(answered);
     const seconds = (performance.now() - started) / 1000;
     const key = { endpoint, sequence: event.sequence };
     const now = this.now();

@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
+import { CompiledQuery, Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { createStore } from '../../src/store/index.ts';
+import type { SqlDatabase } from '../../src/store/sql/sql-schema.ts';
+import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
+import { createPostgresEngine } from '../../src/store/postgres/postgres-engine.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
 import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
 import { newUser } from './contract-support.ts';
@@ -208,5 +213,114 @@ if (stores.some((s) => s.kind === 'postgres')) {
     assert.deepEqual(await analyzed(), ['outbox_deliveries 0', 'outbox_events 0'], '500 rows');
     assert.equal(await fanOut(), 250);
     assert.deepEqual(await analyzed(), ['outbox_deliveries 1', 'outbox_events 1'], '1,000 rows');
+  });
+}
+
+if (stores.some((s) => s.kind === 'postgres')) {
+  test('postgres outbox — when two workers fan out at once, then each event is fanned out by one of them, once per endpoint, and their counts add up', async (t) => {
+    const database = await createTestDatabase();
+    const open = () => createStore({ url: database.url, ...OPTIONS, poolMax: 2 });
+    const [first, second] = [await open(), await open()];
+    t.after(async () => {
+      await first.close();
+      await second.close();
+      await database.drop();
+    });
+    await first.migrate();
+    await Promise.all(Array.from({ length: 300 }, (_, i) => first.create(newUser(i))));
+    const fanOut = (store: UserStore) =>
+      store.outbox.fanOut({ endpoints: [A, B], now: new Date().toISOString(), limit: 200 });
+    const counts = await Promise.all([fanOut(first), fanOut(second)]);
+    const rest = await fanOut(first);
+    assert.equal(counts[0] + counts[1] + rest, 300, `fanned ${counts.join(' + ')} + ${rest}`);
+    assert.equal(await fanOut(second), 0);
+    const stats = await first.outbox.stats();
+    assert.equal(stats.unfannedEvents, 0);
+    const listed = await first.outbox.list({ limit: 500 });
+    assert.equal(listed.length, 300);
+    for (const { event, deliveries } of listed)
+      assert.deepEqual(
+        deliveries.map((d) => `${d.endpoint} ${d.status} ${d.attempts}`).sort(),
+        [`${A} pending 0`, `${B} pending 0`],
+        `event ${event.sequence}`,
+      );
+  });
+}
+
+test('sqlite outbox — the worker’s bookkeeping commits without waiting for the disk, and the connection waits for it again after, even when the bookkeeping failed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sql-outbox-'));
+  const engine = createSqliteEngine({
+    filename: join(dir, 'app.db'),
+    busyTimeoutMs: 1000,
+    queryTimeoutMs: 1000,
+  });
+  const db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
+  t.after(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const level = async (on: Kysely<SqlDatabase>) =>
+    Number(
+      (await sql<{ synchronous: number }>`pragma synchronous`.execute(on)).rows[0]?.synchronous,
+    );
+  const bookkeeping = engine.bookkeeping!;
+  // 2 is FULL (a commit waits for fsync), 1 NORMAL.
+  assert.equal(await level(db), 2);
+  assert.equal(await bookkeeping(db, level), 1);
+  assert.equal(await level(db), 2);
+  await assert.rejects(
+    bookkeeping(db, (on) =>
+      on.transaction().execute(async (trx) => {
+        await sql`create table refused (a)`.execute(trx);
+        throw new Error('refused');
+      }),
+    ),
+    /refused/,
+  );
+  assert.equal(await level(db), 2);
+  // A write that arrives meanwhile waits for the bookkeeping's end, then commits durably.
+  let release: (() => void) | undefined;
+  const held = bookkeeping(db, () => new Promise<void>((resolve) => (release = resolve)));
+  while (!release) await new Promise((resolve) => setTimeout(resolve, 5));
+  const write = db.transaction().execute(async (trx) => level(trx));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  release();
+  await held;
+  assert.equal(await write, 2);
+});
+
+if (stores.some((s) => s.kind === 'postgres')) {
+  test('postgres outbox — the worker’s bookkeeping statements commit without waiting for the WAL’s flush, the store’s writes still wait, and closing ends both pools', async (t) => {
+    const database = await createTestDatabase();
+    t.after(() => database.drop());
+    const engine = createPostgresEngine({ url: database.url, ...OPTIONS, poolMax: 2 });
+    const db = new Kysely<SqlDatabase>({ dialect: engine.dialect });
+    const setting = CompiledQuery.raw(`select current_setting('synchronous_commit') as value`);
+    const value = (rows: unknown[]) => (rows as { value: string }[])[0]?.value;
+    assert.equal(value(await engine.bookkeepingStatement!(setting)), 'off');
+    assert.equal(value(await engine.writeStatement!(setting)), 'on');
+    assert.equal(
+      (await sql<{ value: string }>`${sql.raw(setting.sql)}`.execute(db)).rows[0]?.value,
+      'on',
+    );
+    await db.destroy();
+    await engine.close?.();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      // A backend leaves pg_stat_activity a moment after its client hung up.
+      const open = async () => {
+        await client.query('select pg_stat_clear_snapshot()');
+        const { rows } = await client.query<{ open: number }>(
+          `select count(*)::int as open from pg_stat_activity
+           where datname = current_database() and pid <> pg_backend_pid()`,
+        );
+        return rows[0]?.open;
+      };
+      for (let i = 0; i < 100 && (await open()) !== 0; i++) await sleep(20);
+      assert.equal(await open(), 0, 'no connection left open');
+    } finally {
+      await client.end();
+    }
   });
 }

@@ -156,6 +156,48 @@ test('delivery worker — when a URL keeps failing past the attempt limit, then 
   );
 });
 
+test('delivery worker — when outcomes wait for the store, then the next users’ webhooks go meanwhile, up to twice the concurrency unrecorded, and a user’s next event waits for its last', async (t) => {
+  const { store, users, receiver, worker } = await setup(t);
+  // Recording an outcome waits until the test lets it, as it waits for a busy store's lock.
+  let gate!: () => void;
+  let opened = new Promise<void>((resolve) => (gate = resolve));
+  let recording = 0;
+  const slow: Outbox = Object.assign(Object.create(store.outbox) as Outbox, {
+    complete: async (...args: Parameters<Outbox['complete']>) => {
+      recording++;
+      await opened;
+      return store.outbox.complete(...args);
+    },
+  });
+  const first = await users.create({ name: 'first' });
+  await users.update(first.id, { name: 'first, renamed' });
+  await users.create({ name: 'second' });
+  await users.create({ name: 'third' });
+  worker({ concurrency: 1, outbox: slow, urls: [receiver.url('/a')] });
+  try {
+    // One webhook in flight at a time, but not held back by the outcome before it: two users'.
+    await receiver.waitFor(() => receiver.accepted().length === 2, 5000);
+    await sleep(300);
+    assert.equal(recording, 2, 'two outcomes waiting to be recorded');
+    assert.deepEqual(
+      receiver.accepted().map((r) => r.type),
+      ['user.created', 'user.created'],
+      'nothing more claimed while two outcomes wait, nor the first user’s next event',
+    );
+  } finally {
+    // Recording resumes, whatever the assertions found: the worker must stop.
+    opened = Promise.resolve();
+    gate();
+  }
+  await receiver.waitFor(() => receiver.accepted().length === 4, 5000);
+  assert.deepEqual(outOfOrder(receiver.accepted()), []);
+  const statuses = async () =>
+    (await store.outbox.list({ limit: 10 })).flatMap((l) => l.deliveries.map((d) => d.status));
+  for (let i = 0; i < 100 && (await statuses()).some((s) => s !== 'delivered'); i++)
+    await sleep(20);
+  assert.deepEqual(await statuses(), ['delivered', 'delivered', 'delivered', 'delivered']);
+});
+
 test('delivery worker — when stopped mid-delivery, then it finishes the webhook in flight and claims nothing more', async (t) => {
   const { users, receiver, worker, store } = await setup(t);
   receiver.behaviour = () => 'hold';

@@ -26,20 +26,31 @@ export interface PostgresEngineOptions {
  */
 export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine {
   const report = options.onBackgroundError ?? (() => undefined);
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolMax,
-    connectionTimeoutMillis: options.connectTimeoutMs,
-    statement_timeout: options.statementTimeoutMs,
-    application_name: '12factor-app',
-    keepAlive: true,
-  });
-  // Without these listeners an idle client's error (server restart, pg_terminate_backend)
-  // is an unhandled 'error' event, which kills the process.
-  pool.on('error', report);
-  // A checked-out client can fail between two queries of a transaction, while pg-pool's idle
-  // listener is detached; the next query fails and reports it, this only keeps the process up.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  const openPool = (settings: { options?: string } = {}) => {
+    const opened = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      application_name: '12factor-app',
+      keepAlive: true,
+      ...settings,
+    });
+    // Without these listeners an idle client's error (server restart, pg_terminate_backend)
+    // is an unhandled 'error' event, which kills the process.
+    opened.on('error', report);
+    // A checked-out client can fail between two queries of a transaction, while pg-pool's idle
+    // listener is detached; the next query fails and reports it, this only keeps the process up.
+    opened.on('connect', (client) => client.on('error', () => undefined));
+    return opened;
+  };
+  const pool = openPool();
+  /**
+   * The delivery worker's bookkeeping statements' own pool, opened by the first of them (so
+   * only in a worker): its sessions commit without waiting for the WAL's flush
+   * (`synchronous_commit = off`; see SqlEngine.bookkeeping for why that is safe there).
+   */
+  let bookkeepingPool: pg.Pool | undefined;
 
   // Each hot read and one-statement write by name: a connection parses and plans it the first time it runs it, then
   // only binds and executes (pg prepares a named query once per connection). The server's
@@ -55,8 +66,8 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     return name;
   };
 
-  const named = async <R>(query: CompiledQuery<R>) => {
-    const result = await pool.query({
+  const named = async <R>(query: CompiledQuery<R>, on = pool) => {
+    const result = await on.query({
       name: nameOf(query.sql),
       text: query.sql,
       values: query.parameters as unknown[],
@@ -82,6 +93,11 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     dialect: new PostgresDialect({ pool }),
     read,
     writeStatement: named,
+    bookkeepingStatement: (query) =>
+      named(query, (bookkeepingPool ??= openPool({ options: '-c synchronous_commit=off' }))),
+    close: async () => {
+      await bookkeepingPool?.end();
+    },
     pageBounds: (limits, skips) =>
       sql<{
         lim: number;

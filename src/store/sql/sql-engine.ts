@@ -110,6 +110,14 @@ export interface SqlEngine {
    */
   readonly writeStatement?: (query: CompiledQuery) => Promise<unknown[]>;
   /**
+   * `writeStatement` for the delivery worker's bookkeeping (fan-out, claims, outcomes), on
+   * sessions whose commits do not wait for the disk: what `bookkeeping` does for the engines
+   * whose outbox runs on Kysely.
+   */
+  readonly bookkeepingStatement?: (query: CompiledQuery) => Promise<unknown[]>;
+  /** Closes what the engine opened besides the dialect's connections; after those are closed. */
+  readonly close?: () => Promise<void>;
+  /**
    * Wakes workers when events were written (PostgreSQL: NOTIFY after the write committed,
    * LISTEN in the worker), where the engine can; without it, workers find events by polling.
    */
@@ -140,6 +148,19 @@ export interface SqlEngine {
    * ping() only reads.
    */
   readonly probeWrite?: (db: Kysely<SqlDatabase>) => Promise<void>;
+  /**
+   * Runs the delivery worker's bookkeeping (fan-out, leases, outcomes) on a connection whose
+   * commits do not wait for the disk (SQLite: `synchronous = NORMAL` for the while), where every
+   * other write waits for its fsync, and on SQLite waits for it holding the one write lock. In
+   * WAL mode the database stays consistent and keeps a prefix of its commits whatever happens;
+   * only a crash of the machine itself can lose the last of these, and then deliveries are
+   * fanned out, leased or sent again: at least once still holds, and the events themselves
+   * are written by the web process's durable commits. Without it, `work` runs on `db`.
+   */
+  readonly bookkeeping?: <T>(
+    db: Kysely<SqlDatabase>,
+    work: (db: Kysely<SqlDatabase>) => Promise<T>,
+  ) => Promise<T>;
   /**
    * Refreshes the planner's statistics of the outbox tables (PostgreSQL: ANALYZE), which the
    * worker asks for while its fan-outs outgrow what the statistics last saw; an engine whose

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { nextTurn } from './next-turn.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
 
@@ -13,6 +13,18 @@ interface Completion {
 const MAX_BATCH = 500;
 
 /**
+ * The UPDATE as one statement whatever the batch's size, its sequences one array parameter
+ * (PostgreSQL), prepared by name on each connection: a list of `?` per sequence was a new text,
+ * parsed and planned anew, at nearly every batch.
+ */
+export const COMPLETE = `update outbox_deliveries
+  set status = 'delivered', delivered_at = $1::timestamptz, last_error = null,
+    lease_owner = null, lease_until = null
+  where endpoint = $2 and event_sequence = any($3::bigint[]) and lease_owner = $4
+    and status = 'pending'
+  returning event_sequence`;
+
+/**
  * Completions that arrive together, as one UPDATE per worker and URL: one round trip and one
  * commit (on SQLite, one take of the writer lock) for the webhooks that finished in the same
  * turn of the event loop, where each took its own. Each delivery's outcome is its own: when a
@@ -25,8 +37,9 @@ const MAX_BATCH = 500;
  * writes at the create rate a completion took 130 ms, which a slot of the worker's waited for.
  */
 export class OutboxCompletions {
-  readonly #db: Kysely<SqlDatabase>;
+  readonly #bookkeeping: <T>(work: (db: Kysely<SqlDatabase>) => Promise<T>) => Promise<T>;
   readonly #serial: boolean;
+  readonly #statement: ((query: CompiledQuery) => Promise<unknown[]>) | undefined;
   /** Waiting completions by owner, then URL. */
   #pending = new Map<string, Map<string, Completion[]>>();
   #size = 0;
@@ -45,9 +58,17 @@ export class OutboxCompletions {
     return this.#size > 0;
   });
 
-  constructor(db: Kysely<SqlDatabase>, options: { serial: boolean }) {
-    this.#db = db;
+  /** `statement`: the engine's writeStatement, where it binds arrays (COMPLETE). */
+  constructor(
+    bookkeeping: <T>(work: (db: Kysely<SqlDatabase>) => Promise<T>) => Promise<T>,
+    options: {
+      serial: boolean;
+      statement?: ((query: CompiledQuery) => Promise<unknown[]>) | undefined;
+    },
+  ) {
+    this.#bookkeeping = bookkeeping;
     this.#serial = options.serial;
+    this.#statement = options.statement;
   }
 
   /** Whether `owner` still held the lease, and the delivery is now marked delivered. */
@@ -100,25 +121,30 @@ export class OutboxCompletions {
   async #update(owner: string, endpoint: string, list: Completion[]): Promise<Set<number>> {
     let now = '';
     for (const completion of list) if (completion.now > now) now = completion.now;
-    const rows = await this.#db
-      .updateTable('outbox_deliveries')
-      .set({
-        status: 'delivered',
-        delivered_at: now,
-        last_error: null,
-        lease_owner: null,
-        lease_until: null,
-      })
-      .where('endpoint', '=', endpoint)
-      .where(
-        'event_sequence',
-        'in',
-        list.map((completion) => completion.sequence),
-      )
-      .where('lease_owner', '=', owner)
-      .where('status', '=', 'pending')
-      .returning('event_sequence')
-      .execute();
+    const sequences = list.map((completion) => completion.sequence);
+    if (this.#statement) {
+      const rows = (await this.#statement(
+        CompiledQuery.raw(COMPLETE, [now, endpoint, sequences, owner]),
+      )) as { event_sequence: string | number }[];
+      return new Set(rows.map((row) => sequenceOf(row.event_sequence)));
+    }
+    const rows = await this.#bookkeeping((db) =>
+      db
+        .updateTable('outbox_deliveries')
+        .set({
+          status: 'delivered',
+          delivered_at: now,
+          last_error: null,
+          lease_owner: null,
+          lease_until: null,
+        })
+        .where('endpoint', '=', endpoint)
+        .where('event_sequence', 'in', sequences)
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .returning('event_sequence')
+        .execute(),
+    );
     return new Set(rows.map((row) => sequenceOf(row.event_sequence)));
   }
 }

@@ -16,6 +16,7 @@ import { clipError } from '../../users/outbox.ts';
 import type { SqlEngine } from './sql-engine.ts';
 import { claimInOneStatement, claimInTransaction } from './sql-outbox-claim.ts';
 import { OutboxCompletions } from './sql-outbox-completions.ts';
+import { fanOutInOneStatement, type FanOutOptions } from './sql-outbox-fan-out.ts';
 import { ROWS_PER_STATEMENT, chunks } from './sql-outbox-rows.ts';
 import { listEvents, outboxStats, purgeSettled, redeliverDead } from './sql-outbox-upkeep.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
@@ -51,13 +52,18 @@ export class SqlOutbox implements Outbox {
     this.engine = engine;
     this.guard = guard;
     // One writer: completions that wait for its lock meanwhile join one UPDATE.
-    this.completions = new OutboxCompletions(db, { serial: engine.groupCommits === true });
+    this.completions = new OutboxCompletions((work) => this.bookkeeping(work), {
+      serial: engine.groupCommits === true,
+      statement: engine.bookkeepingStatement ?? engine.writeStatement,
+    });
     const signal = engine.outboxSignal;
     if (signal) this.watch = (wake) => signal.listen(wake);
   }
 
-  fanOut(options: { endpoints: readonly string[]; now: string; limit: number }): Promise<number> {
+  fanOut(options: FanOutOptions): Promise<number> {
+    const statement = this.engine.bookkeepingStatement ?? this.engine.writeStatement;
     return this.guard(async () => {
+      if (statement) return fanOutInOneStatement(statement, options);
       // A plain read first: most calls find nothing, and need not take SQLite's write lock.
       const waiting = await this.db
         .selectFrom('outbox_events')
@@ -66,47 +72,49 @@ export class SqlOutbox implements Outbox {
         .limit(1)
         .executeTakeFirst();
       if (!waiting) return 0;
-      return this.db.transaction().execute(async (trx) => {
-        let query = trx
-          .selectFrom('outbox_events')
-          .select(['sequence', 'user_id'])
-          .where('fanned_out_at', 'is', null)
-          .orderBy('sequence')
-          .limit(options.limit);
-        if (this.engine.rowLocks) query = query.forUpdate().skipLocked();
-        const events = await query.execute();
-        if (events.length === 0) return 0;
-        const rows = events.flatMap((event) =>
-          options.endpoints.map((endpoint) => ({
-            endpoint,
-            event_sequence: sequenceOf(event.sequence),
-            user_id: event.user_id,
-            status: 'pending',
-            attempts: 0,
-            pending_since: options.now,
-            next_attempt_at: options.now,
-          })),
-        );
-        for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
-          await trx
-            .insertInto('outbox_deliveries')
-            .values(part)
-            .onConflict((oc) => oc.columns(['endpoint', 'event_sequence']).doNothing())
-            .execute();
-        }
-        for (const part of chunks(events, ROWS_PER_STATEMENT)) {
-          await trx
-            .updateTable('outbox_events')
-            .set({ fanned_out_at: options.now })
-            .where(
-              'sequence',
-              'in',
-              part.map((e) => sequenceOf(e.sequence)),
-            )
-            .execute();
-        }
-        return events.length;
-      });
+      return this.bookkeeping((db) =>
+        db.transaction().execute(async (trx) => {
+          let query = trx
+            .selectFrom('outbox_events')
+            .select(['sequence', 'user_id'])
+            .where('fanned_out_at', 'is', null)
+            .orderBy('sequence')
+            .limit(options.limit);
+          if (this.engine.rowLocks) query = query.forUpdate().skipLocked();
+          const events = await query.execute();
+          if (events.length === 0) return 0;
+          const rows = events.flatMap((event) =>
+            options.endpoints.map((endpoint) => ({
+              endpoint,
+              event_sequence: sequenceOf(event.sequence),
+              user_id: event.user_id,
+              status: 'pending',
+              attempts: 0,
+              pending_since: options.now,
+              next_attempt_at: options.now,
+            })),
+          );
+          for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+            await trx
+              .insertInto('outbox_deliveries')
+              .values(part)
+              .onConflict((oc) => oc.columns(['endpoint', 'event_sequence']).doNothing())
+              .execute();
+          }
+          for (const part of chunks(events, ROWS_PER_STATEMENT)) {
+            await trx
+              .updateTable('outbox_events')
+              .set({ fanned_out_at: options.now })
+              .where(
+                'sequence',
+                'in',
+                part.map((e) => sequenceOf(e.sequence)),
+              )
+              .execute();
+          }
+          return events.length;
+        }),
+      );
     }).then(async (fanned) => {
       await this.analyzeAfterGrowth(fanned * options.endpoints.length);
       return fanned;
@@ -135,11 +143,13 @@ export class SqlOutbox implements Outbox {
   }
 
   claim(options: ClaimOptions): Promise<Delivery[]> {
-    const statement = this.engine.writeStatement;
+    const statement = this.engine.bookkeepingStatement ?? this.engine.writeStatement;
     return this.guard(() =>
       statement
         ? claimInOneStatement(statement, options)
-        : claimInTransaction(this.db, { ...options, rowLocks: this.engine.rowLocks === true }),
+        : this.bookkeeping((db) =>
+            claimInTransaction(db, { ...options, rowLocks: this.engine.rowLocks === true }),
+          ),
     );
   }
 
@@ -176,6 +186,12 @@ export class SqlOutbox implements Outbox {
     return this.guard(() => outboxStats(this.db));
   }
 
+  /** `work` on the engine's bookkeeping connection (SqlEngine.bookkeeping), or on the store's. */
+  private bookkeeping<T>(work: (db: Kysely<SqlDatabase>) => Promise<T>): Promise<T> {
+    const run = this.engine.bookkeeping;
+    return run ? run(this.db, work) : work(this.db);
+  }
+
   /** Ends an attempt, only if `owner` still holds the lease: a late worker changes nothing. */
   private settle(
     key: DeliveryKey,
@@ -188,14 +204,16 @@ export class SqlOutbox implements Outbox {
     }>,
   ): Promise<boolean> {
     return this.guard(async () => {
-      const result = await this.db
-        .updateTable('outbox_deliveries')
-        .set({ ...changes, lease_owner: null, lease_until: null })
-        .where('endpoint', '=', key.endpoint)
-        .where('event_sequence', '=', key.sequence)
-        .where('lease_owner', '=', owner)
-        .where('status', '=', 'pending')
-        .executeTakeFirst();
+      const result = await this.bookkeeping((db) =>
+        db
+          .updateTable('outbox_deliveries')
+          .set({ ...changes, lease_owner: null, lease_until: null })
+          .where('endpoint', '=', key.endpoint)
+          .where('event_sequence', '=', key.sequence)
+          .where('lease_owner', '=', owner)
+          .where('status', '=', 'pending')
+          .executeTakeFirst(),
+      );
       return Number(result.numUpdatedRows) > 0;
     });
   }

@@ -208,6 +208,7 @@ export class SqlUserStore implements UserStore {
 
   async close(): Promise<void> {
     await this.db.destroy();
+    await this.engine.close?.();
   }
 
   /**

@@ -246,6 +246,17 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
         sql<boolean>`${sql.ref(column)} in (select value from json_each(${list}))`,
       bind: (values) => JSON.stringify(values),
     },
+    // The pragma cannot change inside a transaction, so it is set around one, on the process's
+    // one connection, which nothing else uses meanwhile; FULL is back before it is released.
+    bookkeeping: (db, work) =>
+      db.connection().execute(async (connection) => {
+        await sql`pragma synchronous = NORMAL`.execute(connection);
+        try {
+          return await work(connection);
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(connection);
+        }
+      }),
     nameKeyGuard: sqliteNameKeyGuard,
     isUnavailable: isSqliteUnavailable,
     isUniqueViolation: isSqliteUniqueViolation,
