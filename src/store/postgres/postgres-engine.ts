@@ -19,6 +19,9 @@ export interface PostgresEngineOptions {
   onBackgroundError?: (error: unknown) => void;
 }
 
+/** Most connections of the delivery worker's bookkeeping pool, on top of DATABASE_POOL_MAX. */
+export const BOOKKEEPING_CONNECTIONS = 3;
+
 /**
  * PostgreSQL through a pg Pool. The pool connects lazily, so creating it never throws nor waits,
  * and it recovers by itself when the server returns: broken clients are discarded, new ones are
@@ -26,7 +29,7 @@ export interface PostgresEngineOptions {
  */
 export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine {
   const report = options.onBackgroundError ?? (() => undefined);
-  const openPool = (settings: { options?: string } = {}) => {
+  const openPool = (settings: { options?: string; max?: number } = {}) => {
     const opened = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax,
@@ -48,7 +51,9 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
   /**
    * The delivery worker's bookkeeping statements' own pool, opened by the first of them (so
    * only in a worker): its sessions commit without waiting for the WAL's flush
-   * (`synchronous_commit = off`; see SqlEngine.bookkeeping for why that is safe there).
+   * (`synchronous_commit = off`; see SqlEngine.bookkeeping for why that is safe there). At
+   * most BOOKKEEPING_CONNECTIONS: a worker's loop runs one fan-out or claim at a time, and its
+   * outcomes one UPDATE per URL, which wait for a connection rather than open more.
    */
   let bookkeepingPool: pg.Pool | undefined;
 
@@ -94,7 +99,13 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     read,
     writeStatement: named,
     bookkeepingStatement: (query) =>
-      named(query, (bookkeepingPool ??= openPool({ options: '-c synchronous_commit=off' }))),
+      named(
+        query,
+        (bookkeepingPool ??= openPool({
+          options: '-c synchronous_commit=off',
+          max: Math.min(options.poolMax, BOOKKEEPING_CONNECTIONS),
+        })),
+      ),
     close: async () => {
       await bookkeepingPool?.end();
     },
