@@ -19,11 +19,15 @@ import { pathOf, QUIET_ROUTES, routeOf } from './request-context.ts';
 import { CONTEXT, SPAN } from './request-span.ts';
 import { onCompleted } from './on-completed.ts';
 
+/** Methods that change nothing, so store no outbox event (nor its traceparent). */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * A server span per request, after OpenTelemetry's HTTP semantic conventions
  * (https://opentelemetry.io/docs/specs/semconv/http/http-spans/): named by method and route
  * pattern, never the raw URL; continuing an incoming W3C `traceparent`. The handler runs inside
- * the span's context, so store calls become its children and its log lines carry its ids.
+ * the span's context (a recorded span's, or a write's), so store calls become its children and
+ * its log lines carry its ids.
  * Registered only when tracing is on: with it off, requests pay nothing.
  */
 export function tracing(app: FastifyInstance): void {
@@ -46,7 +50,14 @@ export function tracing(app: FastifyInstance): void {
       parent,
     );
     request[SPAN] = span;
-    request[CONTEXT] = trace.setSpan(parent, span);
+    // A read past the trace bound runs in no trace context: its context would be read only by
+    // its store calls, which record nothing in an unrecorded trace, and by log lines it does
+    // not write (its access line takes the ids from the request). Entering a context for it
+    // (a context object, two AsyncLocalStorage frames on every request) was a measurable part of
+    // what tracing cost it. A write keeps it: its outbox event stores the trace's traceparent.
+    if (span.isRecording() || !READS.has(request.method)) {
+      request[CONTEXT] = trace.setSpan(parent, span);
+    }
     done();
   });
   // Fastify runs a handler from the body parser's callbacks, outside any context the hooks set,
