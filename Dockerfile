@@ -71,7 +71,7 @@ RUN mkdir -p /app/data && chown 1000:1000 /app/data
 USER 1000:1000
 EXPOSE 1337
 # node as PID 1 receives SIGTERM itself and drains (src/processes/shutdown.ts); never `npm start`.
-# The Procfile's web command. The first flag caps V8's young generation, which otherwise grows with
-# the host's memory: about 80 MB more RSS under load, for no throughput; the second makes V8 collect
-# the old generation once it has grown by a quarter rather than up to fourfold (README).
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "dist/processes/web.js"]
+# The Procfile's web command. The flag caps V8's young generation, which otherwise grows with the
+# host's memory: about 80 MB more RSS under load, for no throughput. The web process limits the old
+# generation's growth itself once it listens (README).
+CMD ["node", "--max-semi-space-size=8", "dist/processes/web.js"]

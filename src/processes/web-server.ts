@@ -13,6 +13,7 @@ import { listenThenConnect } from './store-startup.ts';
 import { ensureSchema } from '../users/user-store.ts';
 import { connectRedis } from './redis.ts';
 import { connectionCap, openFilesLimit } from './open-files.ts';
+import { limitHeapGrowth } from './heap-growth.ts';
 
 const HANDOFF_SETTLE_MS = 250;
 /** Asks for the longest accept queue; the kernel lowers it to net.core.somaxconn. */
@@ -131,12 +132,15 @@ export async function serveWeb(options: {
   const storeLog = await listenThenConnect(
     store,
     {
-      start: () =>
-        app.listen({
+      start: async () => {
+        await app.listen({
           port: config.port,
           host: config.host,
           backlog: LISTEN_BACKLOG,
-        }),
+        });
+        // Once everything the start loads is compiled (see heap-growth.ts for why not before).
+        limitHeapGrowth();
+      },
       where: { port: config.port, host: config.host },
     },
     { logger, config, signal: startup.signal, shutdown, earlySchema },

@@ -37,7 +37,6 @@ test('procfile — when the Procfile is read, then web and release are single co
   assert.deepEqual(procfile.get('web'), [
     'node',
     '--max-semi-space-size=8',
-    '--heap-growing-percent=25',
     'dist/processes/web.js',
   ]);
   assert.deepEqual(procfile.get('release'), ['node', 'dist/processes/admin.js', 'migrate']);
