@@ -56,8 +56,11 @@ export async function browserPolicy(
     xPermittedCrossDomainPolicies: false,
     xXssProtection: false,
   });
+  // Names and values as lists: reply.headers() would list the object's keys on every request.
+  const names = Object.keys(headers);
+  const values = Object.values(headers);
   app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+    for (let i = 0; i < names.length; i++) reply.header(names[i]!, values[i]);
     done();
   });
   // Closed by default: without CORS_ORIGINS no other origin's script may read an answer.

@@ -274,14 +274,19 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     if (heavy(sockets, peer)) defer(held);
     else socket.resume();
   });
+  // One listener for every response ('close' is emitted once), not a closure per request; the
+  // response has let go of its socket by then, its request has not.
+  function answered(this: ServerResponse) {
+    const held = heldOf.get(this.req.socket);
+    if (!held) return;
+    held.inFlight--;
+    held.readAtRest = held.socket.bytesRead;
+  }
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const held = heldOf.get(request.socket);
     if (!held) return;
     held.inFlight++;
-    response.once('close', () => {
-      held.inFlight--;
-      held.readAtRest = held.socket.bytesRead;
-    });
+    response.on('close', answered);
   });
   // Node's backstop cap, should it ever bite, closes the connection itself and says so here.
   server.on('drop', (peer) => {

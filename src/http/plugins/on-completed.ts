@@ -2,6 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const REPLY = Symbol('reply');
 
+type Listener = (request: FastifyRequest, reply: FastifyReply) => void;
+/** Each instance's listeners, in the order they were added. */
+const LISTENERS = new WeakMap<FastifyInstance, Listener[]>();
+
 /**
  * Fastify runs `onResponse` only when a response finishes; a client that drops mid-body gets no
  * response, so its request would leave no access line, no duration and an open span. This runs
@@ -9,10 +13,17 @@ const REPLY = Symbol('reply');
  * a response finished, as status 499 (the "client closed request" of common proxies), since
  * no status was ever sent.
  */
-export function onCompleted(
-  app: FastifyInstance,
-  listener: (request: FastifyRequest, reply: FastifyReply) => void,
-): void {
+export function onCompleted(app: FastifyInstance, listener: Listener): void {
+  const known = LISTENERS.get(app);
+  if (known) {
+    known.push(listener);
+    return;
+  }
+  // One pair of hooks per instance, running its listeners in the order they were added: each
+  // hook costs every request a step of Fastify's hook runner. Fastify gives an instance's hooks
+  // to all of its routes, whenever they were declared, so the listeners reach the same routes.
+  const listeners = [listener];
+  LISTENERS.set(app, listeners);
   if (!app.hasRequestDecorator(REPLY)) {
     app.decorateRequest(REPLY, null);
     app.addHook('onRequest', (request, reply, done) => {
@@ -21,7 +32,7 @@ export function onCompleted(
     });
   }
   app.addHook('onResponse', (request, reply, done) => {
-    listener(request, reply);
+    for (const each of listeners) each(request, reply);
     done();
   });
   app.addHook('onRequestAbort', (request, done) => {
@@ -29,7 +40,7 @@ export function onCompleted(
     // A finished response has had its `onResponse`.
     if (reply && !reply.raw.writableFinished) {
       reply.code(499);
-      listener(request, reply);
+      for (const each of listeners) each(request, reply);
     }
     done();
   });

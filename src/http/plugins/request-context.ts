@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { traceIdsOf } from './request-span.ts';
 import { onCompleted } from './on-completed.ts';
+import { accessLine } from '../../log/access-line.ts';
+import type { Logger } from '../../log/logger.ts';
 
 // An incoming id is honoured only if it is short and plain, so logs cannot be forged through it.
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -39,7 +41,7 @@ export function requestContext(app: FastifyInstance): void {
   app.decorateRequest(ROUTE, '');
   // The access line carries only the fields below, none of them a credential, so it skips the
   // redaction pass every other line gets: that pass cost more than writing the line itself.
-  const access = app.log.child({}, { redact: [] });
+  const access = accessLine(app.log.child({}, { redact: [] }) as Logger, 'request completed');
   // Callback-style hooks: on every request, an async hook's promise is measurable overhead.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -55,21 +57,18 @@ export function requestContext(app: FastifyInstance): void {
     // One literal of fixed shape, fields absent left undefined (pino writes no undefined field):
     // spreading optional objects into it made V8 copy them at run time and left the line in
     // dictionary mode, whose every key pino's serializer then looked up the slow way.
-    access[level](
-      {
-        requestId: request.id,
-        method: request.method,
-        route,
-        path: pathOf(request.url),
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-        // Who wrote, for the audit trail: `token#n` or `jwt:<sub>`, never the credential.
-        principal: request.principal?.subject,
-        trace_id: ids?.traceId,
-        span_id: ids?.spanId,
-      },
-      'request completed',
-    );
+    access(level, {
+      requestId: request.id,
+      method: request.method,
+      route,
+      path: pathOf(request.url),
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      // Who wrote, for the audit trail: `token#n` or `jwt:<sub>`, never the credential.
+      principal: request.principal?.subject,
+      trace_id: ids?.traceId,
+      span_id: ids?.spanId,
+    });
   });
 }
 

@@ -1,10 +1,5 @@
 import { nextTurn } from './next-turn.ts';
 
-interface Waiter<V> {
-  resolve: (value: V | undefined) => void;
-  reject: (error: unknown) => void;
-}
-
 /** Most keys one batched query asks for; the rest wait for the next turn of the event loop. */
 const MAX_BATCH = 100;
 
@@ -20,12 +15,13 @@ const MAX_BATCH = 100;
  */
 export class ReadBatch<K, V> {
   readonly #load: (keys: K[]) => Promise<Map<K, V>>;
-  #pending = new Map<K, Waiter<V>[]>();
+  /** One answer per key waiting, which every caller asking for that key shares. */
+  #pending = new Map<K, PromiseWithResolvers<V | undefined>>();
   readonly #schedule = nextTurn(() => {
-    const batch = new Map<K, Waiter<V>[]>();
-    for (const [key, waiters] of this.#pending) {
+    const batch = new Map<K, PromiseWithResolvers<V | undefined>>();
+    for (const [key, answer] of this.#pending) {
       if (batch.size === MAX_BATCH) break;
-      batch.set(key, waiters);
+      batch.set(key, answer);
       this.#pending.delete(key);
     }
     void this.#run(batch);
@@ -38,25 +34,23 @@ export class ReadBatch<K, V> {
   }
 
   get(key: K): Promise<V | undefined> {
-    return new Promise((resolve, reject) => {
-      const waiters = this.#pending.get(key);
-      if (waiters) waiters.push({ resolve, reject });
-      else this.#pending.set(key, [{ resolve, reject }]);
+    let answer = this.#pending.get(key);
+    if (!answer) {
+      answer = Promise.withResolvers();
+      this.#pending.set(key, answer);
       this.#schedule();
-    });
+    }
+    return answer.promise;
   }
 
-  async #run(batch: Map<K, Waiter<V>[]>): Promise<void> {
+  async #run(batch: Map<K, PromiseWithResolvers<V | undefined>>): Promise<void> {
     let found: Map<K, V>;
     try {
       found = await this.#load([...batch.keys()]);
     } catch (error) {
-      for (const waiters of batch.values()) for (const { reject } of waiters) reject(error);
+      for (const { reject } of batch.values()) reject(error);
       return;
     }
-    for (const [key, waiters] of batch) {
-      const value = found.get(key);
-      for (const { resolve } of waiters) resolve(value);
-    }
+    for (const [key, { resolve }] of batch) resolve(found.get(key));
   }
 }

@@ -124,7 +124,8 @@ export class SqlUserStore implements UserStore {
   }
 
   get(id: string): Promise<User | undefined> {
-    return this.guard(() => this.byId.get(id));
+    // The hottest call: the batch's promise with guard()'s translation, without its async frame.
+    return this.byId.get(id).catch(this.translate);
   }
 
   create(user: NewUser): Promise<User> {
@@ -236,10 +237,14 @@ export class SqlUserStore implements UserStore {
     try {
       return await operation();
     } catch (error) {
-      if (isDomainError(error)) throw error;
-      if (this.engine.isUniqueViolation(error, EMAIL_KEY_INDEX)) throw emailTaken();
-      if (this.engine.isUnavailable(error)) throw storeUnavailable(error);
-      throw error;
+      return this.translate(error);
     }
   }
+
+  private readonly translate = (error: unknown): never => {
+    if (isDomainError(error)) throw error;
+    if (this.engine.isUniqueViolation(error, EMAIL_KEY_INDEX)) throw emailTaken();
+    if (this.engine.isUnavailable(error)) throw storeUnavailable(error);
+    throw error;
+  };
 }
