@@ -53,6 +53,8 @@ export function accessLine(
   const internal = <T>(name: string) =>
     (logger as unknown as Record<symbol, T>)[SYMBOLS[name]!] as T;
   const serializers = internal<Record<string, unknown>>('serializersSym');
+  // A redact path whose first segment is one of these keys (`path`, say) gives it a stringifier.
+  const stringifiers = internal<Record<string, unknown>>('stringifiersSym');
   const hooks = internal<{ streamWrite?: unknown; logMethod?: unknown }>('hooksSym');
   const stream = internal<Stream>('streamSym');
   const plain =
@@ -63,7 +65,7 @@ export function accessLine(
     !internal('msgPrefixSym') &&
     !internal('nestedKeySym') &&
     stream[SYMBOLS.needsMetadataGsym!] !== true &&
-    FIELDS.every((key) => serializers[key] === undefined);
+    FIELDS.every((key) => serializers[key] === undefined && stringifiers[key] === undefined);
   if (!plain) return (level, fields) => logger[level](fields, message);
   const messageField = `,${JSON.stringify(internal('messageKeySym'))}:${JSON.stringify(message)}`;
   const levelStrings = internal<Record<number, string>>('lsCacheSym');

@@ -85,3 +85,13 @@ test('access line — when the logger adds fields of its own to each line (a mix
   assert.equal(line.requestId, BASE.requestId);
   assert.equal(line.msg, 'request completed');
 });
+
+test('access line — when the logger redacts one of its keys, then the line goes through pino and that key is censored', () => {
+  const { logger, lines } = capture();
+  const redacting = logger.child({}, { redact: { paths: ['path'], censor: '[redacted]' } });
+  accessLine(redacting, 'request completed')('info', BASE);
+  assert.equal(lines.length, 1);
+  const line = JSON.parse(lines[0]!);
+  assert.equal(line.path, '[redacted]');
+  assert.equal(line.requestId, BASE.requestId);
+});
