@@ -41,10 +41,11 @@ const number = (value: number) => (Number.isFinite(value) ? String(value) : 'nul
  * here they are written in a row: making the line took about 1.7 µs that way and takes 0.7 µs
  * this way, and the web process writes one per request. The level, time, bindings, message and line end are
  * pino's own, read through the symbols pino exports for this (`pino.symbols`), so the line keeps
- * following the logger's settings. When the logger does anything else to a line (a mixin, such
- * as the trace ids with tracing on, a hook, a log formatter, serializers for these keys, a
- * message prefix, a nested key, a stream that asks for the line's parts), the line is written
- * through pino as usual.
+ * following the logger's settings. A mixin is asked at each line: a line it leaves as it is
+ * (as the trace ids' mixin does one that names its trace) is still made here. When the logger
+ * does anything else to a line (a mixin's fields, a hook, a log formatter, serializers or
+ * redaction of these keys, a message prefix, a nested key, a stream that asks for the line's
+ * parts), the line is written through pino as usual.
  */
 export function accessLine(
   logger: Logger,
@@ -58,7 +59,6 @@ export function accessLine(
   const hooks = internal<{ streamWrite?: unknown; logMethod?: unknown }>('hooksSym');
   const stream = internal<Stream>('streamSym');
   const plain =
-    !internal('mixinSym') &&
     !hooks.streamWrite &&
     !hooks.logMethod &&
     !internal<{ log?: unknown }>('formattersSym').log &&
@@ -72,8 +72,19 @@ export function accessLine(
   const time = internal<() => string>('timeSym');
   const bindings = internal<string>('chindingsSym');
   const end = internal<string>('endSym');
+  type Mixin = (line: object, level: number, logger: Logger) => object;
+  const mixin = internal<Mixin | undefined>('mixinSym');
+  const merge = internal<((line: object, fields: object) => object) | undefined>(
+    'mixinMergeStrategySym',
+  );
   return (level, fields) => {
     if (!logger.isLevelEnabled(level)) return;
+    // A mixin whose merge leaves this line as it is (the trace ids' mixin, for a line that names
+    // its trace) adds nothing to it; any other result is written through pino, which merges it.
+    if (mixin && merge?.(fields, mixin(fields, logger.levels.values[level]!, logger)) !== fields) {
+      logger[level](fields, message);
+      return;
+    }
     // JSON.stringify escapes a string as pino does (pino's own escaping, for short strings,
     // leaves a lone surrogate as it is, which the UTF-8 encoding then replaces anyway).
     let line =

@@ -95,3 +95,32 @@ test('access line — when the logger redacts one of its keys, then the line goe
   assert.equal(line.path, '[redacted]');
   assert.equal(line.requestId, BASE.requestId);
 });
+
+test('access line — when the logger has a mixin that leaves the line as it is (the trace ids’ mixin, for a line naming its trace), then the line is made from the template, once, and is the one pino writes', () => {
+  let asked = 0;
+  const NOTHING = Object.freeze({});
+  const { logger, lines } = capture({
+    mixin: (line) => {
+      asked++;
+      return (line as { trace_id?: string }).trace_id ? NOTHING : { extra: 'mixed' };
+    },
+    mixinMergeStrategy: (line, fields) => (fields === NOTHING ? line : { ...fields, ...line }),
+  });
+  let viaPino = 0;
+  const info = logger.info;
+  logger.info = function (this: Logger, ...args: Parameters<Logger['info']>) {
+    viaPino++;
+    return info.apply(this, args);
+  } as Logger['info'];
+  const traced = { ...BASE, trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) };
+  accessLine(logger as Logger, 'request completed')('info', traced);
+  assert.equal(asked, 1, 'the mixin was asked once');
+  assert.equal(viaPino, 0, 'pino was not asked to write the line');
+  logger.info({ ...traced }, 'request completed');
+  assert.equal(lines.length, 2);
+  assert.equal(timeless(lines[0]!), timeless(lines[1]!));
+  // A line the mixin adds to goes through pino, with the mixin's fields.
+  accessLine(logger as Logger, 'request completed')('info', BASE);
+  assert.equal(viaPino, 2);
+  assert.equal(JSON.parse(lines[2]!).extra, 'mixed');
+});
