@@ -186,7 +186,7 @@ if (stores.some((s) => s.kind === 'postgres')) {
 }
 
 if (stores.some((s) => s.kind === 'postgres')) {
-  test('postgres outbox — when fan-outs outgrow the statistics, then the worker analyzes the outbox tables itself, not at every fan-out', async (t) => {
+  test('postgres outbox — when fan-outs outgrow the statistics, then the worker analyzes the outbox tables itself, and again once the deliveries are settled, not at every fan-out', async (t) => {
     const database = await createTestDatabase();
     const store = await createStore({ url: database.url, ...OPTIONS, poolMax: 4 });
     const client = new pg.Client({ connectionString: database.url });
@@ -213,6 +213,36 @@ if (stores.some((s) => s.kind === 'postgres')) {
     assert.deepEqual(await analyzed(), ['outbox_deliveries 0', 'outbox_events 0'], '500 rows');
     assert.equal(await fanOut(), 250);
     assert.deepEqual(await analyzed(), ['outbox_deliveries 1', 'outbox_events 1'], '1,000 rows');
+    // The backlog delivered: statistics taken while it was pending would mislead the claim.
+    const now = new Date().toISOString();
+    for (const endpoint of [A, B]) {
+      const claimed = await store.outbox.claim({
+        endpoint,
+        owner: OWNER,
+        limit: 500,
+        now,
+        leaseMs: 60_000,
+      });
+      assert.equal(claimed.length, 500);
+      await Promise.all(
+        claimed.map((delivery) =>
+          store.outbox.complete(
+            { endpoint, sequence: delivery.event.sequence },
+            { owner: OWNER, now },
+          ),
+        ),
+      );
+      if (endpoint === A) {
+        assert.equal(await fanOut(), 0);
+        assert.deepEqual(
+          await analyzed(),
+          ['outbox_deliveries 1', 'outbox_events 1'],
+          '500 settled',
+        );
+      }
+    }
+    assert.equal(await fanOut(), 0);
+    assert.deepEqual(await analyzed(), ['outbox_deliveries 2', 'outbox_events 2'], '1,000 settled');
   });
 }
 
