@@ -4,6 +4,7 @@ import { isIPv6, type Socket } from 'node:net';
 import proxyAddr from '@fastify/proxy-addr';
 import type { FastifyInstance } from 'fastify';
 import type { TrustProxy } from '../../config/index.ts';
+import { DeferredReads } from './deferred-reads.ts';
 
 export interface ConnectionSettings {
   /** Open connections this process keeps; past it new ones are closed at once. */
@@ -57,10 +58,6 @@ const WARN_EVERY_MS = 10_000;
  * proxies, which carry many clients, are never heavy.
  */
 const HEAVY_HOLDING = 8;
-/** Deferred connections read per turn of the event loop once a turn accepts none. */
-const RESUME_PER_TURN = 16;
-/** From this long deferred on, a connection may be read while connections keep arriving. */
-const DEFER_MAX_MS = 500;
 
 interface Held {
   socket: Socket;
@@ -73,8 +70,6 @@ interface Held {
   readAtRest: number;
   /** Whether `open` still counts it: until it closes, or until this plugin closes it. */
   counted: boolean;
-  /** When its reading was deferred (see `defer`). */
-  deferredAt: number;
 }
 
 /** Kept alive after an answer, with nothing read since: closing it loses no request. */
@@ -91,7 +86,7 @@ const unread = (held: Held) => held.inFlight === 0 && held.socket.bytesRead === 
  * would then have to be opened again, into a full accept queue); at the cap, a new connection
  * from an address holding few takes the place of one of the address holding the most rather
  * than being refused. While connections keep arriving, those of heavy addresses are read only
- * once the burst has been accepted (see `defer`). An accept error is logged, never thrown.
+ * once the burst has been accepted (DeferredReads). An accept error is logged, never thrown.
  */
 export function connectionLimits(app: FastifyInstance, settings: ConnectionSettings): void {
   const server = app.server;
@@ -129,45 +124,7 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     held.socket.destroy();
   };
 
-  /**
-   * Node accepts one connection per turn of the event loop (libuv since 1.45), and each turn
-   * also reads and answers what the connections accepted before it sent. In a burst of N
-   * connections, a client opening one more waits in the kernel's accept queue for N turns, each
-   * as long as an accept plus a request: during 1,500 connections that each send one
-   * `GET /healthz`, another client's new connection waited there 130 ms to 900 ms on a loaded
-   * machine. So while connections keep arriving, a new one from a heavy address is accepted
-   * but not read: each turn is then little more than an accept, the queue drains faster, and a
-   * connection from an address holding few is read at once, right after its accept. Deferred
-   * connections are read oldest first: RESUME_PER_TURN a turn once a turn accepts none (the
-   * queue is empty), and, while connections keep arriving, one a turn of those deferred
-   * DEFER_MAX_MS, so that a flood that never pauses is still served. A deferred connection has
-   * read nothing: near the cap it may be closed to make room, as one that has sent nothing.
-   */
-  const deferred = new Set<Held>();
-  let acceptedThisTurn = false;
-  let resuming = false;
-  const resumeDeferred = () => {
-    // Oldest first. While connections arrive, only one deferred too long: each turn then
-    // costs at most what it did when every connection was read at once.
-    const since = acceptedThisTurn ? performance.now() - DEFER_MAX_MS : Infinity;
-    let budget = acceptedThisTurn ? 1 : RESUME_PER_TURN;
-    acceptedThisTurn = false;
-    for (const held of deferred) {
-      if (budget-- <= 0 || held.deferredAt > since) break;
-      deferred.delete(held);
-      held.socket.resume();
-    }
-    if (deferred.size > 0) setImmediate(resumeDeferred);
-    else resuming = false;
-  };
-  const defer = (held: Held) => {
-    held.deferredAt = performance.now();
-    deferred.add(held);
-    if (!resuming) {
-      resuming = true;
-      setImmediate(resumeDeferred);
-    }
-  };
+  const deferred = new DeferredReads();
   let lastReclaim = -Infinity;
   const lastWarning = new Map<string, number>();
   const warn = (message: string, fields: Record<string, unknown>) => {
@@ -242,18 +199,18 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
 
   server.on('connection', (socket: Socket) => {
     open++;
-    acceptedThisTurn = true;
+    deferred.accepted();
     const peer = socket.remoteAddress ?? '';
     const address = clientKey(peer);
     let sockets = byClient.get(address);
     if (!sockets) byClient.set(address, (sockets = new Map()));
-    const held: Held = { socket, inFlight: 0, readAtRest: -1, counted: true, deferredAt: 0 };
+    const held: Held = { socket, inFlight: 0, readAtRest: -1, counted: true };
     sockets.set(socket, held);
     heldOf.set(socket, held);
     socket.once('close', () => {
       if (held.counted) open--;
       held.counted = false;
-      deferred.delete(held);
+      deferred.forget(socket);
       sockets.delete(socket);
       if (sockets.size === 0) byClient.delete(address);
     });
@@ -271,7 +228,7 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
       close(held);
       return;
     }
-    if (heavy(sockets, peer)) defer(held);
+    if (heavy(sockets, peer)) deferred.defer(socket);
     else socket.resume();
   });
   // One listener for every response ('close' is emitted once), not a closure per request; the

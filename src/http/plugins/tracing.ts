@@ -18,9 +18,7 @@ import { startEntrySpan } from '../../telemetry/context.ts';
 import { pathOf, QUIET_ROUTES, routeOf } from './request-context.ts';
 import { CONTEXT, SPAN } from './request-span.ts';
 import { onCompleted } from './on-completed.ts';
-
-/** Methods that change nothing, so store no outbox event (nor its traceparent). */
-const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { SAFE_METHODS } from '../safe-methods.ts';
 
 /**
  * A server span per request, after OpenTelemetry's HTTP semantic conventions
@@ -55,7 +53,7 @@ export function tracing(app: FastifyInstance): void {
     // not write (its access line takes the ids from the request). Entering a context for it
     // (a context object, two AsyncLocalStorage frames on every request) was a measurable part of
     // what tracing cost it. A write keeps it: its outbox event stores the trace's traceparent.
-    if (span.isRecording() || !READS.has(request.method)) {
+    if (span.isRecording() || !SAFE_METHODS.has(request.method)) {
       request[CONTEXT] = trace.setSpan(parent, span);
     }
     done();

@@ -4,6 +4,7 @@ import { ProblemError } from '../../problems.ts';
 import { jwtVerifier } from './jwt.ts';
 import type { Principal, Verifier } from './principal.ts';
 import { tokenVerifier } from './tokens.ts';
+import { SAFE_METHODS } from '../../safe-methods.ts';
 
 export type { Principal } from './principal.ts';
 
@@ -24,7 +25,6 @@ export interface AccessControl {
 }
 
 const REALM = 'realm="12factor-app"';
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 // RFC 6750 §2.1: the scheme is case-insensitive; the token is b64token characters only.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
