@@ -60,8 +60,8 @@ export class DeliveryWorker {
   private readonly now: () => Date;
   private readonly send: SendWebhook;
   private readonly policy: RetryPolicy;
-  /** Per URL, the webhooks whose answer has not come yet: the slots `worker.concurrency` bounds. */
-  private readonly inFlight = new Map<string, Set<Promise<void>>>();
+  /** Per URL, how many webhooks' answers have not come yet: the slots `worker.concurrency` bounds. */
+  private readonly sending = new Map<string, number>();
   /** Per URL, the claimed deliveries whose outcome is not recorded yet (in flight included). */
   private readonly held = new Map<string, Set<Promise<void>>>();
   private stopping = false;
@@ -87,7 +87,7 @@ export class DeliveryWorker {
       maxMs: webhooks.retryMaxMs,
     };
     for (const url of webhooks.urls) {
-      this.inFlight.set(url, new Set());
+      this.sending.set(url, 0);
       this.held.set(url, new Set());
     }
   }
@@ -185,7 +185,7 @@ export class DeliveryWorker {
   private room(endpoint: string): number {
     const { concurrency } = this.options.worker;
     return Math.min(
-      concurrency - this.inFlight.get(endpoint)!.size,
+      concurrency - this.sending.get(endpoint)!,
       2 * concurrency - this.held.get(endpoint)!.size,
     );
   }
@@ -199,25 +199,25 @@ export class DeliveryWorker {
    */
   private dispatch(delivery: Delivery): void {
     const { endpoint } = delivery;
-    const running = this.inFlight.get(endpoint)!;
     const held = this.held.get(endpoint)!;
     const wakeIfRoom = () => {
       if (this.room(endpoint) >= Math.ceil(this.options.worker.concurrency / 4)) this.wake?.();
     };
-    let answered!: () => void;
-    const slot = new Promise<void>((resolve) => (answered = resolve));
+    this.sending.set(endpoint, this.sending.get(endpoint)! + 1);
+    let sending = true;
+    const answered = () => {
+      if (!sending) return;
+      sending = false;
+      this.sending.set(endpoint, this.sending.get(endpoint)! - 1);
+      wakeIfRoom();
+    };
     const work = traceDelivery(delivery, (headers) =>
       this.deliver(delivery, headers, answered),
     ).then(
       () => undefined,
       () => undefined,
     );
-    running.add(slot);
     held.add(work);
-    void slot.then(() => {
-      running.delete(slot);
-      wakeIfRoom();
-    });
     void work.then(() => {
       // deliver() frees the slot itself; this covers an attempt that threw before it did.
       answered();
