@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import type {
   ClaimOptions,
   Delivery,
@@ -42,6 +42,8 @@ export class SqlOutbox implements Outbox {
   private readonly guard: Guard;
   /** Completions that finish in one turn of the event loop share an UPDATE. */
   private readonly completions: OutboxCompletions;
+  /** One-statement bookkeeping (fan-out, claim, completions) where the engine runs it. */
+  private readonly statement: ((query: CompiledQuery) => Promise<unknown[]>) | undefined;
 
   readonly watch?: (wake: () => void) => Promise<() => Promise<void>>;
 
@@ -53,17 +55,18 @@ export class SqlOutbox implements Outbox {
     this.db = db;
     this.engine = engine;
     this.guard = guard;
+    this.statement = engine.bookkeepingStatement ?? engine.writeStatement;
     // One writer: completions that wait for its lock meanwhile join one UPDATE.
     this.completions = new OutboxCompletions((work) => this.bookkeeping(work), {
       serial: engine.groupCommits === true,
-      statement: engine.bookkeepingStatement ?? engine.writeStatement,
+      statement: this.statement,
     });
     const signal = engine.outboxSignal;
     if (signal) this.watch = (wake) => signal.listen(wake);
   }
 
   fanOut(options: FanOutOptions): Promise<number> {
-    const statement = this.engine.bookkeepingStatement ?? this.engine.writeStatement;
+    const statement = this.statement;
     return this.guard(async () => {
       if (statement) return fanOutInOneStatement(statement, options);
       // A plain read first: most calls find nothing, and need not take SQLite's write lock.
@@ -154,7 +157,7 @@ export class SqlOutbox implements Outbox {
   }
 
   claim(options: ClaimOptions): Promise<Delivery[]> {
-    const statement = this.engine.bookkeepingStatement ?? this.engine.writeStatement;
+    const statement = this.statement;
     return this.guard(() =>
       statement
         ? claimInOneStatement(statement, options)
