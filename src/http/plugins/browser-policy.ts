@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import helmet from 'helmet';
 import cors from '@fastify/cors';
+import { onReceived } from './on-completed.ts';
 
 /**
  * Helmet's headers do not depend on the request, so they are worked out once and set from a
@@ -59,9 +60,8 @@ export async function browserPolicy(
   // Names and values as lists: reply.headers() would list the object's keys on every request.
   const names = Object.keys(headers);
   const values = Object.values(headers);
-  app.addHook('onRequest', (_request, reply, done) => {
+  onReceived(app, (_request, reply) => {
     for (let i = 0; i < names.length; i++) reply.header(names[i]!, values[i]);
-    done();
   });
   // Closed by default: without CORS_ORIGINS no other origin's script may read an answer.
   if (settings.corsOrigins.length === 0) return;

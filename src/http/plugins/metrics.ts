@@ -3,7 +3,7 @@ import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { droppedLogLines } from '../../log/logger.ts';
 import { BoundHistogram, type HistogramSeries } from '../../metrics/bound-histogram.ts';
 import { routeOf } from './request-context.ts';
-import { onCompleted } from './on-completed.ts';
+import { onCompleted, onReceived } from './on-completed.ts';
 
 /**
  * Prometheus metrics for the web process: request durations by route and status, requests in
@@ -55,11 +55,10 @@ export function metrics(
   });
   app.decorate('countProblem', (code: string) => problems.inc({ code }));
 
-  app.addHook('onRequest', (_request, reply, done) => {
+  onReceived(app, (_request, reply) => {
     serving++;
     // 'close' fires for finished and aborted responses alike, so the count never drifts.
     reply.raw.on('close', decrement);
-    done();
   });
   // One series per method, route and status, made on first use; routes are patterns, so there
   // are few of them.

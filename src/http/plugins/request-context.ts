@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { traceIdsOf } from './request-span.ts';
-import { onCompleted } from './on-completed.ts';
+import { onCompleted, onReceived } from './on-completed.ts';
 import { accessLine } from '../../log/access-line.ts';
 import type { Logger } from '../../log/logger.ts';
 
@@ -42,13 +42,11 @@ export function requestContext(app: FastifyInstance): void {
   // The access line carries only the fields below, none of them a credential, so it skips the
   // redaction pass every other line gets: that pass cost more than writing the line itself.
   const access = accessLine(app.log.child({}, { redact: [] }) as Logger, 'request completed');
-  // Callback-style hooks: on every request, an async hook's promise is measurable overhead.
-  app.addHook('onRequest', (request, reply, done) => {
+  onReceived(app, (request, reply) => {
     reply.header('x-request-id', request.id);
     if (request.log.level === 'trace') {
       request.log.trace({ method: request.method, path: pathOf(request.url) }, 'request received');
     }
-    done();
   });
   onCompleted(app, (request, reply) => {
     const route = routeOf(request);
