@@ -17,6 +17,7 @@ import { accessControl, type AccessSettings } from './plugins/auth/index.ts';
 import { limits, type LimitSettings } from './plugins/limits.ts';
 import { browserPolicy } from './plugins/browser-policy.ts';
 import { requestDeadline } from './plugins/request-deadline.ts';
+import { responseDeadline } from './plugins/response-deadline.ts';
 import { connectionLimits } from './plugins/connections.ts';
 import { bodyScan } from './plugins/body-scan.ts';
 import { bodyParsers } from './plugins/body-parsers.ts';
@@ -42,7 +43,7 @@ export interface AppDeps {
   http: {
     bodyLimitBytes: number;
     requestTimeoutMs: number;
-    /** Longest time to answer once received (Fastify's handlerTimeout): then a 503. */
+    /** Longest time to answer once received: then a 503 RESPONSE_TIMEOUT. */
     responseTimeoutMs: number;
     keepAliveTimeoutMs: number;
     trustProxy: TrustProxy;
@@ -77,8 +78,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Node checks for overdue requests every 30 s by default, so a slowloris client could hold
     // its socket up to 30 s past REQUEST_TIMEOUT_MS; check every second instead.
     http: { connectionsCheckingInterval: 1000 },
-    // A slow or black-holed store answers 503 RESPONSE_TIMEOUT, never a socket left hanging.
-    handlerTimeout: deps.http.responseTimeoutMs,
     keepAliveTimeout: deps.http.keepAliveTimeoutMs,
     trustProxy:
       typeof deps.http.trustProxy === 'object' ? [...deps.http.trustProxy] : deps.http.trustProxy,
@@ -116,9 +115,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // First, so its onResponse ends the span before the access line is written, and its onRoute
   // sees every route.
   if (deps.traced) tracing(app);
-  connectionLimits(app, deps.http);
+  const connections = connectionLimits(app, deps.http);
   requestContext(app);
   requestDeadline(app, { timeoutMs: deps.http.requestTimeoutMs });
+  // A slow or black-holed store answers 503 RESPONSE_TIMEOUT, never a socket left hanging.
+  responseDeadline(app, { timeoutMs: deps.http.responseTimeoutMs });
   bodyScan(app);
   // Before any route: the rate limiter hooks only the routes registered after it.
   await limits(app, deps.limits, deps.registry);
@@ -128,7 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     enabled: access.enabled,
     readsRequireAuth: deps.access.readsRequireAuth,
   });
-  metrics(app, deps.registry, { guard: access.metrics });
+  metrics(app, deps.registry, { guard: access.metrics, inFlight: connections.inFlight });
   // While draining, each response closes its connection, so clients move to another instance
   // instead of reusing a socket the server is about to close. Added only then, so requests pay
   // for it only then.

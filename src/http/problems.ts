@@ -166,9 +166,6 @@ export function classify(error: unknown): {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { code: 'MALFORMED_BODY', detail: e.message ?? 'The request body cannot be read.' };
   }
-  if (e.code === 'FST_ERR_HANDLER_TIMEOUT') {
-    return { code: 'RESPONSE_TIMEOUT', detail: 'The service took too long to answer.' };
-  }
   if (e.statusCode === 429) {
     return { code: 'RATE_LIMITED', detail: 'Too many requests from this client; see Retry-After.' };
   }

@@ -1,5 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { Redis } from 'ioredis';
 import { buildTestApp, type TestAppOptions } from '../support/app.ts';
 import { TEST_REDIS_URL, redisAvailable, redisNamespace } from '../support/redis.ts';
@@ -174,6 +175,49 @@ test('response timeout — when the store is slower than RESPONSE_TIMEOUT_MS, th
   await sleep(1300);
   const complaints = logs.filter((l) => l.level === 'error' && l.msg !== 'request completed');
   assert.deepEqual(complaints, [], 'the late answer is dropped quietly');
+});
+
+test('response timeout — when a request with a body waits on a slow store, then it too is answered 503 RESPONSE_TIMEOUT in time', async (t) => {
+  // Over a real connection: Node emits a request's 'close' once its body has been read, which a
+  // per-request timer cancelled on, as if the client were gone.
+  const { app } = await appWith(t, { responseTimeoutMs: 300, wrapStore: slow('create', 1500) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  const started = performance.now();
+  const res = await fetch(`http://127.0.0.1:${port}/user`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'slow write' }),
+  });
+  const elapsed = performance.now() - started;
+  assert.equal(res.status, 503);
+  assert.equal(((await res.json()) as { code: string }).code, 'RESPONSE_TIMEOUT');
+  assert.ok(elapsed < 1000, `answered after ${Math.round(elapsed)} ms`);
+});
+
+test('requests in flight — when answers finish or their clients drop, then the gauge counts only those still being answered', async (t) => {
+  const { app } = await appWith(t, { wrapStore: slow('get', 400) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  const base = `http://127.0.0.1:${port}`;
+  const inFlight = async () =>
+    Number(
+      /^http_requests_in_flight (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1],
+    );
+  const read = (id: string) => http.get(`${base}/user/${id}`, { agent: false });
+  const answered = new Promise<number>((resolve) =>
+    read('ffffffffffffffffffffffff').on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    }),
+  );
+  const dropped = read('eeeeeeeeeeeeeeeeeeeeeeee').on('error', () => undefined);
+  await sleep(150);
+  assert.equal(await inFlight(), 3, 'both reads, and the scrape itself');
+  dropped.destroy();
+  assert.equal(await answered, 404);
+  await sleep(500);
+  assert.equal(await inFlight(), 1, 'only the scrape');
 });
 
 /** What @fastify/under-pressure decorates the app with. */

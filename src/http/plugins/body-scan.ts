@@ -25,8 +25,7 @@ function count(chunk: Buffer, byte: number): number {
 export function bodyScan(app: FastifyInstance): void {
   app.addHook('preParsing', (request, _reply, payload, done) => {
     // No body at all (a GET): leave the request stream alone. Reading it to its end would emit
-    // the request's 'close', which Fastify takes for a client gone and which cancels its
-    // handler timeout (RESPONSE_TIMEOUT_MS) for a request that is still waiting on the store.
+    // the request's 'close', which Fastify takes for a client gone.
     const headers = request.headers;
     if (headers['transfer-encoding'] === undefined && headers['content-length'] === undefined) {
       return done(null, payload);

@@ -18,6 +18,14 @@ export interface ConnectionSettings {
   trustProxy: TrustProxy;
 }
 
+export interface ConnectionLimits {
+  /**
+   * Requests received on the server's connections whose response has not finished or been
+   * aborted yet (requests made with inject() never reach the server's connections).
+   */
+  inFlight(): number;
+}
+
 const MAPPED_IPV4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
 /**
@@ -88,7 +96,10 @@ const unread = (held: Held) => held.inFlight === 0 && held.socket.bytesRead === 
  * than being refused. While connections keep arriving, those of heavy addresses are read only
  * once the burst has been accepted (DeferredReads). An accept error is logged, never thrown.
  */
-export function connectionLimits(app: FastifyInstance, settings: ConnectionSettings): void {
+export function connectionLimits(
+  app: FastifyInstance,
+  settings: ConnectionSettings,
+): ConnectionLimits {
   const server = app.server;
   const log = app.log.child({ component: 'connections' });
   // Under the cluster supervisor Node's own cap cannot be used: a child over it refuses the
@@ -116,6 +127,8 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
   const heavy = (sockets: Map<Socket, Held>, peer: string) =>
     sockets.size > HEAVY_HOLDING && deferHeavy && !trusted(peer, 0);
   let open = 0;
+  /** Responses not yet finished or aborted, on every connection. */
+  let serving = 0;
   // Counted out at once (the socket's own 'close' comes a turn later): the next connection,
   // accepted in the next turn, sees the count as it is.
   const close = (held: Held) => {
@@ -231,19 +244,22 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     if (heavy(sockets, peer)) deferred.defer(socket);
     else socket.resume();
   });
-  // One listener for every response ('close' is emitted once), not a closure per request; the
-  // response has let go of its socket by then, its request has not.
+  // One listener for every response ('close' is emitted once, for finished and aborted
+  // responses alike), not a closure per request; the response has let go of its socket by then,
+  // its request has not.
   function answered(this: ServerResponse) {
+    serving--;
     const held = heldOf.get(this.req.socket);
     if (!held) return;
     held.inFlight--;
     held.readAtRest = held.socket.bytesRead;
   }
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const held = heldOf.get(request.socket);
-    if (!held) return;
-    held.inFlight++;
+  // Ahead of Fastify's own listener, which may answer at once (a scrape of this very count).
+  server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    serving++;
     response.on('close', answered);
+    const held = heldOf.get(request.socket);
+    if (held) held.inFlight++;
   });
   // Node's backstop cap, should it ever bite, closes the connection itself and says so here.
   server.on('drop', (peer) => {
@@ -255,4 +271,5 @@ export function connectionLimits(app: FastifyInstance, settings: ConnectionSetti
     if (error.syscall === 'listen') return;
     warn('cannot accept a connection', { err: error });
   });
+  return { inFlight: () => serving };
 }

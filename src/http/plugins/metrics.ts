@@ -3,7 +3,7 @@ import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { droppedLogLines } from '../../log/logger.ts';
 import { BoundHistogram, type HistogramSeries } from '../../metrics/bound-histogram.ts';
 import { routeOf } from './request-context.ts';
-import { onCompleted, onReceived } from './on-completed.ts';
+import { onCompleted } from './on-completed.ts';
 
 /**
  * Prometheus metrics for the web process: request durations by route and status, requests in
@@ -13,7 +13,11 @@ import { onCompleted, onReceived } from './on-completed.ts';
 export function metrics(
   app: FastifyInstance,
   registry: Registry,
-  options: { guard?: onRequestHookHandler | undefined } = {},
+  options: {
+    guard?: onRequestHookHandler | undefined;
+    /** Requests being answered right now, read at scrape time. */
+    inFlight?: () => number;
+  } = {},
 ): void {
   collectDefaultMetrics({ register: registry });
   const duration = new BoundHistogram({
@@ -23,16 +27,17 @@ export function metrics(
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  // Counted in a plain number and read at scrape time: a gauge update on every request and
-  // response would hash its (empty) label set each time.
-  let serving = 0;
-  const decrement = () => void serving--;
+  // Read at scrape time from the server's own count (src/http/plugins/connections.ts), which
+  // already follows every response to its end: a gauge update on every request and response
+  // would hash its (empty) label set each time, and a listener of its own on every response
+  // cost each request a closure's registration.
+  const inFlight = options.inFlight ?? (() => 0);
   new Gauge({
     name: 'http_requests_in_flight',
     help: 'HTTP requests being served right now.',
     registers: [registry],
     collect() {
-      this.set(serving);
+      this.set(inFlight());
     },
   });
   const problems = new Counter({
@@ -55,11 +60,6 @@ export function metrics(
   });
   app.decorate('countProblem', (code: string) => problems.inc({ code }));
 
-  onReceived(app, (_request, reply) => {
-    serving++;
-    // 'close' fires for finished and aborted responses alike, so the count never drifts.
-    reply.raw.on('close', decrement);
-  });
   // One series per method, route and status, made on first use; routes are patterns, so there
   // are few of them.
   const series = new Map<string, HistogramSeries>();
