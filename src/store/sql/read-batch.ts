@@ -15,17 +15,28 @@ const MAX_BATCH = 100;
  */
 export class ReadBatch<K, V> {
   readonly #load: (keys: K[]) => Promise<Map<K, V>>;
-  /** One answer per key waiting, which every caller asking for that key shares. */
+  /**
+   * One answer per key waiting, which every caller asking for that key shares. A fresh map each
+   * turn, handed whole to its batch: one long-lived map, filled and emptied by delete every turn,
+   * kept its waiting requests' objects alive past the young generation's collections (under load
+   * nearly all of what survived one was moved to the old generation, which then needed a full
+   * collection every half second).
+   */
   #pending = new Map<K, PromiseWithResolvers<V | undefined>>();
   readonly #schedule = nextTurn(() => {
+    const waiting = this.#pending;
+    this.#pending = new Map();
+    if (waiting.size <= MAX_BATCH) {
+      void this.#run(waiting);
+      return false;
+    }
+    // Oldest first: the first MAX_BATCH now, the rest in the next turn.
     const batch = new Map<K, PromiseWithResolvers<V | undefined>>();
-    for (const [key, answer] of this.#pending) {
-      if (batch.size === MAX_BATCH) break;
-      batch.set(key, answer);
-      this.#pending.delete(key);
+    for (const [key, answer] of waiting) {
+      (batch.size < MAX_BATCH ? batch : this.#pending).set(key, answer);
     }
     void this.#run(batch);
-    return this.#pending.size > 0;
+    return true;
   });
 
   /** `load` answers the records found, by key; a key it leaves out has no record. */
