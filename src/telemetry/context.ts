@@ -10,7 +10,6 @@ import {
   type Context,
   type Link,
   type Span,
-  type SpanOptions,
 } from '@opentelemetry/api';
 
 /**
@@ -81,39 +80,49 @@ export function gateEntries(gate: () => boolean): void {
 
 /**
  * Random bytes for the ids of unrecorded traces, drawn from crypto's generator a pool at a
- * time and turned into hex a pool at a time: one call per id was a system call a request, and
- * building the hex from Math.random (as the SDK does) cost a few µs a request in number-to-string
- * conversions and joins. Each id is then a slice of the pool's hex, which V8 makes without
- * copying: two Buffer#toString calls a request (argument checks, a call into C++ each) cost
- * 0.4-1.5 µs more than that in a loop of a million.
+ * time: one call per id was a system call a request, and building the hex from Math.random (as
+ * the SDK does) cost a few µs a request in number-to-string conversions and joins. Each id is a
+ * slice of a short run of the pool turned into hex at once, which V8 makes without copying: two
+ * Buffer#toString calls a request (argument checks, a call into C++ each) cost 0.4-1.5 µs more
+ * than that in a loop of a million. The runs are short because a slice keeps its whole run
+ * alive: the 8 KiB hex of a whole pool, kept by any one id that outlived a young-generation
+ * collection (a request in flight across two), was moved to the old generation with it, and
+ * those moves made the full collections of a traced process more frequent.
  */
 const ID_POOL = Buffer.allocUnsafe(4096);
-let poolHex = '';
+/** The bytes turned into hex at once: the ids of ten requests. */
+const RUN_BYTES = 240;
+let poolOffset = ID_POOL.length;
+let runHex = '';
 let hexOffset = 0;
 
 /** `bytes` random bytes as hex. */
 function randomHex(bytes: number): string {
   const chars = bytes * 2;
-  if (hexOffset + chars > poolHex.length) {
-    randomFillSync(ID_POOL);
-    poolHex = ID_POOL.toString('hex');
+  if (hexOffset + chars > runHex.length) {
+    if (poolOffset + RUN_BYTES > ID_POOL.length) {
+      randomFillSync(ID_POOL);
+      poolOffset = 0;
+    }
+    runHex = ID_POOL.toString('hex', poolOffset, poolOffset + RUN_BYTES);
+    poolOffset += RUN_BYTES;
     hexOffset = 0;
   }
-  const hex = poolHex.slice(hexOffset, hexOffset + chars);
+  const hex = runHex.slice(hexOffset, hexOffset + chars);
   hexOffset += chars;
   return hex;
 }
 
 /**
- * Starts the span a request enters the process with. Past TRACES_MAX_PER_SECOND no span of the
- * SDK is made at all (its sampler would refuse it anyway), nor its options (`options` is called
- * only for a span the SDK makes): the caller's trace, or a new one, is continued by a
- * non-recording span of the API, whose ids are in the request's log lines and what it
- * propagates, and which costs the request next to nothing. The store calls under it make no
- * span either (see store-spans.ts).
+ * The span a request enters the process with when no trace may be recorded now (past
+ * TRACES_MAX_PER_SECOND); undefined when one may, and the caller starts the SDK's span. Past the
+ * bound no span of the SDK is made at all (its sampler would refuse it anyway), nor its options:
+ * the caller's trace, or a new one, is continued by a non-recording span of the API, whose ids
+ * are in the request's log lines and what it propagates, and which costs the request next to
+ * nothing. The store calls under it make no span either (see store-spans.ts).
  */
-export function startEntrySpan(name: string, options: () => SpanOptions, parent: Context): Span {
-  if (entryOpen()) return tracer().startSpan(name, options(), parent);
+export function unrecordedEntry(parent: Context): Span | undefined {
+  if (entryOpen()) return undefined;
   const caller = trace.getSpanContext(parent);
   const continued = caller !== undefined && trace.isSpanContextValid(caller);
   return trace.wrapSpanContext({
