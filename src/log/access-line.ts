@@ -9,6 +9,11 @@ export interface AccessFields {
   status: number;
   durationMs: number;
   principal: string | undefined;
+  /**
+   * The W3C Trace Context ids of the request's span: hex digits only (the API checks a
+   * caller's before it is continued, and the SDK and the service make no other), so they are
+   * written as they are, with nothing JSON would escape.
+   */
   trace_id: string | undefined;
   span_id: string | undefined;
 }
@@ -104,8 +109,8 @@ export function accessLine(
       ',"durationMs":' +
       number(fields.durationMs);
     if (fields.principal !== undefined) line += ',"principal":' + JSON.stringify(fields.principal);
-    if (fields.trace_id !== undefined) line += ',"trace_id":' + JSON.stringify(fields.trace_id);
-    if (fields.span_id !== undefined) line += ',"span_id":' + JSON.stringify(fields.span_id);
+    if (fields.trace_id !== undefined) line += ',"trace_id":"' + fields.trace_id + '"';
+    if (fields.span_id !== undefined) line += ',"span_id":"' + fields.span_id + '"';
     stream.write(line + messageField + end);
   };
 }

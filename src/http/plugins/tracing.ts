@@ -5,6 +5,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  type SpanOptions,
 } from '@opentelemetry/api';
 import {
   ATTR_HTTP_REQUEST_METHOD,
@@ -14,11 +15,21 @@ import {
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { startEntrySpan } from '../../telemetry/context.ts';
+import { tracer, unrecordedEntry } from '../../telemetry/context.ts';
 import { pathOf, QUIET_ROUTES, routeOf } from './request-context.ts';
 import { CONTEXT, SPAN } from './request-span.ts';
-import { onCompleted } from './on-completed.ts';
+import { onCompleted, onReceived } from './on-completed.ts';
 import { SAFE_METHODS } from '../safe-methods.ts';
+
+/** A request's server span options, made only for a span the SDK makes. */
+const serverSpanOptions = (request: FastifyRequest): SpanOptions => ({
+  kind: SpanKind.SERVER,
+  attributes: {
+    [ATTR_HTTP_REQUEST_METHOD]: request.method,
+    [ATTR_URL_PATH]: pathOf(request.url),
+    [ATTR_URL_SCHEME]: request.protocol,
+  },
+});
 
 /**
  * A server span per request, after OpenTelemetry's HTTP semantic conventions
@@ -31,22 +42,16 @@ import { SAFE_METHODS } from '../safe-methods.ts';
 export function tracing(app: FastifyInstance): void {
   app.decorateRequest(SPAN, undefined);
   app.decorateRequest(CONTEXT, undefined);
-  app.addHook('onRequest', (request, _reply, done) => {
+  // A listener of the instance's one onRequest hook, not a hook of its own (each hook is a step
+  // of Fastify's runner on every request). Added first, so the listeners after it (the request
+  // id, the in-flight count) and every hook and handler see the request's span.
+  onReceived(app, (request) => {
     // Probes and scrapes every few seconds would bury the traces worth reading.
-    if (QUIET_ROUTES.has(routeOf(request))) return done();
+    if (QUIET_ROUTES.has(routeOf(request))) return;
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-    const span = startEntrySpan(
-      request.method,
-      () => ({
-        kind: SpanKind.SERVER,
-        attributes: {
-          [ATTR_HTTP_REQUEST_METHOD]: request.method,
-          [ATTR_URL_PATH]: pathOf(request.url),
-          [ATTR_URL_SCHEME]: request.protocol,
-        },
-      }),
-      parent,
-    );
+    const span =
+      unrecordedEntry(parent) ??
+      tracer().startSpan(request.method, serverSpanOptions(request), parent);
     request[SPAN] = span;
     // A read past the trace bound runs in no trace context: its context would be read only by
     // its store calls, which record nothing in an unrecorded trace, and by log lines it does
@@ -56,7 +61,6 @@ export function tracing(app: FastifyInstance): void {
     if (span.isRecording() || !SAFE_METHODS.has(request.method)) {
       request[CONTEXT] = trace.setSpan(parent, span);
     }
-    done();
   });
   // Fastify runs a handler from the body parser's callbacks, outside any context the hooks set,
   // so each handler is wrapped to run in its request's context (as @fastify/otel does).
