@@ -48,7 +48,11 @@ export default defineConfig({
       output: {
         format: 'esm',
         entryFileNames: 'processes/[name].js',
-        chunkFileNames: 'processes/chunks/[name]-[hash].js',
+        // No content hash in the names: Node's compile cache (enabled by each entry) keeps one
+        // entry per file path, which a new build's file of the same name then replaces. Hashed
+        // names made every build's chunks new paths, so the cache in the temp directory kept
+        // every build ever started there.
+        chunkFileNames: 'processes/chunks/[name].js',
         // Whitespace and comments only; code and names stay as written (stack traces name the
         // same functions; the source maps give their lines). The web chunk drops from 1.9 MB to
         // 1.3 MB, which Node reads, hashes and lazily compiles on every start.
