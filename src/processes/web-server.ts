@@ -1,11 +1,12 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import type { Config } from '../config/index.ts';
+import { buildApp } from '../http/app.ts';
 import { Lifecycle } from '../http/lifecycle.ts';
 import type { Release } from '../http/routes/operations.ts';
 import type { Logger } from '../log/logger.ts';
 import { createStore } from '../store/index.ts';
 import { instrumentStore } from '../store/instrumented-store.ts';
+import { UserService } from '../users/user-service.ts';
 import { installShutdown } from './shutdown.ts';
 import { sleep, traceProcess, traceFlushMs } from './runtime.ts';
 import { listenThenConnect } from './store-startup.ts';
@@ -44,23 +45,11 @@ export async function serveWeb(options: {
     { traced: tracing.enabled },
   );
   // A server store's first connection (TCP, authentication, session start) and its schema
-  // check are round trips, mostly waiting: begun now, before the app's modules load (Fastify,
-  // its plugins, Ajv: most of the start), they can be done by the time the process listens.
-  // Loading those modules and building the app run without a pause, though, and a round trip
-  // moves on only in a turn of the event loop, so one is given between those steps (measured:
-  // the check then ended before `listen`, where it used to end 10–30 ms after it). The start-up
-  // after `listen` takes the check's outcome if it got one; a failure here is that start-up's
-  // to meet again and report (with its retries), not this one's. An embedded store has no
-  // round trips: no turns are given, as each lets V8 run a collection sooner.
+  // check are round trips, mostly waiting: begun now, they run while the app below is built,
+  // and the start-up after `listen` takes the check's outcome if it got one. A failure here is
+  // that start-up's to meet again and report (with its retries), not this one's.
   const earlySchema = store.capabilities.embedded ? undefined : ensureSchema(store);
   earlySchema?.catch(() => undefined); // met again, and reported, after listen
-  const letStoreProceed = () => (earlySchema ? nextTurn() : undefined);
-  await letStoreProceed();
-  const [{ buildApp }, { UserService }] = await Promise.all([
-    import('../http/app.ts'),
-    import('../users/user-service.ts'),
-  ]);
-  await letStoreProceed();
   const lifecycle = new Lifecycle();
   const redis =
     config.redisUrl && config.rateLimit.max > 0
@@ -93,7 +82,6 @@ export async function serveWeb(options: {
     },
     traced: tracing.enabled,
   });
-  await letStoreProceed();
   const startup = new AbortController();
   let servedTraffic = false;
 
