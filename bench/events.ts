@@ -234,7 +234,11 @@ interface Result {
  * Changes at `rate` a second for LAG_SECONDS, half creates and half updates, through the same
  * UserService the web process uses; for each, from the moment its transaction committed (the
  * store call resolved) to the moment the receiver had the webhook. Writes are issued every 5 ms,
- * as many as are due, so rates above a thousand a second are kept.
+ * as many as are due, so rates above a thousand a second are kept. The updates go round all the
+ * users made for them, one after another: a user's events are delivered one at a time, each
+ * after the last one's outcome is recorded, so how often one user changes bounds its lag. (Taken
+ * as `ids[i % ids.length]` for the odd `i` only, they went to every other user, at twice the
+ * rate each.)
  */
 async function lagAt(
   users: UserService,
@@ -258,7 +262,7 @@ async function lagAt(
           const user =
             i % 2 === 0
               ? await users.create({ name: `steady ${i}` })
-              : await users.update(ids[i % ids.length]!, { name: `steady ${i}` });
+              : await users.update(ids[((i - 1) / 2) % ids.length]!, { name: `steady ${i}` });
           committed.set(`${user.id} ${user.updatedAt}`, Date.now());
         })().catch(() => {
           // Open-loop writes past what the store's pool serves in time fail (pool checkout
@@ -459,7 +463,7 @@ that answers 204 at once.
   started together: deliveries per second, worker start included, and as a ratio to the create rate (at least 1
   means the workers keep up with the web process).
 - **Lag**: then changes at 25 %, 50 % and 100 % of ${LAG_BASE === undefined ? 'the create rate' : `${LAG_BASE}/s (\`BENCH_EVENTS_LAG_BASE\`), not the create rate`}, ${LAG_SECONDS} s each, half creates and half
-  updates, written by this process through the same UserService the web process uses; for each, from the moment
+  updates (of the 1,000 users in turn), written by this process through the same UserService the web process uses; for each, from the moment
   its transaction committed (the store call resolved) to the moment the receiver had the webhook.
 - **Worker CPU a delivery**: the workers' CPU time (user + system, from \`/proc\`) while draining, from the
   moment both were ready, and over the three lag phases, divided by the deliveries made meanwhile. It is what a

@@ -129,9 +129,17 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
     },
     sequenceKey: (column) => column.primaryKey().generatedAlwaysAsIdentity(),
     rowLocks: true,
-    analyzeOutbox: async (db) => {
-      await sql`analyze outbox_events, outbox_deliveries`.execute(db);
-    },
+    // VACUUM may take longer than a statement may (it is not a request's); it cannot run in a
+    // transaction, so the timeout is lifted on its connection for the while.
+    tidyOutbox: (db) =>
+      db.connection().execute(async (connection) => {
+        await sql`set statement_timeout = 0`.execute(connection);
+        try {
+          await sql`vacuum (analyze) outbox_events, outbox_deliveries`.execute(connection);
+        } finally {
+          await sql`reset statement_timeout`.execute(connection);
+        }
+      }),
     matchIndexes: postgresMatchIndexes,
     nameKeyGuard: postgresNameKeyGuard,
     writeNameKeys: postgresWriteKeys,

@@ -162,11 +162,12 @@ export interface SqlEngine {
     work: (db: Kysely<SqlDatabase>) => Promise<T>,
   ) => Promise<T>;
   /**
-   * Refreshes the planner's statistics of the outbox tables (PostgreSQL: ANALYZE), which the
-   * worker asks for while its fan-outs outgrow what the statistics last saw; an engine whose
-   * planner needs none leaves it unset.
+   * Tidies the outbox tables where the engine keeps the old versions of changed rows
+   * (PostgreSQL: VACUUM, which also refreshes the planner's statistics): the worker asks for it
+   * while the rows it writes outgrow what was last tidied. An engine that reclaims rows as it
+   * writes them and plans without statistics leaves it unset.
    */
-  readonly analyzeOutbox?: (db: Kysely<SqlDatabase>) => Promise<void>;
+  readonly tidyOutbox?: (db: Kysely<SqlDatabase>) => Promise<void>;
   /** Statements around a migration run on its connection (e.g. lifting statement_timeout). */
   readonly migrationSession?: { before: string; after: string };
   readonly isUnavailable: (error: unknown) => boolean;

@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { ClaimOptions, Delivery } from '../../users/outbox.ts';
 import { leaseUntil } from '../../users/outbox.ts';
-import { ONE, toDelivery, toEvent } from './sql-outbox-rows.ts';
+import { ONE, PENDING, toDelivery, toEvent } from './sql-outbox-rows.ts';
 import {
   sequenceOf,
   type OutboxDeliveriesTable,
@@ -88,7 +88,7 @@ export async function claimInTransaction(
               .select(ONE.as('one'))
               .whereRef('p.endpoint', '=', 'd.endpoint')
               .whereRef('p.user_id', '=', 'd.user_id')
-              .where('p.status', '=', 'pending')
+              .where('p.status', '=', PENDING)
               .whereRef('p.event_sequence', '<', 'd.event_sequence'),
           ),
         ),
@@ -149,7 +149,7 @@ function dueAt(db: Kysely<SqlDatabase>, { endpoint, now }: ClaimOptions) {
     .selectFrom('outbox_deliveries as d')
     .select('d.event_sequence')
     .where('d.endpoint', '=', endpoint)
-    .where('d.status', '=', 'pending')
+    .where('d.status', '=', PENDING)
     .where('d.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<=', now)]));
 }

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import { nextTurn } from './next-turn.ts';
+import { PENDING } from './sql-outbox-rows.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
 
 interface Completion {
@@ -141,7 +142,7 @@ export class OutboxCompletions {
         .where('endpoint', '=', endpoint)
         .where('event_sequence', 'in', sequences)
         .where('lease_owner', '=', owner)
-        .where('status', '=', 'pending')
+        .where('status', '=', PENDING)
         .returning('event_sequence')
         .execute(),
     );
