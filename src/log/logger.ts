@@ -110,10 +110,7 @@ process.once('exit', () => {
  * Stdout as a non-blocking batched stream that a stalled reader (a full pipe: a log collector
  * that stopped reading) can neither grow without bound nor hold hostage: past MAX_BUFFERED
  * lines are dropped, and at exit the last lines get EXIT_FLUSH_MS, then the process exits
- * anyway. Without this it retried forever and ignored SIGTERM and its own shutdown budget. A
- * reader that has gone (a closed pipe: `web | head -1`) ends the exit's flush at once; sonic-boom
- * 4, which pino 10 asks for, retried that write forever too, so package.json overrides it with
- * sonic-boom 5, which throws it.
+ * anyway. Without this it retried forever and ignored SIGTERM and its own shutdown budget.
  */
 function stdoutDestination(): BatchedDestination {
   const stream = pino.destination({
@@ -136,11 +133,6 @@ function stdoutDestination(): BatchedDestination {
       flushSync();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') {
-        // Its reader has gone (`web | head -1`): nothing more can be written there.
-        writeSync(2, `log lines lost at exit: stdout's reader has closed it\n`);
-        return;
-      }
       if (code !== 'EAGAIN' && code !== 'EBUSY') throw error;
       writeSync(2, `log lines lost at exit: stdout's reader took none for ${EXIT_FLUSH_MS} ms\n`);
     }
