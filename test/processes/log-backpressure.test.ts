@@ -1,15 +1,24 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHUTDOWN_TIMEOUT_MS = 5000;
 
-test("web — when stdout's reader stops reading, then SIGTERM still ends the process, with exit 0, within its budget", async (t) => {
+interface Web {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  port: number;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+/** The web process with stdout piped to this test, from its ready line on left unread. */
+async function startWeb(t: TestContext): Promise<Web> {
   const dir = mkdtempSync(join(tmpdir(), '12f-stall-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const child = spawn(process.execPath, ['src/processes/web.ts'], {
@@ -32,8 +41,7 @@ test("web — when stdout's reader stops reading, then SIGTERM still ends the pr
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   t.after(() => child.kill('SIGKILL'));
 
-  // The port it got (PORT=0) is in its ready line; from then on, a log collector that stopped
-  // reading: nothing consumes the pipe once its buffers are full.
+  // The port it got (PORT=0) is in its ready line.
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
     const read = (chunk: Buffer) => {
@@ -51,24 +59,54 @@ test("web — when stdout's reader stops reading, then SIGTERM still ends the pr
     child.stdout.on('data', read);
     void exited.then((code) => reject(new Error(`exit ${code} before ready: ${stderr}`)));
   });
-  // About a megabyte of access lines, several times what the pipe and its reader hold.
+  return { child, port, exited, stderr: () => stderr };
+}
+
+/** `clients` clients making `each` requests one after another: an access line each. */
+async function requests(port: number, clients: number, each: number): Promise<void> {
   await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = 0; i < 500; i++) {
+    Array.from({ length: clients }, async () => {
+      for (let i = 0; i < each; i++) {
         const res = await fetch(`http://127.0.0.1:${port}/user?limit=1`);
         await res.arrayBuffer();
       }
     }),
   );
+}
 
+/** SIGTERM, then the exit code and how long it took (or 'hung' well past the budget). */
+async function terminate(web: Web): Promise<{ code: number | null | 'hung'; elapsed: number }> {
   const started = performance.now();
-  child.kill('SIGTERM');
+  web.child.kill('SIGTERM');
   const code = await Promise.race([
-    exited,
+    web.exited,
     new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), SHUTDOWN_TIMEOUT_MS + 5000)),
   ]);
-  const elapsed = performance.now() - started;
-  assert.equal(code, 0, `exit ${code} after ${Math.round(elapsed)} ms; stderr: ${stderr}`);
+  return { code, elapsed: performance.now() - started };
+}
+
+test("web — when stdout's reader stops reading, then SIGTERM still ends the process, with exit 0, within its budget", async (t) => {
+  const web = await startWeb(t);
+  // A log collector that stopped reading: nothing consumes the pipe once its buffers are full.
+  // About a megabyte of access lines, several times what the pipe and its reader hold.
+  await requests(web.port, 8, 500);
+  const { code, elapsed } = await terminate(web);
+  assert.equal(code, 0, `exit ${code} after ${Math.round(elapsed)} ms; stderr: ${web.stderr()}`);
   assert.ok(elapsed < SHUTDOWN_TIMEOUT_MS, `exited ${Math.round(elapsed)} ms after SIGTERM`);
-  assert.match(stderr, /log lines lost at exit/, 'the pipe was full: the stall really happened');
+  assert.match(
+    web.stderr(),
+    /log lines lost at exit/,
+    'the pipe was full: the stall really happened',
+  );
+});
+
+test("web — when stdout's reader has gone (a closed pipe), then SIGTERM still ends the process, with exit 0, within its budget", async (t) => {
+  const web = await startWeb(t);
+  // The reader closes its end (`web | head -1` once head has its line): every write from now
+  // on fails with EPIPE. The shutdown's own lines are then the first to meet it, at the exit's
+  // synchronous flush.
+  web.child.stdout.destroy();
+  const { code, elapsed } = await terminate(web);
+  assert.equal(code, 0, `exit ${code} after ${Math.round(elapsed)} ms; stderr: ${web.stderr()}`);
+  assert.ok(elapsed < SHUTDOWN_TIMEOUT_MS, `exited ${Math.round(elapsed)} ms after SIGTERM`);
 });
