@@ -14,19 +14,16 @@ import { defineConfig, type Plugin } from 'vite';
  * their own files next to their code (thread-stream's worker, which loads pino-pretty on a
  * terminal; swagger-ui is told where its assets are instead, src/http/plugins/openapi.ts), and
  * the drivers loaded only when configured, whose optional native parts are found at run time.
- * pino and pg are inlined: pino looks beside its own code only for transports with several
- * targets or pipelines, which no process uses (its one transport, pino-pretty, is resolved from
- * the calling file, here a chunk inside the package); pg's optional parts stay external and
- * are required only when used. Loaded from node_modules, each one's two or three dozen modules
- * cost a web process 10–15 ms of CPU and ~8 MB of RSS at every start.
+ * pino itself is inlined: it looks beside its own code only for transports with several targets
+ * or pipelines, which no process uses (its one transport, pino-pretty, is resolved from the
+ * calling file, here a chunk inside the package); loaded from node_modules its two dozen
+ * modules cost the web process ~15 ms of CPU and ~8 MB of RSS at every start.
  */
 const EXTERNAL = [
   'better-sqlite3',
   'pino-pretty',
   'thread-stream',
-  // pg's optional parts, each required only when used: the native binding, a Workers socket.
-  'pg-native',
-  'pg-cloudflare',
+  'pg',
   'mongodb',
   // Loaded by src/config/mongo-url.ts through createRequire, only for a MongoDB URL.
   'mongodb-connection-string-url',
