@@ -29,6 +29,9 @@ const EXTERNAL = [
   'mongodb-connection-string-url',
   'ioredis',
   'jose',
+  // Loaded by src/http/serializers.ts only for a schema the build compiled no code for.
+  '@fastify/ajv-compiler',
+  '@fastify/fast-json-stringify-compiler',
 ];
 
 export default defineConfig({

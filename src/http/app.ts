@@ -30,7 +30,7 @@ import {
   notFoundHandler,
 } from './error-handler.ts';
 import { userRoutes } from './routes/users.ts';
-import { lazyValidators, sharedSerializers } from './serializers.ts';
+import { lazyValidators, sharedSerializers, type SchemaCompilers } from './serializers.ts';
 import { operationRoutes, type Release } from './routes/operations.ts';
 
 export interface AppDeps {
@@ -56,6 +56,8 @@ export interface AppDeps {
   limits: LimitSettings;
   /** A span per request (OpenTelemetry); off unless the process's tracing is on. */
   traced?: boolean;
+  /** How route schemas become validators and serializers: by default, from the build's code. */
+  schemaCompilers?: SchemaCompilers;
 }
 
 /**
@@ -98,7 +100,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     schemaController: {
-      compilersFactory: { buildValidator: lazyValidators(), buildSerializer: sharedSerializers },
+      compilersFactory: deps.schemaCompilers ?? {
+        buildValidator: lazyValidators(),
+        buildSerializer: sharedSerializers(),
+      },
     },
     clientErrorHandler,
     frameworkErrors,

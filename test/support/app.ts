@@ -10,6 +10,7 @@ import type { UserStore } from '../../src/users/user-store.ts';
 import type { AccessSettings } from '../../src/http/plugins/auth/index.ts';
 import type { LimitSettings } from '../../src/http/plugins/limits.ts';
 import type { TrustProxy } from '../../src/config/index.ts';
+import type { SchemaCompilers } from '../../src/http/serializers.ts';
 
 export interface TestApp {
   app: Awaited<ReturnType<typeof buildApp>>;
@@ -30,6 +31,8 @@ export interface TestAppOptions {
   limits?: Partial<LimitSettings>;
   /** Wraps the real store, e.g. to make it slow. */
   wrapStore?: (store: UserStore) => UserStore;
+  /** How schemas become validators and serializers (the app's default unless given). */
+  schemaCompilers?: SchemaCompilers;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -85,6 +88,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
       ...options.access,
     },
     limits: { rateLimit: { max: 0, windowMs: 60_000 }, maxEventLoopDelayMs: 0, ...options.limits },
+    ...(options.schemaCompilers && { schemaCompilers: options.schemaCompilers }),
   });
   await app.ready();
   return {

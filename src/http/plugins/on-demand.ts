@@ -78,7 +78,7 @@ async function build(
     // Schemas registered here (the docs' copies of the routes) are never used to validate:
     // with the app's lazy compilers, none is compiled.
     schemaController: {
-      compilersFactory: { buildValidator: lazyValidators(), buildSerializer: sharedSerializers },
+      compilersFactory: { buildValidator: lazyValidators(), buildSerializer: sharedSerializers() },
     },
   };
   const instance = Fastify(options);
