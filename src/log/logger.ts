@@ -9,7 +9,7 @@ export interface LoggerSettings {
   /** Human-readable output; the web process turns it on only when stdout is a TTY. */
   pretty: boolean;
   /** Where JSON lines go; stdout unless a test captures them. Never a file (factor XI). */
-  destination?: NodeJS.WritableStream;
+  destination?: NodeJS.WritableStream | pino.DestinationStream;
   /**
    * `stderr` for admin commands, whose stdout carries data (an export) or their result; lines
    * are then written at once, so they interleave sensibly with progress on the same stream.
@@ -93,6 +93,29 @@ let droppedLines = 0;
  * dropped then, never buffered without bound, and never lost without being counted.
  */
 export const droppedLogLines = (): number => droppedLines;
+
+/** Longest an exit waits for stdout to take the last log lines before it goes anyway. */
+const LOG_FLUSH_MS = 1000;
+
+/**
+ * Ends the process with `code` once the logger's last lines are handed to stdout, waiting at
+ * most LOG_FLUSH_MS for a reader that stalls. Handed over while the event loop still runs, a
+ * write that meets a reader gone (EPIPE: `web | head -1`) is an error the logger handles by
+ * writing no more. Met first by the exit's synchronous flush instead, sonic-boom 4 (pino 10's)
+ * retried it every 100 ms forever, and the process never ended. Every exit of a long-running
+ * process goes through here.
+ */
+export function exitAfterLogs(
+  logger: Logger,
+  code: number,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  const timer = setTimeout(() => exit(code), LOG_FLUSH_MS);
+  logger.flush(() => {
+    clearTimeout(timer);
+    exit(code);
+  });
+}
 
 function countLines(chunk: Buffer): number {
   let lines = 0;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, ConfigError, type Config } from '../config/index.ts';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
+import { pino } from 'pino';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { Release } from '../http/routes/operations.ts';
 import { TRACE_LOG_FIELDS } from '../telemetry/context.ts';
@@ -18,9 +19,12 @@ export function startProcess(name: string): { config: Config; logger: Logger; re
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const logger = createLogger({ level: 'info', pretty });
+    // Written at once, before the exit: a write that meets a reader gone (EPIPE) makes pino's
+    // destination write no more, where a line still queued at the exit met it in sonic-boom's
+    // exit flush, which retries EPIPE forever (see exitAfterLogs).
+    const destination = pino.destination({ dest: 1, sync: true });
+    const logger = createLogger({ level: 'info', pretty, destination });
     logger.fatal({ process: name, problems: error.problems }, error.message);
-    logger.flush();
     process.exit(1);
   }
   const logger = createLogger({

@@ -1,7 +1,4 @@
-import type { Logger } from '../log/logger.ts';
-
-/** Longest the exit waits for stdout to take the last log lines before it goes anyway. */
-const LOG_FLUSH_MS = 1000;
+import { exitAfterLogs, type Logger } from '../log/logger.ts';
 
 export interface ShutdownStep {
   name: string;
@@ -27,20 +24,13 @@ export interface ShutdownOptions {
 export function installShutdown(options: ShutdownOptions) {
   const log = options.logger;
   const exitNow = options.exit ?? ((code: number) => process.exit(code));
-  // The last lines are handed to stdout while the event loop still runs, so a write that meets a
-  // reader gone (EPIPE: `web | head -1`) is an error the logger handles by writing no more.
-  // Met first by the exit's synchronous flush instead, sonic-boom 4 (pino 10's) retried it every
-  // 100 ms forever, and SIGTERM never ended the process. A reader that stalls is waited for at
-  // most LOG_FLUSH_MS here; the exit's own flush is bounded too (src/log/logger.ts).
+  // The last lines leave before the exit (see exitAfterLogs: a reader gone made SIGTERM hang);
+  // a second exit, such as the budget's, goes at once.
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return exitNow(code);
     exiting = true;
-    const timer = setTimeout(() => exitNow(code), LOG_FLUSH_MS);
-    log.flush(() => {
-      clearTimeout(timer);
-      exitNow(code);
-    });
+    exitAfterLogs(log, code, exitNow);
   };
   let running: Promise<void> | undefined;
 

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/index.ts';
-import type { Logger } from '../log/logger.ts';
+import { exitAfterLogs, type Logger } from '../log/logger.ts';
 
 /** Five unexpected exits within a minute is a crash loop: restarting would only hide it. */
 const CRASH_LIMIT = 5;
@@ -34,7 +34,7 @@ export function superviseWeb(options: { config: Config; logger: Logger }): void 
 
   const finish = () => {
     log.info({ exitCode }, 'supervisor stopped');
-    process.exit(exitCode);
+    exitAfterLogs(log, exitCode);
   };
 
   const stop = (reason: string, code: number) => {

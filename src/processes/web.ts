@@ -13,10 +13,11 @@ import { enableCompileCache } from 'node:module';
 enableCompileCache();
 const { startProcess } = await import('./runtime.ts');
 const { checkAccessPolicy } = await import('./access-policy.ts');
+const { exitAfterLogs } = await import('../log/logger.ts');
 const { config, logger, release } = startProcess('web');
 // Checked once, by the first process: children of a supervisor inherit its verdict.
 if (cluster.isPrimary && !checkAccessPolicy(config, logger)) {
-  logger.flush(() => process.exit(1));
+  exitAfterLogs(logger, 1);
 } else if (cluster.isPrimary && config.webConcurrency > 1) {
   const { superviseWeb } = await import('./web-supervisor.ts');
   superviseWeb({ config, logger });

@@ -27,7 +27,9 @@ export function redisNamespace(): { prefix: string; clean(redis: Redis): Promise
 export async function redisAvailable(): Promise<boolean> {
   const redis = new Redis(TEST_REDIS_URL, {
     lazyConnect: true,
-    connectTimeout: 1000,
+    // Generous: the files that ask run their first tests meanwhile, and a CI machine busy with
+    // other work once took over a second to connect ("Connection is closed") to a Redis that was up.
+    connectTimeout: 5000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
