@@ -19,9 +19,8 @@ export function startProcess(name: string): { config: Config; logger: Logger; re
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // Written at once, before the exit: a write that meets a reader gone (EPIPE) makes pino's
-    // destination write no more, where a line still queued at the exit met it in sonic-boom's
-    // exit flush, which retries EPIPE forever (see exitAfterLogs).
+    // Written at once, as the process exits right after: there is no event loop left to wait
+    // on, and a reader already gone (EPIPE) only means the line has nobody to read it.
     const destination = pino.destination({ dest: 1, sync: true });
     const logger = createLogger({ level: 'info', pretty, destination });
     logger.fatal({ process: name, problems: error.problems }, error.message);

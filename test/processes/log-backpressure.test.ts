@@ -110,3 +110,38 @@ test("web — when stdout's reader has gone (a closed pipe), then SIGTERM still 
   assert.equal(code, 0, `exit ${code} after ${Math.round(elapsed)} ms; stderr: ${web.stderr()}`);
   assert.ok(elapsed < SHUTDOWN_TIMEOUT_MS, `exited ${Math.round(elapsed)} ms after SIGTERM`);
 });
+
+/**
+ * The web process started with `env`, its stdout's reader gone before it writes a line (`web |
+ * head -c 0`): its exit code, or 'hung' if it is still running after 10 s.
+ */
+async function startWithReaderGone(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['src/processes/web.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const code = await Promise.race([
+    new Promise<number | null>((resolve) => child.once('exit', resolve)),
+    new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000)),
+  ]);
+  child.kill('SIGKILL');
+  return { code, stderr };
+}
+
+test("web — when stdout's reader has gone, then a config error still ends the process with exit 1", async () => {
+  const { code, stderr } = await startWithReaderGone({ PORT: 'abc' });
+  assert.equal(code, 1, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Error:/, 'no trace: the reader is simply gone');
+});
+
+test("web — when stdout's reader has gone, then a fatal line (production without access control) still ends the process with exit 1", async () => {
+  // The fatal line is flushed synchronously, as pino flushes every fatal line: the write that
+  // met EPIPE there was retried every 100 ms, forever.
+  const { code, stderr } = await startWithReaderGone({ NODE_ENV: 'production' });
+  assert.equal(code, 1, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Error:/, 'no trace: the reader is simply gone');
+});
