@@ -128,13 +128,14 @@ export interface SqlEngine {
   };
   /**
    * `column` equal to any value of a list bound as one parameter whatever its length, so every
-   * batch of reads by id (ReadBatch) is the same statement, compiled and prepared once.
+   * batch of reads by id (ReadBatch), of claims or of completions is the same statement,
+   * compiled and prepared once, where `in (?, ?, …)` is a new statement for every length.
    */
   readonly anyOf: {
     /** The condition, with `list` (a value `bind` made) as its one parameter. */
     where: (column: string, list: unknown) => Expression<SqlBool>;
     /** A list of values as that one parameter. */
-    bind: (values: readonly string[]) => unknown;
+    bind: (values: readonly (string | number)[]) => unknown;
   };
   /**
    * For an engine that answers synchronously and cannot interrupt a statement (SQLite): lists

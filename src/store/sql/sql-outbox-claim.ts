@@ -2,6 +2,7 @@ import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { ClaimOptions, Delivery } from '../../users/outbox.ts';
 import { leaseUntil } from '../../users/outbox.ts';
 import { ONE, PENDING, toDelivery, toEvent } from './sql-outbox-rows.ts';
+import type { SqlEngine } from './sql-engine.ts';
 import {
   sequenceOf,
   type OutboxDeliveriesTable,
@@ -73,8 +74,9 @@ export async function claimInOneStatement(
  */
 export async function claimInTransaction(
   db: Kysely<SqlDatabase>,
-  options: ClaimOptions & { rowLocks: boolean },
+  options: ClaimOptions & { rowLocks: boolean; anyOf: SqlEngine['anyOf'] },
 ): Promise<Delivery[]> {
+  const { anyOf } = options;
   const { endpoint, owner, limit } = options;
   // As in fanOut: nothing due, no write transaction.
   if (!(await dueAt(db, options).limit(1).executeTakeFirst())) return [];
@@ -120,7 +122,8 @@ export async function claimInTransaction(
         attempts: eb('attempts', '+', 1),
       }))
       .where('endpoint', '=', endpoint)
-      .where('event_sequence', 'in', picked)
+      // The sequences as one bound list: one statement for every claim's length.
+      .where(anyOf.where('event_sequence', anyOf.bind(picked)))
       .returningAll()
       .execute();
     if (leased.length === 0) return [];
@@ -128,9 +131,7 @@ export async function claimInTransaction(
       .selectFrom('outbox_events')
       .selectAll()
       .where(
-        'sequence',
-        'in',
-        leased.map((row) => sequenceOf(row.event_sequence)),
+        anyOf.where('sequence', anyOf.bind(leased.map((row) => sequenceOf(row.event_sequence)))),
       )
       .execute();
     const bySequence = new Map(events.map((row) => [sequenceOf(row.sequence), toEvent(row)]));

@@ -2,6 +2,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import { nextTurn } from './next-turn.ts';
 import { PENDING } from './sql-outbox-rows.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
+import type { SqlEngine } from './sql-engine.ts';
 
 interface Completion {
   sequence: number;
@@ -41,6 +42,7 @@ export class OutboxCompletions {
   readonly #bookkeeping: <T>(work: (db: Kysely<SqlDatabase>) => Promise<T>) => Promise<T>;
   readonly #serial: boolean;
   readonly #statement: ((query: CompiledQuery) => Promise<unknown[]>) | undefined;
+  readonly #anyOf: SqlEngine['anyOf'];
   /** Waiting completions by owner, then URL. */
   #pending = new Map<string, Map<string, Completion[]>>();
   #size = 0;
@@ -59,17 +61,22 @@ export class OutboxCompletions {
     return this.#size > 0;
   });
 
-  /** `statement`: the engine's writeStatement, where it binds arrays (COMPLETE). */
+  /**
+   * `statement`: the engine's writeStatement, where it binds arrays (COMPLETE); without it the
+   * sequences are bound as one list by `anyOf`, so every batch is the same statement.
+   */
   constructor(
     bookkeeping: <T>(work: (db: Kysely<SqlDatabase>) => Promise<T>) => Promise<T>,
     options: {
       serial: boolean;
       statement?: ((query: CompiledQuery) => Promise<unknown[]>) | undefined;
+      anyOf: SqlEngine['anyOf'];
     },
   ) {
     this.#bookkeeping = bookkeeping;
     this.#serial = options.serial;
     this.#statement = options.statement;
+    this.#anyOf = options.anyOf;
   }
 
   /** Whether `owner` still held the lease, and the delivery is now marked delivered. */
@@ -140,7 +147,7 @@ export class OutboxCompletions {
           lease_until: null,
         })
         .where('endpoint', '=', endpoint)
-        .where('event_sequence', 'in', sequences)
+        .where(this.#anyOf.where('event_sequence', this.#anyOf.bind(sequences)))
         .where('lease_owner', '=', owner)
         .where('status', '=', PENDING)
         .returning('event_sequence')

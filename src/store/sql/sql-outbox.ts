@@ -62,6 +62,7 @@ export class SqlOutbox implements Outbox {
     this.completions = new OutboxCompletions((work) => this.bookkeeping(work), {
       serial: engine.groupCommits === true,
       statement: this.statement,
+      anyOf: engine.anyOf,
     });
     const signal = engine.outboxSignal;
     if (signal) this.watch = (wake) => signal.listen(wake);
@@ -174,7 +175,11 @@ export class SqlOutbox implements Outbox {
       statement
         ? claimInOneStatement(statement, options)
         : this.bookkeeping((db) =>
-            claimInTransaction(db, { ...options, rowLocks: this.engine.rowLocks === true }),
+            claimInTransaction(db, {
+              ...options,
+              rowLocks: this.engine.rowLocks === true,
+              anyOf: this.engine.anyOf,
+            }),
           ),
     );
   }
