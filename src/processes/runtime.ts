@@ -19,8 +19,8 @@ export function startProcess(name: string): { config: Config; logger: Logger; re
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // Written at once, as the process exits right after: there is no event loop left to wait
-    // on, and a reader already gone (EPIPE) only means the line has nobody to read it.
+    // Written at once: this start-up is synchronous and exits right after, with no turn of the
+    // event loop to hand the line over in. A reader already gone (EPIPE) has nobody to tell.
     const destination = pino.destination({ dest: 1, sync: true });
     const logger = createLogger({ level: 'info', pretty, destination });
     logger.fatal({ process: name, problems: error.problems }, error.message);
