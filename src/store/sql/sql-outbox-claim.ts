@@ -76,8 +76,7 @@ export async function claimInTransaction(
   db: Kysely<SqlDatabase>,
   options: ClaimOptions & { rowLocks: boolean; anyOf: SqlEngine['anyOf'] },
 ): Promise<Delivery[]> {
-  const { anyOf } = options;
-  const { endpoint, owner, limit } = options;
+  const { endpoint, owner, limit, anyOf } = options;
   // As in fanOut: nothing due, no write transaction.
   if (!(await dueAt(db, options).limit(1).executeTakeFirst())) return [];
   return db.transaction().execute(async (trx) => {
