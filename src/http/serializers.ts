@@ -79,7 +79,7 @@ export function compiledSchemas(): CompiledSchemas | undefined {
  */
 export function sharedSerializers(compiled = compiledSchemas()): BuildSerializer {
   return (externalSchemas, serializerOptions) => {
-    let code: Record<string, () => Serialize> | undefined | null = null;
+    let code: Record<string, () => Serialize> | undefined;
     let compile: ReturnType<ReturnType<typeof SerializerSelector>> | undefined;
     const made = new Map<string, Serialize>();
     return (route) => {
@@ -89,7 +89,8 @@ export function sharedSerializers(compiled = compiledSchemas()): BuildSerializer
           const key = serializerKey(route);
           serialize = made.get(key);
           if (!serialize) {
-            code ??= compiled?.serializers[fingerprintOf(externalSchemas, serializerOptions)];
+            // Looked up once per context: a table without this fingerprint is an empty one.
+            code ??= compiled?.serializers[fingerprintOf(externalSchemas, serializerOptions)] ?? {};
             const restore = code?.[key];
             if (restore) serialize = restore();
             else {
@@ -121,13 +122,13 @@ export function lazyValidators(compiled = compiledSchemas()): BuildValidator {
   // One pool per app, as Fastify's default has: contexts with the same schemas share an Ajv.
   let pool: ReturnType<typeof ValidatorSelector> | undefined;
   return (externalSchemas, options) => {
-    let code: Record<string, () => Validate> | undefined | null = null;
+    let code: Record<string, () => Validate> | undefined;
     let compile: CompileValidator | undefined;
     return (route) => {
       let validate: Validate | undefined;
       const lazy: Validate = (data, context) => {
         if (!validate) {
-          code ??= compiled?.validators[fingerprintOf(externalSchemas, options)];
+          code ??= compiled?.validators[fingerprintOf(externalSchemas, options)] ?? {};
           const restore = code?.[validatorKey(route)];
           if (restore) validate = restore();
           else {

@@ -9,7 +9,7 @@ export interface LoggerSettings {
   /** Human-readable output; the web process turns it on only when stdout is a TTY. */
   pretty: boolean;
   /** Where JSON lines go; stdout unless a test captures them. Never a file (factor XI). */
-  destination?: NodeJS.WritableStream | pino.DestinationStream;
+  destination?: NodeJS.WritableStream;
   /**
    * `stderr` for admin commands, whose stdout carries data (an export) or their result; lines
    * are then written at once, so they interleave sensibly with progress on the same stream.

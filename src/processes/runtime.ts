@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, ConfigError, type Config } from '../config/index.ts';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
-import { pino } from 'pino';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { Release } from '../http/routes/operations.ts';
 import { TRACE_LOG_FIELDS } from '../telemetry/context.ts';
@@ -19,10 +18,8 @@ export function startProcess(name: string): { config: Config; logger: Logger; re
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // Written at once: this start-up is synchronous and exits right after, with no turn of the
-    // event loop to hand the line over in. A reader already gone (EPIPE) has nobody to tell.
-    const destination = pino.destination({ dest: 1, sync: true });
-    const logger = createLogger({ level: 'info', pretty, destination });
+    const logger = createLogger({ level: 'info', pretty });
+    // pino writes a fatal line out at once (a synchronous flush), so the exit can follow.
     logger.fatal({ process: name, problems: error.problems }, error.message);
     process.exit(1);
   }
