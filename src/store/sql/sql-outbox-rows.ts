@@ -14,6 +14,7 @@ import {
 /** Rows per statement: six parameters each keeps every statement under SQLite's 32,766. */
 export const ROWS_PER_STATEMENT = 1000;
 export const ONE = sql<number>`1`;
+export const ZERO = sql<number>`0`;
 /**
  * `'pending'` written into the statement, not bound: the pending rows' indexes are partial
  * (`where status = 'pending'`), and a value bound where it may decide the plan (whether such

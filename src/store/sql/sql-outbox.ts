@@ -17,7 +17,7 @@ import type { SqlEngine } from './sql-engine.ts';
 import { claimInOneStatement, claimInTransaction } from './sql-outbox-claim.ts';
 import { OutboxCompletions } from './sql-outbox-completions.ts';
 import { fanOutInOneStatement, type FanOutOptions } from './sql-outbox-fan-out.ts';
-import { PENDING, ROWS_PER_STATEMENT, chunks } from './sql-outbox-rows.ts';
+import { PENDING, ZERO } from './sql-outbox-rows.ts';
 import { listEvents, outboxStats, purgeSettled, redeliverDead } from './sql-outbox-upkeep.ts';
 import { sequenceOf, type SqlDatabase } from './sql-schema.ts';
 
@@ -91,35 +91,45 @@ export class SqlOutbox implements Outbox {
           if (this.engine.rowLocks) query = query.forUpdate().skipLocked();
           const events = await query.execute();
           if (events.length === 0) return 0;
-          const rows = events.flatMap((event) =>
-            options.endpoints.map((endpoint) => ({
-              endpoint,
-              event_sequence: sequenceOf(event.sequence),
-              user_id: event.user_id,
-              status: 'pending',
-              attempts: 0,
-              pending_since: options.now,
-              next_attempt_at: options.now,
-            })),
-          );
-          for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+          // The picked sequences as one bound list, and one insert per endpoint: the same
+          // statements whatever the batch's size. A list of values or of `?` per event was a
+          // new text, prepared anew, at nearly every batch (and emptied SQLite's statement cache).
+          const { anyOf } = this.engine;
+          const picked = anyOf.bind(events.map((event) => sequenceOf(event.sequence)));
+          for (const endpoint of options.endpoints) {
             await trx
               .insertInto('outbox_deliveries')
-              .values(part)
+              .columns([
+                'endpoint',
+                'event_sequence',
+                'user_id',
+                'status',
+                'attempts',
+                'pending_since',
+                'next_attempt_at',
+              ])
+              .expression((eb) =>
+                eb
+                  .selectFrom('outbox_events')
+                  .select([
+                    eb.val(endpoint).as('endpoint'),
+                    'sequence',
+                    'user_id',
+                    PENDING.as('status'),
+                    ZERO.as('attempts'),
+                    eb.val(options.now).as('pending_since'),
+                    eb.val(options.now).as('next_attempt_at'),
+                  ])
+                  .where(anyOf.where('sequence', picked)),
+              )
               .onConflict((oc) => oc.columns(['endpoint', 'event_sequence']).doNothing())
               .execute();
           }
-          for (const part of chunks(events, ROWS_PER_STATEMENT)) {
-            await trx
-              .updateTable('outbox_events')
-              .set({ fanned_out_at: options.now })
-              .where(
-                'sequence',
-                'in',
-                part.map((e) => sequenceOf(e.sequence)),
-              )
-              .execute();
-          }
+          await trx
+            .updateTable('outbox_events')
+            .set({ fanned_out_at: options.now })
+            .where(anyOf.where('sequence', picked))
+            .execute();
           return events.length;
         }),
       );
