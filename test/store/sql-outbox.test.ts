@@ -9,6 +9,7 @@ import { CompiledQuery, Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { createStore } from '../../src/store/index.ts';
 import type { SqlDatabase } from '../../src/store/sql/sql-schema.ts';
+import { SYNC_BUSY_MS } from '../../src/store/sqlite/sqlite-busy.ts';
 import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
 import { createPostgresEngine } from '../../src/store/postgres/postgres-engine.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
@@ -288,7 +289,7 @@ if (stores.some((s) => s.kind === 'postgres')) {
   });
 }
 
-test('sqlite outbox — the worker’s bookkeeping commits without waiting for the disk, and the connection waits for it again after, even when the bookkeeping failed', async (t) => {
+test('sqlite outbox — the worker’s bookkeeping commits without waiting for the disk nor blocking for the lock, and the connection does both again after, even when the bookkeeping failed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sql-outbox-'));
   const engine = createSqliteEngine({
     filename: join(dir, 'app.db'),
@@ -304,11 +305,17 @@ test('sqlite outbox — the worker’s bookkeeping commits without waiting for t
     Number(
       (await sql<{ synchronous: number }>`pragma synchronous`.execute(on)).rows[0]?.synchronous,
     );
+  const busy = async (on: Kysely<SqlDatabase>) =>
+    Number((await sql<{ timeout: number }>`pragma busy_timeout`.execute(on)).rows[0]?.timeout);
   const bookkeeping = engine.bookkeeping!;
   // 2 is FULL (a commit waits for fsync), 1 NORMAL.
   assert.equal(await level(db), 2);
   assert.equal(await bookkeeping(db, level), 1);
   assert.equal(await level(db), 2);
+  // SQLite's own handler blocks the thread for at most SYNC_BUSY_MS; never in the bookkeeping.
+  assert.equal(await busy(db), SYNC_BUSY_MS);
+  assert.equal(await bookkeeping(db, busy), 0);
+  assert.equal(await busy(db), SYNC_BUSY_MS);
   await assert.rejects(
     bookkeeping(db, (on) =>
       on.transaction().execute(async (trx) => {
@@ -319,6 +326,7 @@ test('sqlite outbox — the worker’s bookkeeping commits without waiting for t
     /refused/,
   );
   assert.equal(await level(db), 2);
+  assert.equal(await busy(db), SYNC_BUSY_MS);
   // A write that arrives meanwhile waits for the bookkeeping's end, then commits durably.
   let release: (() => void) | undefined;
   const held = bookkeeping(db, () => new Promise<void>((resolve) => (release = resolve)));
