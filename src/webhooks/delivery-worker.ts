@@ -50,8 +50,19 @@ export function workerId(): string {
  * outcome is still being recorded: recording waits for the store (on SQLite for the one write
  * lock, which the web process's writes hold most of the time under load), and a slot held
  * meanwhile sent nothing. The user's next event is not claimed before that outcome is recorded
- * (the claim's per-user order), and at most `2 × worker.concurrency` deliveries per URL are
- * claimed and not yet recorded. `stop()` stops claiming and waits for those.
+ * (the claim's per-user order).
+ *
+ * Claims also take up to `worker.concurrency` deliveries more than there are free slots, which
+ * wait here and go as slots free: a turn of the loop (a fan-out, a claim, on SQLite each a take
+ * of the write lock) then serves twice as many webhooks. With changes at half the create rate
+ * on SQLite, claims of at most the free slots fell seconds behind (lag p99 1.6 and 2.6 s in two
+ * runs). A waiting delivery is leased like one in flight, so this needs a lease that outlasts
+ * the wait, the attempt and its recording: it is on only while WORKER_LEASE_MS is at least three
+ * WEBHOOK_TIMEOUT_MS (the defaults, 60 and 10 s), and one whose lease has less than two timeouts
+ * left when its slot frees is not sent (its lease runs out and a later claim takes it). At most
+ * `2 × worker.concurrency` deliveries per URL are claimed and not yet sent, and
+ * `3 × worker.concurrency` not yet recorded (twice and twice without the look-ahead).
+ * `stop()` stops claiming, sends those claimed, and waits for their outcomes.
  */
 export class DeliveryWorker {
   readonly owner: string;
@@ -60,8 +71,14 @@ export class DeliveryWorker {
   private readonly attempts: DeliveryAttempts;
   /** Per URL, how many webhooks' answers have not come yet: the slots `worker.concurrency` bounds. */
   private readonly sending = new Map<string, number>();
-  /** Per URL, the claimed deliveries whose outcome is not recorded yet (in flight included). */
-  private readonly held = new Map<string, Set<Promise<void>>>();
+  /** Per URL, claimed deliveries waiting for a slot, with the time their lease ends. */
+  private readonly waiting = new Map<string, { delivery: Delivery; leaseEnds: number }[]>();
+  /** Per URL, the claimed deliveries whose outcome is not recorded yet (waiting included). */
+  private readonly held = new Map<string, number>();
+  /** The attempts started and not yet recorded. */
+  private readonly work = new Set<Promise<void>>();
+  /** Claims take this many more than the free slots (see the class comment). */
+  private readonly lookAhead: number;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -83,8 +100,11 @@ export class DeliveryWorker {
     });
     for (const url of options.webhooks.urls) {
       this.sending.set(url, 0);
-      this.held.set(url, new Set());
+      this.waiting.set(url, []);
+      this.held.set(url, 0);
     }
+    const { concurrency, leaseMs } = options.worker;
+    this.lookAhead = leaseMs >= 3 * options.webhooks.timeoutMs ? concurrency : 0;
   }
 
   /** Ready: the store answered the last turn of the loop. */
@@ -112,7 +132,8 @@ export class DeliveryWorker {
       await this.unwatch
     )?.();
     await this.loop;
-    await Promise.all([...this.held.values()].flatMap((set) => [...set]));
+    // Waiting deliveries start as slots free, each adding its attempt to `work`.
+    while (this.work.size > 0) await Promise.all(this.work);
   }
 
   private async run(): Promise<void> {
@@ -142,15 +163,17 @@ export class DeliveryWorker {
           const free = this.room(endpoint);
           if (free <= 0) continue;
           looked = true;
+          const now = this.now();
           const batch = await outbox.claim({
             endpoint,
             owner: this.owner,
             limit: free,
-            now: this.now().toISOString(),
+            now: now.toISOString(),
             leaseMs: worker.leaseMs,
           });
           claimed += batch.length;
-          for (const delivery of batch) this.dispatch(delivery);
+          const leaseEnds = now.getTime() + worker.leaseMs;
+          for (const delivery of batch) this.take(delivery, leaseEnds);
         }
         this.answered();
         errorBackoff = 0;
@@ -179,35 +202,67 @@ export class DeliveryWorker {
   /** How many more deliveries to `endpoint` may be claimed now. */
   private room(endpoint: string): number {
     const { concurrency } = this.options.worker;
+    const unsent = this.sending.get(endpoint)! + this.waiting.get(endpoint)!.length;
     return Math.min(
-      concurrency - this.sending.get(endpoint)!,
-      2 * concurrency - this.held.get(endpoint)!.size,
+      concurrency + this.lookAhead - unsent,
+      2 * concurrency + this.lookAhead - this.held.get(endpoint)!,
     );
+  }
+
+  /** Wakes the loop once half the URL's room is free (see dispatch). */
+  private wakeIfRoom(endpoint: string): void {
+    const { concurrency } = this.options.worker;
+    if (this.room(endpoint) >= Math.ceil((concurrency + this.lookAhead) / 2)) this.wake?.();
+  }
+
+  /** A claimed delivery: sent now if a slot is free, else when one frees. */
+  private take(delivery: Delivery, leaseEnds: number): void {
+    const { endpoint } = delivery;
+    this.held.set(endpoint, this.held.get(endpoint)! + 1);
+    if (this.sending.get(endpoint)! < this.options.worker.concurrency) this.dispatch(delivery);
+    else this.waiting.get(endpoint)!.push({ delivery, leaseEnds });
+  }
+
+  /**
+   * A slot to `endpoint` is free: the next waiting delivery whose lease still outlasts an
+   * attempt and its recording goes; one whose lease does not is let go (its lease runs out,
+   * and a later claim takes it).
+   */
+  private next(endpoint: string): void {
+    const waiting = this.waiting.get(endpoint)!;
+    const { timeoutMs } = this.options.webhooks;
+    for (let entry = waiting.shift(); entry; entry = waiting.shift()) {
+      if (entry.leaseEnds - this.now().getTime() >= 2 * timeoutMs)
+        return this.dispatch(entry.delivery);
+      this.options.logger.warn(
+        { eventId: entry.delivery.event.id, sequence: entry.delivery.event.sequence },
+        'a claimed webhook waited too long for a slot; another claim will send it',
+      );
+      this.held.set(endpoint, this.held.get(endpoint)! - 1);
+    }
+    this.wakeIfRoom(endpoint);
   }
 
   /**
    * Sends one claimed delivery and records its outcome. Its slot is freed when the answer came
-   * (or the attempt failed), its hold when the outcome is recorded; either wakes the loop once
-   * half the URL's room is free: at once when few webhooks are in flight (a user's next event
-   * follows without waiting for the poll), in batches under load, so each claim takes several
-   * deliveries instead of one. A turn costs a fan-out and a claim whatever their size, and the
-   * claim walks past the deliveries in flight: woken at a quarter, with changes at 2,000 a
-   * second on SQLite, the workers claimed 16 at a time and fell seconds behind (lag p99 5.2 and
-   * 12.7 s in two runs); woken at half, they claimed 32 and kept up (0.5 and 1.1 s).
+   * (or the attempt failed): a waiting delivery takes it, or the loop is woken once half the
+   * URL's room is free: at once when few webhooks are in flight (a user's next event follows
+   * without waiting for the poll), in batches under load, so each claim takes several
+   * deliveries instead of one. Its hold ends when the outcome is recorded. A turn costs a
+   * fan-out and a claim whatever their size, and the claim walks past the deliveries in
+   * flight: woken at a quarter, with changes at 2,000 a second on SQLite, the workers claimed
+   * 16 at a time and fell seconds behind (lag p99 5.2 and 12.7 s in two runs); woken at half,
+   * they claimed 32 and kept up (0.5 and 1.1 s).
    */
   private dispatch(delivery: Delivery): void {
     const { endpoint } = delivery;
-    const held = this.held.get(endpoint)!;
-    const wakeIfRoom = () => {
-      if (this.room(endpoint) >= Math.ceil(this.options.worker.concurrency / 2)) this.wake?.();
-    };
     this.sending.set(endpoint, this.sending.get(endpoint)! + 1);
     let sending = true;
     const answered = () => {
       if (!sending) return;
       sending = false;
       this.sending.set(endpoint, this.sending.get(endpoint)! - 1);
-      wakeIfRoom();
+      this.next(endpoint);
     };
     const work = traceDelivery(delivery, (headers) =>
       this.attempts.run(delivery, headers, answered),
@@ -215,12 +270,13 @@ export class DeliveryWorker {
       () => undefined,
       () => undefined,
     );
-    held.add(work);
+    this.work.add(work);
     void work.then(() => {
       // The attempt frees the slot itself; this covers one that threw before it did.
       answered();
-      held.delete(work);
-      wakeIfRoom();
+      this.work.delete(work);
+      this.held.set(endpoint, this.held.get(endpoint)! - 1);
+      this.wakeIfRoom(endpoint);
     });
   }
 

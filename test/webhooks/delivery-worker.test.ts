@@ -24,7 +24,9 @@ interface Setup {
 interface WorkerOverrides {
   maxAttempts?: number;
   concurrency?: number;
+  leaseMs?: number;
   pollMs?: number;
+  now?: () => Date;
   outbox?: Outbox;
   urls?: string[];
   ping?: () => Promise<void>;
@@ -81,11 +83,12 @@ async function setup(t: TestContext): Promise<Setup> {
         worker: {
           port: 0,
           concurrency: overrides.concurrency ?? 4,
-          leaseMs: 5000,
+          leaseMs: overrides.leaseMs ?? 5000,
           pollMs: overrides.pollMs ?? 20,
         },
         logger,
         metrics,
+        ...(overrides.now && { now: overrides.now }),
       });
       workers.push(worker);
       worker.start();
@@ -196,6 +199,90 @@ test('delivery worker — when outcomes wait for the store, then the next users�
   for (let i = 0; i < 100 && (await statuses()).some((s) => s !== 'delivered'); i++)
     await sleep(20);
   assert.deepEqual(await statuses(), ['delivered', 'delivered', 'delivered', 'delivered']);
+});
+
+/** Deliveries of one URL as `status attempts`, in event order. */
+async function deliveryStates(store: UserStore): Promise<string[]> {
+  const listed = await store.outbox.list({ limit: 100 });
+  return listed
+    .sort((a, b) => a.event.sequence - b.event.sequence)
+    .flatMap((l) => l.deliveries.map((d) => `${d.status} ${d.attempts}`));
+}
+
+test('delivery worker — when every slot is taken and the lease outlasts three timeouts, then a claim takes as many again, which go as slots free, in order per user', async (t) => {
+  const { store, users, receiver, worker } = await setup(t);
+  receiver.behaviour = () => 'hold';
+  const first = await users.create({ name: 'first' });
+  await users.update(first.id, { name: 'first, renamed' });
+  await users.create({ name: 'second' });
+  await users.create({ name: 'third' });
+  // Lease 6 s, timeout 2 s: the look-ahead is on.
+  worker({ concurrency: 1, leaseMs: 6000, urls: [receiver.url('/a')] });
+  await receiver.waitFor(() => receiver.receipts.length === 1, 5000);
+  await sleep(200);
+  // One in flight, one waiting (the second user's; the first user's next waits for its last),
+  // the third user's not claimed.
+  assert.deepEqual(await deliveryStates(store), [
+    'pending 1',
+    'pending 0',
+    'pending 1',
+    'pending 0',
+  ]);
+  assert.equal(receiver.receipts.length, 1, 'one webhook in flight');
+  receiver.behaviour = () => 204;
+  receiver.release();
+  await receiver.waitFor(() => receiver.accepted().length === 4, 5000);
+  assert.deepEqual(outOfOrder(receiver.accepted()), []);
+  for (let i = 0; i < 100 && (await deliveryStates(store)).some((s) => s !== 'delivered 1'); i++)
+    await sleep(20);
+  assert.deepEqual(await deliveryStates(store), Array(4).fill('delivered 1'));
+});
+
+test('delivery worker — when stopped with claimed webhooks waiting for a slot, then it sends them before it exits', async (t) => {
+  const { store, users, receiver, worker } = await setup(t);
+  receiver.behaviour = () => 'hold';
+  await users.create({ name: 'first' });
+  await users.create({ name: 'second' });
+  await users.create({ name: 'third' });
+  const running = worker({ concurrency: 1, leaseMs: 6000, urls: [receiver.url('/a')] });
+  await receiver.waitFor(() => receiver.receipts.length === 1, 5000);
+  await sleep(200);
+  receiver.behaviour = () => 204;
+  const stopped = running.stop();
+  setTimeout(() => receiver.release(), 100);
+  await stopped;
+  assert.equal(receiver.accepted().length, 2, 'the one in flight and the one waiting');
+  assert.deepEqual(await deliveryStates(store), ['delivered 1', 'delivered 1', 'pending 0']);
+});
+
+test('delivery worker — when a claimed webhook waited for a slot until its lease could not outlast an attempt, then it is not sent, and a claim after the lease sends it', async (t) => {
+  const { store, users, receiver, worker, logs } = await setup(t);
+  receiver.behaviour = () => 'hold';
+  let offset = 0;
+  await users.create({ name: 'first' });
+  await users.create({ name: 'second' });
+  worker({
+    concurrency: 1,
+    leaseMs: 6000,
+    urls: [receiver.url('/a')],
+    now: () => new Date(Date.now() + offset),
+  });
+  await receiver.waitFor(() => receiver.receipts.length === 1, 5000);
+  await sleep(200);
+  // 3 s later the waiting lease has 3 s left: less than an attempt (2 s) and its recording.
+  offset = 3000;
+  receiver.behaviour = () => 204;
+  receiver.release();
+  await sleep(300);
+  assert.equal(receiver.receipts.length, 1, 'the waiting webhook was not sent');
+  assert.ok(logs.some((l) => String(l.msg).includes('waited too long for a slot')));
+  assert.deepEqual(await deliveryStates(store), ['delivered 1', 'pending 1']);
+  // Once its lease has run out, a claim takes it again.
+  offset = 7000;
+  await receiver.waitFor(() => receiver.accepted().length === 2, 5000);
+  for (let i = 0; i < 100 && (await deliveryStates(store))[1] !== 'delivered 2'; i++)
+    await sleep(20);
+  assert.deepEqual(await deliveryStates(store), ['delivered 1', 'delivered 2']);
 });
 
 test('delivery worker — when stopped mid-delivery, then it finishes the webhook in flight and claims nothing more', async (t) => {
