@@ -66,7 +66,7 @@ export const EVENT_VARIABLES = [
     type: ms(1000, 3_600_000),
     default: '60000',
     description:
-      'How long a claimed delivery is a worker’s; then another may take it (above WEBHOOK_TIMEOUT_MS).',
+      'How long a claimed delivery is a worker’s; then another may take it (above WEBHOOK_TIMEOUT_MS; at three times it or more, claims take deliveries ahead of free slots).',
   },
   {
     name: 'WORKER_POLL_MS',

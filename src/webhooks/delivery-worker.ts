@@ -61,7 +61,8 @@ export function workerId(): string {
  * WEBHOOK_TIMEOUT_MS (the defaults, 60 and 10 s), and one whose lease has less than two timeouts
  * left when its slot frees is not sent (its lease runs out and a later claim takes it). At most
  * `2 × worker.concurrency` deliveries per URL are claimed and not yet sent, and
- * `3 × worker.concurrency` not yet recorded (twice and twice without the look-ahead).
+ * `3 × worker.concurrency` not yet recorded (without the look-ahead, `worker.concurrency` and
+ * twice that).
  * `stop()` stops claiming, sends those claimed, and waits for their outcomes.
  */
 export class DeliveryWorker {
