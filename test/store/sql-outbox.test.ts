@@ -373,3 +373,46 @@ if (stores.some((s) => s.kind === 'postgres')) {
     }
   });
 }
+
+if (stores.some((s) => s.kind === 'postgres')) {
+  test('postgres outbox — when another worker vacuumed the outbox since this one last tidied, then its tidy is skipped; when none did, it vacuums', async (t) => {
+    const database = await createTestDatabase();
+    const store = await createStore({ url: database.url, ...OPTIONS, poolMax: 2 });
+    await store.migrate();
+    await store.close();
+    // Two workers' engines on one database.
+    const engines = [0, 1].map(() =>
+      createPostgresEngine({ url: database.url, ...OPTIONS, poolMax: 2 }),
+    );
+    const dbs = engines.map((engine) => new Kysely<SqlDatabase>({ dialect: engine.dialect }));
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    t.after(async () => {
+      await client.end();
+      await Promise.all(dbs.map((db) => db.destroy()));
+      await database.drop();
+    });
+    const vacuums = async () => {
+      await client.query('select pg_stat_clear_snapshot()');
+      const { rows } = await client.query<{ n: string }>(
+        `select vacuum_count as n from pg_stat_user_tables where relname = 'outbox_deliveries'`,
+      );
+      return Number(rows[0]?.n);
+    };
+    const tidy = (i: number) => engines[i]!.tidyOutbox!(dbs[i]!);
+    await tidy(0);
+    assert.equal(await vacuums(), 1, 'the first tidy of a worker vacuums');
+    await tidy(1);
+    assert.equal(await vacuums(), 2, 'so does the other’s first: it has seen no VACUUM yet');
+    await tidy(0);
+    assert.equal(await vacuums(), 2, 'the other worker vacuumed since: skipped');
+    await tidy(1);
+    assert.equal(await vacuums(), 3, 'its own VACUUM was the last: it vacuums');
+    await tidy(1);
+    assert.equal(await vacuums(), 4);
+    await tidy(0);
+    assert.equal(await vacuums(), 4, 'skipped while the other keeps the tables tidy');
+    await tidy(0);
+    assert.equal(await vacuums(), 5, 'and vacuums when the other has not since');
+  });
+}
