@@ -24,11 +24,6 @@ export interface PostgresEngineOptions {
 export const BOOKKEEPING_CONNECTIONS = 3;
 
 /**
- * PostgreSQL through a pg Pool. The pool connects lazily, so creating it never throws nor waits,
- * and it recovers by itself when the server returns: broken clients are discarded, new ones are
- * opened on demand.
- */
-/**
  * When the outbox's deliveries were last vacuumed by anyone (a worker's VACUUM or autovacuum),
  * as the server's statistics tell: the same text until the next VACUUM ends.
  */
@@ -39,6 +34,11 @@ async function lastVacuumOf(db: Kysely<SqlDatabase>): Promise<string> {
   return rows[0]?.at ?? '';
 }
 
+/**
+ * PostgreSQL through a pg Pool. The pool connects lazily, so creating it never throws nor waits,
+ * and it recovers by itself when the server returns: broken clients are discarded, new ones are
+ * opened on demand.
+ */
 export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine {
   const report = options.onBackgroundError ?? (() => undefined);
   /** The last VACUUM of the outbox this process saw end (see tidyOutbox). */
