@@ -37,6 +37,16 @@ export interface DeliveryWorkerOptions {
   random?: () => number;
 }
 
+/** One URL's deliveries in a worker, claimed and not yet recorded. */
+interface Lane {
+  /** Webhooks whose answers have not come yet: the slots `worker.concurrency` bounds. */
+  sending: number;
+  /** Claimed deliveries waiting for a slot, with the time their lease ends. */
+  waiting: { delivery: Delivery; leaseEnds: number }[];
+  /** Claimed deliveries whose outcome is not recorded yet (waiting and sending included). */
+  held: number;
+}
+
 /** hostname-pid-random: readable in `admin events list`, unique even across restarts. */
 export function workerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -70,12 +80,8 @@ export class DeliveryWorker {
   private readonly options: DeliveryWorkerOptions;
   private readonly now: () => Date;
   private readonly attempts: DeliveryAttempts;
-  /** Per URL, how many webhooks' answers have not come yet: the slots `worker.concurrency` bounds. */
-  private readonly sending = new Map<string, number>();
-  /** Per URL, claimed deliveries waiting for a slot, with the time their lease ends. */
-  private readonly waiting = new Map<string, { delivery: Delivery; leaseEnds: number }[]>();
-  /** Per URL, the claimed deliveries whose outcome is not recorded yet (waiting included). */
-  private readonly held = new Map<string, number>();
+  /** Per URL, its deliveries claimed and not yet recorded. */
+  private readonly lanes = new Map<string, Lane>();
   /** The attempts started and not yet recorded. */
   private readonly work = new Set<Promise<void>>();
   /** Claims take this many more than the free slots (see the class comment). */
@@ -100,9 +106,7 @@ export class DeliveryWorker {
       send: options.send ?? postWebhook,
     });
     for (const url of options.webhooks.urls) {
-      this.sending.set(url, 0);
-      this.waiting.set(url, []);
-      this.held.set(url, 0);
+      this.lanes.set(url, { sending: 0, waiting: [], held: 0 });
     }
     const { concurrency, leaseMs } = options.worker;
     this.lookAhead = leaseMs >= 3 * options.webhooks.timeoutMs ? concurrency : 0;
@@ -203,10 +207,11 @@ export class DeliveryWorker {
   /** How many more deliveries to `endpoint` may be claimed now. */
   private room(endpoint: string): number {
     const { concurrency } = this.options.worker;
-    const unsent = this.sending.get(endpoint)! + this.waiting.get(endpoint)!.length;
+    const lane = this.lanes.get(endpoint)!;
+    const unsent = lane.sending + lane.waiting.length;
     return Math.min(
       concurrency + this.lookAhead - unsent,
-      2 * concurrency + this.lookAhead - this.held.get(endpoint)!,
+      2 * concurrency + this.lookAhead - lane.held,
     );
   }
 
@@ -219,9 +224,10 @@ export class DeliveryWorker {
   /** A claimed delivery: sent now if a slot is free, else when one frees. */
   private take(delivery: Delivery, leaseEnds: number): void {
     const { endpoint } = delivery;
-    this.held.set(endpoint, this.held.get(endpoint)! + 1);
-    if (this.sending.get(endpoint)! < this.options.worker.concurrency) this.dispatch(delivery);
-    else this.waiting.get(endpoint)!.push({ delivery, leaseEnds });
+    const lane = this.lanes.get(endpoint)!;
+    lane.held++;
+    if (lane.sending < this.options.worker.concurrency) this.dispatch(delivery);
+    else lane.waiting.push({ delivery, leaseEnds });
   }
 
   /**
@@ -230,16 +236,16 @@ export class DeliveryWorker {
    * and a later claim takes it).
    */
   private next(endpoint: string): void {
-    const waiting = this.waiting.get(endpoint)!;
+    const lane = this.lanes.get(endpoint)!;
     const { timeoutMs } = this.options.webhooks;
-    for (let entry = waiting.shift(); entry; entry = waiting.shift()) {
+    for (let entry = lane.waiting.shift(); entry; entry = lane.waiting.shift()) {
       if (entry.leaseEnds - this.now().getTime() >= 2 * timeoutMs)
         return this.dispatch(entry.delivery);
       this.options.logger.warn(
         { eventId: entry.delivery.event.id, sequence: entry.delivery.event.sequence },
         'a claimed webhook waited too long for a slot; another claim will send it',
       );
-      this.held.set(endpoint, this.held.get(endpoint)! - 1);
+      lane.held--;
     }
     this.wakeIfRoom(endpoint);
   }
@@ -257,12 +263,13 @@ export class DeliveryWorker {
    */
   private dispatch(delivery: Delivery): void {
     const { endpoint } = delivery;
-    this.sending.set(endpoint, this.sending.get(endpoint)! + 1);
+    const lane = this.lanes.get(endpoint)!;
+    lane.sending++;
     let sending = true;
     const answered = () => {
       if (!sending) return;
       sending = false;
-      this.sending.set(endpoint, this.sending.get(endpoint)! - 1);
+      lane.sending--;
       this.next(endpoint);
     };
     const work = traceDelivery(delivery, (headers) =>
@@ -276,7 +283,7 @@ export class DeliveryWorker {
       // The attempt frees the slot itself; this covers one that threw before it did.
       answered();
       this.work.delete(work);
-      this.held.set(endpoint, this.held.get(endpoint)! - 1);
+      lane.held--;
       this.wakeIfRoom(endpoint);
     });
   }

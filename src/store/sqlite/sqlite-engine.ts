@@ -131,11 +131,8 @@ function cacheStatements(db: Database.Database): void {
   }) as Database.Database['prepare'];
 }
 
-/** How long SQLite's own handler waits for the write lock, blocking (see SYNC_BUSY_MS). */
-const blockingBusyMs = (options: SqliteEngineOptions) =>
-  Math.trunc(Math.min(options.busyTimeoutMs, SYNC_BUSY_MS));
-
-function open(options: SqliteEngineOptions): Database.Database {
+/** `syncBusyMs`: how long SQLite's own handler waits for the write lock, blocking. */
+function open(options: SqliteEngineOptions, syncBusyMs: number): Database.Database {
   const memory = options.filename === ':memory:';
   if (!memory) mkdirSync(dirname(options.filename), { recursive: true });
   // Opening waits for another process's lock the whole busy timeout, blocking: it runs once,
@@ -166,7 +163,7 @@ function open(options: SqliteEngineOptions): Database.Database {
     // connections, which lack it, write as before.
     db.function('users_name_fold', { deterministic: true }, (name) => nameKey(String(name)));
     cacheStatements(db);
-    db.pragma(`busy_timeout = ${blockingBusyMs(options)}`);
+    db.pragma(`busy_timeout = ${syncBusyMs}`);
     return db;
   } catch (error) {
     db.close();
@@ -202,7 +199,8 @@ const sqliteNameKeyGuard: SqlEngine['nameKeyGuard'] = {
  */
 export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
   let opened: Database.Database | undefined;
-  const syncBusyMs = blockingBusyMs(options);
+  // SQLite's own handler blocks the thread: at most SYNC_BUSY_MS, the rest is waited here.
+  const syncBusyMs = Math.trunc(Math.min(options.busyTimeoutMs, SYNC_BUSY_MS));
   return {
     kind: 'sqlite',
     capabilities: { embedded: true },
@@ -211,7 +209,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqlEngine {
     dialect: new ImmediateSqliteDialect(
       async () => {
         try {
-          opened = open(options);
+          opened = open(options, syncBusyMs);
           return opened;
         } catch (error) {
           // A directory we may not create, a read-only or full disk: the store is unusable
