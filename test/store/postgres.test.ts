@@ -245,6 +245,67 @@ if (availability.reachable) {
     for (const error of background) assert.equal((error as { code?: string }).code, '57P01');
   });
 
+  test('postgres outbox — when deliveries are claimed, then their leases are written beside the rows (no index entry), and a rollback restores the table as it was', async (t) => {
+    const { store, database } = await openStore(t);
+    await store.migrate();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const table = async () =>
+        (
+          await client.query(
+            `SELECT c.reloptions AS options,
+             (SELECT count(*)::int FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'f') AS keys
+           FROM pg_class c WHERE c.oid = 'outbox_deliveries'::regclass`,
+          )
+        ).rows[0];
+      assert.deepEqual(await table(), { options: ['fillfactor=50'], keys: 0 });
+      const status = await store.rollback();
+      assert.ok(status.pending.includes('0007-tune-outbox-deliveries'));
+      assert.deepEqual(await table(), { options: null, keys: 1 });
+      await store.migrate();
+      assert.deepEqual(await table(), { options: ['fillfactor=50'], keys: 0 });
+
+      // A store of its own, closed once it has claimed: a backend publishes its counts on exit.
+      const worker = await createStore({ url: database.url, ...OPTIONS });
+      // Enough rows to fill pages: the last page of a table has room whatever its fill factor.
+      const users = 400;
+      for (let n = 1; n <= users; n += 50)
+        await Promise.all(Array.from({ length: 50 }, (_, i) => worker.create(newUser(n + i))));
+      const now = new Date().toISOString();
+      const endpoint = 'https://hooks.example.com/a';
+      assert.equal(await worker.outbox.fanOut({ endpoints: [endpoint], now, limit: users }), users);
+      const leased = await worker.outbox.claim({
+        endpoint,
+        owner: 'w1',
+        limit: users,
+        now,
+        leaseMs: 60_000,
+      });
+      assert.equal(leased.length, users);
+      await worker.close();
+      const updates = async () =>
+        (
+          await client.query(
+            `SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_user_tables
+            WHERE relid = 'outbox_deliveries'::regclass`,
+          )
+        ).rows[0] as { updated: string; hot: string };
+      await waitFor(async () => Number((await updates()).updated) >= users);
+      const { updated, hot } = await updates();
+      assert.equal(Number(updated), users);
+      // Filled to the brim, only the last page's rows had room (60 of 400 here); a few leases
+      // may still find a half-filled page short of room.
+      assert.ok(
+        Number(hot) >= users * 0.9,
+        `${hot} of ${users} leases were written beside their rows`,
+      );
+    } finally {
+      // Before the database is dropped, which would end it from the server's side.
+      await client.end();
+    }
+  });
+
   test('postgres outbox — when another process writes a change, then a watching outbox is woken, and again after its connection is terminated', async (t) => {
     const { store: writer, database } = await openStore(t);
     await writer.migrate();

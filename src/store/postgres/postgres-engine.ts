@@ -8,6 +8,7 @@ import {
   postgresNameKeyGuard,
   postgresWriteKeys,
 } from './postgres-match-indexes.ts';
+import { postgresOutboxTuning } from './postgres-outbox-tuning.ts';
 import { isPostgresUnavailable, isPostgresUniqueViolation } from './postgres-errors.ts';
 
 export interface PostgresEngineOptions {
@@ -171,6 +172,7 @@ export function createPostgresEngine(options: PostgresEngineOptions): SqlEngine 
       }),
     matchIndexes: postgresMatchIndexes,
     nameKeyGuard: postgresNameKeyGuard,
+    outboxDeliveriesTuning: postgresOutboxTuning,
     writeNameKeys: postgresWriteKeys,
     bulkInsertNew: async (db, { table, key, columns }) => {
       const names = sql.join(columns.map((column) => sql.ref(column.name)));

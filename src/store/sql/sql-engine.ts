@@ -72,6 +72,15 @@ export interface SqlEngine {
     create: (db: Kysely<unknown>) => Promise<void>;
     drop: (db: Kysely<unknown>) => Promise<void>;
   };
+  /**
+   * Migration 0007: storage settings for `outbox_deliveries` where the engine has them, so the
+   * claim's lease and the fan-out cost the store less (see postgres-engine.ts). Without it, the
+   * migration changes nothing.
+   */
+  readonly outboxDeliveriesTuning?: {
+    apply: (db: Kysely<unknown>) => Promise<void>;
+    undo: (db: Kysely<unknown>) => Promise<void>;
+  };
   /** Writes one committed batch of folded keys (fillNameKeys); by default, row by row. */
   readonly writeNameKeys?: (
     db: Kysely<unknown>,

@@ -129,6 +129,7 @@ export class SqlMigrator {
       sequenceKey: sequenceKeyOf(this.engine),
       matchIndexes: this.engine.matchIndexes,
       nameKeyGuard: this.engine.nameKeyGuard,
+      outboxDeliveriesTuning: this.engine.outboxDeliveriesTuning,
     });
   }
 }

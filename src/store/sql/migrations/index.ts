@@ -7,6 +7,7 @@ import { createIdempotencyKeys } from './0003-create-idempotency-keys.ts';
 import { addNameKey } from './0004-add-name-key.ts';
 import { addEventTraceContext } from './0005-add-event-trace-context.ts';
 import { guardNameKey } from './0006-guard-name-key.ts';
+import { tuneOutboxDeliveries } from './0007-tune-outbox-deliveries.ts';
 
 /** What migrations need from the engine: its column types, how it numbers rows, its indexes. */
 export interface SqlSchemaTools {
@@ -14,6 +15,7 @@ export interface SqlSchemaTools {
   sequenceKey: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
   matchIndexes?: SqlEngine['matchIndexes'];
   nameKeyGuard: SqlEngine['nameKeyGuard'];
+  outboxDeliveriesTuning?: SqlEngine['outboxDeliveriesTuning'];
 }
 
 /**
@@ -29,6 +31,7 @@ export function sqlMigrations(tools: SqlSchemaTools): MigrationProvider {
     '0004-add-name-key': addNameKey(tools),
     '0005-add-event-trace-context': addEventTraceContext(tools.types),
     '0006-guard-name-key': guardNameKey(tools),
+    '0007-tune-outbox-deliveries': tuneOutboxDeliveries(tools),
   };
   return { getMigrations: async () => migrations };
 }
