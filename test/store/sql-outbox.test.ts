@@ -14,7 +14,7 @@ import { createSqliteEngine } from '../../src/store/sqlite/sqlite-engine.ts';
 import { createPostgresEngine } from '../../src/store/postgres/postgres-engine.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
 import { createTestDatabase, postgresAvailability } from '../support/postgres.ts';
-import { newUser } from './contract-support.ts';
+import { id, newUser } from './contract-support.ts';
 
 const OPTIONS = { poolMax: 1, connectTimeoutMs: 2000, statementTimeoutMs: 5000 };
 const A = 'http://127.0.0.1:9/a';
@@ -259,6 +259,56 @@ if (stores.some((s) => s.kind === 'postgres')) {
 }
 
 if (stores.some((s) => s.kind === 'postgres')) {
+  test('postgres outbox — when another worker is still fanning out a user’s earlier event, then that user’s later delivery waits for it, and other users’ deliveries are claimed meanwhile', async (t) => {
+    const database = await createTestDatabase();
+    const store = await createStore({ url: database.url, ...OPTIONS, poolMax: 2 });
+    const other = new pg.Client({ connectionString: database.url });
+    t.after(async () => {
+      await store.close();
+      await database.drop();
+    });
+    await store.migrate();
+    await store.create(newUser(1));
+    await store.create(newUser(2));
+    await store.update(id(1), { name: 'renamed' }, { now: new Date().toISOString() });
+    const now = new Date().toISOString();
+    const fanOut = () => store.outbox.fanOut({ endpoints: [A], now, limit: 10 });
+    const claim = async () =>
+      (
+        await store.outbox.claim({ endpoint: A, owner: OWNER, limit: 10, now, leaseMs: 60_000 })
+      ).map((d) => `${d.event.userId === id(1) ? 1 : 2} ${d.event.type}`);
+    await other.connect();
+    try {
+      // The other worker's fan-out has picked (locked) user 1's create, the oldest event.
+      await other.query('begin');
+      await other.query(
+        'select sequence from outbox_events where user_id = $1 order by sequence limit 1 for update',
+        [id(1)],
+      );
+      assert.equal(await fanOut(), 2, 'user 2’s create and user 1’s update');
+      assert.deepEqual(await claim(), ['2 user.created']);
+      await other.query('rollback');
+    } finally {
+      await other.end();
+    }
+    assert.equal(await fanOut(), 1);
+    const [first] = await store.outbox.claim({
+      endpoint: A,
+      owner: OWNER,
+      limit: 10,
+      now,
+      leaseMs: 60_000,
+    });
+    assert.equal(first?.event.type, 'user.created');
+    assert.equal(first?.event.userId, id(1));
+    assert.deepEqual(await claim(), [], 'the update waits for the create’s delivery');
+    await store.outbox.complete(
+      { endpoint: A, sequence: first.event.sequence },
+      { owner: OWNER, now },
+    );
+    assert.deepEqual(await claim(), ['1 user.updated']);
+  });
+
   test('postgres outbox — when two workers fan out at once, then each event is fanned out by one of them, once per endpoint, and their counts add up', async (t) => {
     const database = await createTestDatabase();
     const open = () => createStore({ url: database.url, ...OPTIONS, poolMax: 2 });
