@@ -245,7 +245,7 @@ if (availability.reachable) {
     for (const error of background) assert.equal((error as { code?: string }).code, '57P01');
   });
 
-  test('postgres outbox — when deliveries are claimed, then their leases are written beside the rows (no index entry), and a rollback restores the table as it was', async (t) => {
+  test('postgres outbox — when deliveries are claimed, then their leases are written beside the rows (no index entry), a deleted event takes its deliveries along, and a rollback restores the table as it was', async (t) => {
     const { store, database } = await openStore(t);
     await store.migrate();
     const client = new pg.Client({ connectionString: database.url });
@@ -300,6 +300,18 @@ if (availability.reachable) {
         Number(hot) >= users * 0.9,
         `${hot} of ${users} leases were written beside their rows`,
       );
+      // Events deleted as a release before this one purges them (the foreign key's cascade did
+      // the rest): their deliveries go with them.
+      const deleted = await client.query(
+        'DELETE FROM outbox_events WHERE sequence IN (SELECT sequence FROM outbox_events ORDER BY sequence LIMIT 10)',
+      );
+      assert.equal(deleted.rowCount, 10);
+      const orphans = await client.query(
+        `SELECT count(*)::int AS n FROM outbox_deliveries d
+          WHERE NOT EXISTS (SELECT 1 FROM outbox_events e WHERE e.sequence = d.event_sequence)`,
+      );
+      const left = await client.query('SELECT count(*)::int AS n FROM outbox_deliveries');
+      assert.deepEqual([orphans.rows[0].n, left.rows[0].n], [0, users - 10]);
     } finally {
       // Before the database is dropped, which would end it from the server's side.
       await client.end();

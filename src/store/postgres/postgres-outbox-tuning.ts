@@ -4,6 +4,7 @@ import type { SqlEngine } from '../sql/sql-engine.ts';
 /** Filled to half by inserts, each page keeps room for its rows' next versions. */
 const FILL_PERCENT = 50;
 const FOREIGN_KEY = 'outbox_deliveries_event_sequence_fkey';
+const CASCADE = 'outbox_events_delete_deliveries';
 
 /**
  * Migration 0007 on PostgreSQL: what a delivery costs the server between its fan-out and its
@@ -16,24 +17,31 @@ const FOREIGN_KEY = 'outbox_deliveries_event_sequence_fkey';
  * hold pending rows, for the claims' scans to walk and VACUUM to remove. Pages now fill to half.
  *
  * The foreign key to `outbox_events` made each fan-out insert look its event up again and lock
- * it, in the statement that has just read that event and is marking it fanned out. Purge deletes
- * an event's deliveries itself (purgeSettled), which is all the key's cascade did.
+ * it, in the statement that has just read that event and is marking it fanned out. Its other
+ * half, deleting an event's deliveries with it, is kept as a trigger run once per statement, so
+ * whatever deletes events (purge, of this release or of the one before) still leaves no
+ * delivery behind.
  */
 export const postgresOutboxTuning: NonNullable<SqlEngine['outboxDeliveriesTuning']> = {
   apply: async (db) => {
     await sql`alter table outbox_deliveries set (fillfactor = ${sql.lit(FILL_PERCENT)})`.execute(
       db,
     );
+    await sql`create function ${sql.ref(CASCADE)}() returns trigger language plpgsql as $$
+      begin
+        delete from outbox_deliveries d using gone where d.event_sequence = gone.sequence;
+        return null;
+      end $$`.execute(db);
+    await sql`create trigger ${sql.ref(CASCADE)} after delete on outbox_events
+      referencing old table as gone for each statement
+      execute function ${sql.ref(CASCADE)}()`.execute(db);
     await sql`alter table outbox_deliveries drop constraint if exists ${sql.ref(FOREIGN_KEY)}`.execute(
       db,
     );
   },
   undo: async (db) => {
-    // Deliveries whose event is gone cannot satisfy the key: they go first.
-    await sql`delete from outbox_deliveries d
-      where not exists (select 1 from outbox_events e where e.sequence = d.event_sequence)`.execute(
-      db,
-    );
+    await sql`drop trigger if exists ${sql.ref(CASCADE)} on outbox_events`.execute(db);
+    await sql`drop function if exists ${sql.ref(CASCADE)}()`.execute(db);
     await sql`alter table outbox_deliveries add constraint ${sql.ref(FOREIGN_KEY)}
       foreign key (event_sequence) references outbox_events (sequence) on delete cascade`.execute(
       db,

@@ -82,7 +82,7 @@ export async function redeliverDead(
   return Number(result.numUpdatedRows);
 }
 
-/** Old events settled for every endpoint in use, and their deliveries, in batches. */
+/** Old events settled for every endpoint in use, in batches. */
 export async function purgeSettled(
   db: Kysely<SqlDatabase>,
   options: PurgeOptions,
@@ -110,25 +110,11 @@ export async function purgeSettled(
           ),
         );
     }
-    // The events and their deliveries in one transaction: where no foreign key cascades
-    // (PostgreSQL, postgres-outbox-tuning.ts), nothing else deletes a purged event's deliveries.
-    const deleted = await db.transaction().execute(async (trx) => {
-      const gone = await trx
-        .deleteFrom('outbox_events')
-        .where('sequence', 'in', doomed)
-        .returning('sequence')
-        .execute();
-      if (gone.length > 0)
-        await trx
-          .deleteFrom('outbox_deliveries')
-          .where(
-            'event_sequence',
-            'in',
-            gone.map((row) => sequenceOf(row.sequence)),
-          )
-          .execute();
-      return gone.length;
-    });
+    const result = await db
+      .deleteFrom('outbox_events')
+      .where('sequence', 'in', doomed)
+      .executeTakeFirst();
+    const deleted = Number(result.numDeletedRows);
     purged += deleted;
     if (deleted < options.batchSize) break;
   }

@@ -76,8 +76,8 @@ export function createOutbox({ types, sequenceKey }: SqlSchemaTools): Migration 
         .columns(['endpoint', 'event_sequence'])
         .where(sql.ref('status'), '=', 'dead')
         .execute();
-      // Purge deletes events and looks their deliveries up by sequence (the foreign key's
-      // cascade, and since 0007 on PostgreSQL, purgeSettled itself).
+      // Purge deletes events; the foreign key's cascade (since 0007 on PostgreSQL, a trigger)
+      // looks their deliveries up by sequence.
       await db.schema
         .createIndex('outbox_deliveries_event')
         .on('outbox_deliveries')
