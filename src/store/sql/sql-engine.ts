@@ -74,8 +74,8 @@ export interface SqlEngine {
   };
   /**
    * Migration 0007: storage settings for `outbox_deliveries` where the engine has them, so the
-   * claim's lease and the fan-out cost the store less (see postgres-engine.ts). Without it, the
-   * migration changes nothing.
+   * claim's lease and the fan-out cost the store less (postgres-outbox-tuning.ts). Without it,
+   * the migration changes nothing.
    */
   readonly outboxDeliveriesTuning?: {
     apply: (db: Kysely<unknown>) => Promise<void>;

@@ -27,12 +27,12 @@ type ClaimedRow = Selectable<OutboxDeliveriesTable> & Selectable<OutboxEventsTab
  * candidate, 40 ms a claim of 40 once 10,000 were pending (0.9 ms as subplans), and a burst of
  * changes made the workers fall ever further behind. The check for a user's events not fanned
  * out yet starts at the oldest such event (`unfanned`, found once a claim): PostgreSQL keeps an
- * entry in `outbox_events_unfanned` for each event fanned out since the last VACUUM, all of them
- * nearly all older than the events still waiting, and the check walked them from the start for
- * every candidate, 82 index pages each (10,577 of a claim's 14,536) with 30,000 fanned out
- * since. Candidates are mostly older than every waiting event, so most checks are now one probe
- * of an empty range (bench:events at a fixed 4,500 changes a second: 19.8 pages a delivery for
- * the claim, against 31-37). The columns are listed, never `*`: the statement is prepared by
+ * entry in `outbox_events_unfanned` for each event fanned out since the last VACUUM, nearly all
+ * older than the events still waiting, and the check walked them from the start for every
+ * candidate, 82 index pages each (10,577 of a claim's 14,536) with 30,000 fanned out since.
+ * Candidates are mostly older than every waiting event, so most checks are now one probe of an
+ * empty range (bench:events at a fixed 4,500 changes a second: 19.8 pages a delivery for the
+ * claim, against 31-37). The columns are listed, never `*`: the statement is prepared by
  * name on each pooled connection, and a prepared statement whose result gains a column (a
  * migration adding one) fails once per connection ("cached plan must not change result type").
  */
