@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Delivery, Outbox } from '../users/outbox.ts';
 import type { DeliveryMetrics } from './outbox-metrics.ts';
 import { DeliveryAttempts } from './delivery-attempt.ts';
+import { DeliveryLanes } from './delivery-lanes.ts';
 import { traceDelivery } from './delivery-span.ts';
 import { postWebhook, type SendWebhook } from './webhook-sender.ts';
 
@@ -35,16 +36,6 @@ export interface DeliveryWorkerOptions {
   now?: () => Date;
   send?: SendWebhook;
   random?: () => number;
-}
-
-/** One URL's deliveries in a worker, claimed and not yet recorded. */
-interface Lane {
-  /** Webhooks whose answers have not come yet: the slots `worker.concurrency` bounds. */
-  sending: number;
-  /** Claimed deliveries waiting for a slot, with the time their lease ends. */
-  waiting: { delivery: Delivery; leaseEnds: number }[];
-  /** Claimed deliveries whose outcome is not recorded yet (waiting and sending included). */
-  held: number;
 }
 
 /** hostname-pid-random: readable in `admin events list`, unique even across restarts. */
@@ -81,11 +72,9 @@ export class DeliveryWorker {
   private readonly now: () => Date;
   private readonly attempts: DeliveryAttempts;
   /** Per URL, its deliveries claimed and not yet recorded. */
-  private readonly lanes = new Map<string, Lane>();
+  private readonly lanes: DeliveryLanes;
   /** The attempts started and not yet recorded. */
   private readonly work = new Set<Promise<void>>();
-  /** Claims take this many more than the free slots (see the class comment). */
-  private readonly lookAhead: number;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -105,11 +94,19 @@ export class DeliveryWorker {
       now: this.now,
       send: options.send ?? postWebhook,
     });
-    for (const url of options.webhooks.urls) {
-      this.lanes.set(url, { sending: 0, waiting: [], held: 0 });
-    }
     const { concurrency, leaseMs } = options.worker;
-    this.lookAhead = leaseMs >= 3 * options.webhooks.timeoutMs ? concurrency : 0;
+    const { urls, timeoutMs } = options.webhooks;
+    this.lanes = new DeliveryLanes({
+      urls,
+      concurrency,
+      // Claims take this many more than the free slots (see the class comment).
+      lookAhead: leaseMs >= 3 * timeoutMs ? concurrency : 0,
+      timeoutMs,
+      now: this.now,
+      logger: options.logger,
+      send: (delivery, answered, recorded) => this.send(delivery, answered, recorded),
+      roomy: () => this.wake?.(),
+    });
   }
 
   /** Ready: the store answered the last turn of the loop. */
@@ -165,7 +162,7 @@ export class DeliveryWorker {
         let looked = false;
         for (const endpoint of webhooks.urls) {
           if (this.stopping) break;
-          const free = this.room(endpoint);
+          const free = this.lanes.room(endpoint);
           if (free <= 0) continue;
           looked = true;
           const now = this.now();
@@ -178,7 +175,7 @@ export class DeliveryWorker {
           });
           claimed += batch.length;
           const leaseEnds = now.getTime() + worker.leaseMs;
-          for (const delivery of batch) this.take(delivery, leaseEnds);
+          for (const delivery of batch) this.lanes.take(delivery, leaseEnds);
         }
         this.answered();
         errorBackoff = 0;
@@ -204,74 +201,8 @@ export class DeliveryWorker {
     this.storeAnswered = true;
   }
 
-  /** How many more deliveries to `endpoint` may be claimed now. */
-  private room(endpoint: string): number {
-    const { concurrency } = this.options.worker;
-    const lane = this.lanes.get(endpoint)!;
-    const unsent = lane.sending + lane.waiting.length;
-    return Math.min(
-      concurrency + this.lookAhead - unsent,
-      2 * concurrency + this.lookAhead - lane.held,
-    );
-  }
-
-  /** Wakes the loop once half the URL's room is free (see dispatch). */
-  private wakeIfRoom(endpoint: string): void {
-    const { concurrency } = this.options.worker;
-    if (this.room(endpoint) >= Math.ceil((concurrency + this.lookAhead) / 2)) this.wake?.();
-  }
-
-  /** A claimed delivery: sent now if a slot is free, else when one frees. */
-  private take(delivery: Delivery, leaseEnds: number): void {
-    const { endpoint } = delivery;
-    const lane = this.lanes.get(endpoint)!;
-    lane.held++;
-    if (lane.sending < this.options.worker.concurrency) this.dispatch(delivery);
-    else lane.waiting.push({ delivery, leaseEnds });
-  }
-
-  /**
-   * A slot to `endpoint` is free: the next waiting delivery whose lease still outlasts an
-   * attempt and its recording goes; one whose lease does not is let go (its lease runs out,
-   * and a later claim takes it).
-   */
-  private next(endpoint: string): void {
-    const lane = this.lanes.get(endpoint)!;
-    const { timeoutMs } = this.options.webhooks;
-    for (let entry = lane.waiting.shift(); entry; entry = lane.waiting.shift()) {
-      if (entry.leaseEnds - this.now().getTime() >= 2 * timeoutMs)
-        return this.dispatch(entry.delivery);
-      this.options.logger.warn(
-        { eventId: entry.delivery.event.id, sequence: entry.delivery.event.sequence },
-        'a claimed webhook waited too long for a slot; another claim will send it',
-      );
-      lane.held--;
-    }
-    this.wakeIfRoom(endpoint);
-  }
-
-  /**
-   * Sends one claimed delivery and records its outcome. Its slot is freed when the answer came
-   * (or the attempt failed): a waiting delivery takes it, or the loop is woken once half the
-   * URL's room is free: at once when few webhooks are in flight (a user's next event follows
-   * without waiting for the poll), in batches under load, so each claim takes several
-   * deliveries instead of one. Its hold ends when the outcome is recorded. A turn costs a
-   * fan-out and a claim whatever their size, and the claim walks past the deliveries in
-   * flight: woken at a quarter, with changes at 2,000 a second on SQLite, the workers claimed
-   * 16 at a time and fell seconds behind (lag p99 5.2 and 12.7 s in two runs); woken at half,
-   * they claimed 32 and kept up (0.5 and 1.1 s).
-   */
-  private dispatch(delivery: Delivery): void {
-    const { endpoint } = delivery;
-    const lane = this.lanes.get(endpoint)!;
-    lane.sending++;
-    let sending = true;
-    const answered = () => {
-      if (!sending) return;
-      sending = false;
-      lane.sending--;
-      this.next(endpoint);
-    };
+  /** Runs one claimed delivery's attempt, which records its outcome (DeliveryLanes.send). */
+  private send(delivery: Delivery, answered: () => void, recorded: () => void): void {
     const work = traceDelivery(delivery, (headers) =>
       this.attempts.run(delivery, headers, answered),
     ).then(
@@ -280,11 +211,8 @@ export class DeliveryWorker {
     );
     this.work.add(work);
     void work.then(() => {
-      // The attempt frees the slot itself; this covers one that threw before it did.
-      answered();
       this.work.delete(work);
-      lane.held--;
-      this.wakeIfRoom(endpoint);
+      recorded();
     });
   }
 
