@@ -32,7 +32,7 @@ type ClaimedRow = Selectable<OutboxDeliveriesTable> & Selectable<OutboxEventsTab
  * candidate, 82 index pages each (10,577 of a claim's 14,536) with 30,000 fanned out since.
  * Candidates are mostly older than every waiting event, so most checks are now one probe of an
  * empty range (bench:events at a fixed 4,500 changes a second: 19.8 pages a delivery for the
- * claim, against 31-37). The columns are listed, never `*`: the statement is prepared by
+ * claim, against 31-38). The columns are listed, never `*`: the statement is prepared by
  * name on each pooled connection, and a prepared statement whose result gains a column (a
  * migration adding one) fails once per connection ("cached plan must not change result type").
  */
