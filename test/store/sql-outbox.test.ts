@@ -184,9 +184,7 @@ if (stores.some((s) => s.kind === 'postgres')) {
     assert.equal(claimed.length, 1);
     assert.equal(claimed[0]!.event.type, 'user.created');
   });
-}
 
-if (stores.some((s) => s.kind === 'postgres')) {
   test('postgres outbox — when fan-outs outgrow what was last tidied, then the worker vacuums and analyzes the outbox tables itself, and again once the deliveries are settled, not at every fan-out', async (t) => {
     const database = await createTestDatabase();
     const store = await createStore({ url: database.url, ...OPTIONS, poolMax: 4 });
@@ -256,9 +254,7 @@ if (stores.some((s) => s.kind === 'postgres')) {
     const twice = ['outbox_deliveries 2 2', 'outbox_events 2 2'];
     assert.deepEqual(await tidied(twice), twice, '1,000 settled');
   });
-}
 
-if (stores.some((s) => s.kind === 'postgres')) {
   test('postgres outbox — when another worker is still fanning out a user’s earlier event, then that user’s later delivery waits for it, and other users’ deliveries are claimed meanwhile', async (t) => {
     const database = await createTestDatabase();
     const store = await createStore({ url: database.url, ...OPTIONS, poolMax: 2 });
@@ -273,10 +269,10 @@ if (stores.some((s) => s.kind === 'postgres')) {
     await store.update(id(1), { name: 'renamed' }, { now: new Date().toISOString() });
     const now = new Date().toISOString();
     const fanOut = () => store.outbox.fanOut({ endpoints: [A], now, limit: 10 });
+    const take = () =>
+      store.outbox.claim({ endpoint: A, owner: OWNER, limit: 10, now, leaseMs: 60_000 });
     const claim = async () =>
-      (
-        await store.outbox.claim({ endpoint: A, owner: OWNER, limit: 10, now, leaseMs: 60_000 })
-      ).map((d) => `${d.event.userId === id(1) ? 1 : 2} ${d.event.type}`);
+      (await take()).map((d) => `${d.event.userId === id(1) ? 1 : 2} ${d.event.type}`);
     await other.connect();
     try {
       // The other worker's fan-out has picked (locked) user 1's create, the oldest event.
@@ -292,13 +288,7 @@ if (stores.some((s) => s.kind === 'postgres')) {
       await other.end();
     }
     assert.equal(await fanOut(), 1);
-    const [first] = await store.outbox.claim({
-      endpoint: A,
-      owner: OWNER,
-      limit: 10,
-      now,
-      leaseMs: 60_000,
-    });
+    const [first] = await take();
     assert.equal(first?.event.type, 'user.created');
     assert.equal(first?.event.userId, id(1));
     assert.deepEqual(await claim(), [], 'the update waits for the create’s delivery');
@@ -422,9 +412,7 @@ if (stores.some((s) => s.kind === 'postgres')) {
       await client.end();
     }
   });
-}
 
-if (stores.some((s) => s.kind === 'postgres')) {
   test('postgres outbox — when another worker vacuumed the outbox since this one last tidied, then its tidy is skipped; when none did, it vacuums', async (t) => {
     const database = await createTestDatabase();
     const store = await createStore({ url: database.url, ...OPTIONS, poolMax: 2 });
