@@ -4,10 +4,13 @@ import { test, type TestContext } from 'node:test';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { createStore } from '../../src/store/index.ts';
+import { eventPayload } from '../../src/store/user-event-records.ts';
 import { listStatements } from '../../src/store/sql/sql-list-query.ts';
 import type { SqlDatabase } from '../../src/store/sql/sql-schema.ts';
 import { isDomainError } from '../../src/users/errors.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
+import type { User } from '../../src/users/user.ts';
+import type { UserEventType } from '../../src/users/user-events.ts';
 import { parseListQuery } from '../../src/users/query.ts';
 import {
   adminQuery,
@@ -373,6 +376,35 @@ if (availability.reachable) {
       ['renamed 1', 'renamed 2', 'renamed 3'],
     );
     await holder.end();
+  });
+
+  test('postgres outbox — when a record is updated and deleted, then the statements write each event payload as the very text eventPayload writes', async (t) => {
+    const { store, database } = await openStore(t);
+    await store.migrate();
+    // Characters JSON escapes, some it leaves as they are, and whole seconds.
+    const name = 'q"uote \\back \t\u0001 é 😀 \u2028';
+    const created = await store.create(
+      newUser(1, { name, email: 'a@example.com', createdAt: '2017-02-13T06:13:53.000Z' }),
+    );
+    const updated = await store.update(id(1), { name: `${name} 2`, email: null }, { now: at(7) });
+    const removed = await store.remove(id(1), { now: at(8) });
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client
+      .query<{ type: string; payload: string }>(
+        'SELECT type, payload FROM outbox_events ORDER BY sequence',
+      )
+      .finally(() => client.end());
+    // The payload as the JavaScript side writes it (SQLite, and creates on every engine).
+    const written = (type: UserEventType, before: User | null, after: User | null) => ({
+      type,
+      payload: eventPayload({ type, occurredAt: at(9), userId: id(1), before, after }),
+    });
+    assert.deepEqual(rows, [
+      written('user.created', null, created),
+      written('user.updated', created, updated!),
+      written('user.deleted', removed!, null),
+    ]);
   });
 }
 // Otherwise postgresAvailability registered a failing (CI) or skipped test naming the reason.

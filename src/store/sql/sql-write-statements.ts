@@ -1,20 +1,14 @@
 import type { User } from '../../users/user.ts';
 import { createdEvent, type UserEventType } from '../../users/user-events.ts';
 import { eventRow } from './sql-outbox-rows.ts';
+import { userJson } from './sql-record-json.ts';
 import { userRowValues } from './sql-record-statements.ts';
 
 /*
  * PostgreSQL's one-statement writes. An update's and a delete's event carries the record as it
- * was, which only the statement sees: it builds the payload itself, as eventPayload would (the
- * same keys in the same order, e-mail left out when unset, timestamps as toISOString prints
- * them), so the worker reads one shape whoever wrote it.
+ * was, which only the statement sees: it writes the payload itself (userJson), the very text
+ * eventPayload writes, so the worker reads one shape whoever wrote it.
  */
-const iso = (column: string) =>
-  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const userJson = (row: string) =>
-  `json_strip_nulls(json_build_object('name', ${row}.name, 'email', ${row}.email,
-    'createdAt', ${iso(`${row}.created_at`)}, 'updatedAt', ${iso(`${row}.updated_at`)},
-    'id', ${row}.id))`;
 const type = (name: UserEventType) => `'${name}'`;
 
 /** A create inside the caller's transaction (under an Idempotency-Key): the row, then its event. */
@@ -84,7 +78,7 @@ export const UPDATE_MANY = `with input as (
   recorded as (
     insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
     select c.event_id, ${type('user.updated')}, n.id, n.updated_at,
-      json_build_object('before', ${userJson('c')}, 'after', ${userJson('n')})::text,
+      '{"before":' || ${userJson('c')} || ',"after":' || ${userJson('n')} || '}',
       c.trace_parent
     from current c join changed n on n.id = c.id)
   select c.id, c.name, c.email, c.created_at, c.updated_at, n.id is not null as written,
@@ -115,7 +109,7 @@ export const DELETE_MANY = `with input as (
   recorded as (
     insert into outbox_events (id, type, user_id, occurred_at, payload, trace_parent)
     select c.event_id, ${type('user.deleted')}, c.id, c.occurred_at,
-      json_build_object('before', ${userJson('c')}, 'after', null)::text, c.trace_parent
+      '{"before":' || ${userJson('c')} || ',"after":null}', c.trace_parent
     from current c join changed d on d.id = c.id)
   select c.id, c.name, c.email, c.created_at, c.updated_at, d.id is not null as written
   from current c left join changed d on d.id = c.id`;
