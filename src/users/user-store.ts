@@ -14,9 +14,40 @@ export interface NewUser {
 }
 
 export interface Page {
-  users: User[];
+  readonly users: User[];
   /** How many users match the query's `where`, ignoring `limit` and `skip`. */
-  total: number;
+  readonly total: number;
+  /**
+   * The users as the API's JSON array, where the store had the database print them so
+   * (jsonPage): the HTTP layer sends this text as it is.
+   */
+  readonly json?: string;
+}
+
+/** Where util.inspect (the console, the REPL) asks an object how to print itself. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * A page the database printed as the API's JSON (PostgreSQL's batched pages): the HTTP layer
+ * sends `json` as it is, with no objects built and nothing serialized, and `users` is parsed from
+ * it only if a caller reads it. `json` is not enumerable, so the page compares and spreads as any
+ * other page does, and the console prints its records, not a getter.
+ */
+export function jsonPage(json: string, total: number): Page {
+  let users: User[] | undefined;
+  const page = {
+    get users(): User[] {
+      return (users ??= JSON.parse(json) as User[]);
+    },
+    total,
+  };
+  return Object.defineProperties(page, {
+    json: { value: json },
+    [INSPECT]: {
+      value: (_depth: number, options: object, inspect: (value: unknown, o: object) => string) =>
+        inspect({ users: page.users, total }, options),
+    },
+  });
 }
 
 export interface UpdateOptions {

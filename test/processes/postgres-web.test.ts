@@ -88,4 +88,32 @@ if (availability.reachable) {
       'the acknowledged write survived and the refused one left nothing',
     );
   });
+
+  test('web on PostgreSQL — when a page is listed, then its body is byte for byte the records as the API prints each, with the headers of any JSON answer', async (t) => {
+    const database = await createTestDatabase();
+    t.after(() => database.drop());
+    const app = await buildTestApp({ url: database.url });
+    t.after(() => app.close());
+    const names = ['bingo', 'q"uote \\back é 😀 \u2028 /', 'no mail'];
+    const ids: string[] = [];
+    for (const [i, name] of names.entries()) {
+      const payload = i === 2 ? { name } : { name, email: `u${i}@example.com` };
+      const created = await app.app.inject({ method: 'POST', url: '/user', payload });
+      assert.equal(created.statusCode, 201);
+      ids.push(created.json().id);
+    }
+    const records = await Promise.all(
+      ids.map((id) => app.app.inject({ method: 'GET', url: `/user/${id}` })),
+    );
+    const list = await app.app.inject({ method: 'GET', url: '/user?limit=2&sort=name%20DESC' });
+    assert.equal(list.statusCode, 200);
+    // name DESC in byte order: q"uote…, no mail, bingo; the first two.
+    assert.equal(list.body, `[${records[1]!.body},${records[2]!.body}]`);
+    assert.equal(list.headers['content-type'], records[0]!.headers['content-type']);
+    assert.equal(list.headers['content-length'], String(Buffer.byteLength(list.body)));
+    assert.equal(list.headers['x-total-count'], '3');
+    assert.match(String(list.headers.link), /rel="next"/);
+    const head = await app.app.inject({ method: 'HEAD', url: '/user?limit=2&sort=name%20DESC' });
+    assert.equal(head.headers['content-length'], list.headers['content-length']);
+  });
 }

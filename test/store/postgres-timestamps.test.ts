@@ -58,5 +58,8 @@ for (const timeZone of availability.reachable ? ['UTC', 'Asia/Kolkata'] : []) {
       page.users.map((user) => [user.id, user.createdAt, user.updatedAt]),
       STORED.map((stamp, i) => [idOf(i), stamp, STORED[STORED.length - 1 - i]]),
     );
+    // The page is printed by the engine: the very text JSON.stringify prints of the records.
+    const records = await Promise.all(STORED.map((_, i) => store.get(idOf(i))));
+    assert.equal(page.json, JSON.stringify(records));
   });
 }

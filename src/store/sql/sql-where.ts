@@ -102,18 +102,6 @@ export function orderedBy<O>(
   return ordered;
 }
 
-/** What orders a window: Kysely's builder of `over (…)`, which it does not export by name. */
-interface WindowOrder<T> {
-  orderBy(column: SqlOrder['column'], modifiers: (ob: OrderByItemBuilder) => OrderByItemBuilder): T;
-}
-
-/** A window (`over (…)`) ordered as orderedBy orders rows. */
-export function windowOrderedBy<T extends WindowOrder<T>>(over: T, sort: SortKey[]): T {
-  let ordered = over;
-  for (const order of sqlOrder(sort)) ordered = ordered.orderBy(order.column, directed(order));
-  return ordered;
-}
-
 const directed = (order: SqlOrder) => (ob: OrderByItemBuilder) => {
   const item = order.direction === 'asc' ? ob.asc() : ob.desc();
   if (order.nulls === 'first') return item.nullsFirst();
