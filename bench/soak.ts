@@ -87,10 +87,21 @@ const errors: string[] = [];
 let serial = 0;
 
 /**
- * One step of the mix: 40 % read by id, 20 % list, 15 % create, 10 % update, 15 % delete. As
- * many creates as deletes keep the table near its seeded size, so a trend in the figures is
- * the process's, not the data's (a growing table makes every filtered list slower).
+ * One step of the mix: 40 % read by id, 10 % filtered list, 10 % page of the whole list (the
+ * pages PostgreSQL prints as JSON), 15 % create, 10 % update, 15 % delete. As many creates as
+ * deletes keep the table near its seeded size, so a trend in the figures is the process's, not
+ * the data's (a growing table makes every filtered list slower).
  */
+function isWholePage(text: string, total: string | null): boolean {
+  const records = JSON.parse(text) as unknown;
+  return (
+    Array.isArray(records) &&
+    records.length <= 30 &&
+    records.every((record: { id?: unknown }) => typeof record.id === 'string') &&
+    Number(total) >= records.length
+  );
+}
+
 async function step(seeding = false): Promise<void> {
   const dice = seeding ? 0 : Math.random();
   const id = ids[Math.floor(Math.random() * ids.length)];
@@ -99,14 +110,20 @@ async function step(seeding = false): Promise<void> {
   let path = `/user/${id}`;
   let body: string | undefined;
   let expected = [200, 404];
+  /** What a page's body must be: a JSON array of at most 30 records, each with its id. */
+  let isPage = false;
   if (dice < 0.15 || !id) {
     method = 'POST';
     path = '/user';
     body = JSON.stringify({ name: `soak ${n}`, email: `soak${n}@example.com` });
     expected = [201];
-  } else if (dice < 0.35) {
+  } else if (dice < 0.25) {
     path = `/user?limit=30&sort=name%20DESC&where=${encodeURIComponent('{"name":{"contains":"9"}}')}`;
     expected = [200];
+  } else if (dice < 0.35) {
+    path = `/user?limit=30&skip=${Math.floor(Math.random() * ids.length)}`;
+    expected = [200];
+    isPage = true;
   } else if (dice < 0.45) {
     method = 'PATCH';
     body = JSON.stringify({ name: `soak ${n} renamed` });
@@ -122,6 +139,8 @@ async function step(seeding = false): Promise<void> {
   requests++;
   if (!expected.includes(res.status))
     errors.push(`${method} ${path} → ${res.status} ${text.slice(0, 120)}`);
+  else if (isPage && !isWholePage(text, res.headers.get('x-total-count')))
+    errors.push(`${method} ${path} → not a page: ${text.slice(0, 120)}`);
   if (res.status === 201) ids.push((JSON.parse(text) as { id: string }).id);
 }
 
