@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../support/app.ts';
+import { jsonPage } from '../../src/users/user-store.ts';
 
 let t: TestApp;
 before(async () => {
@@ -243,4 +244,24 @@ test('errors — when the body is over the limit, then 413', async () => {
   } finally {
     await small.close();
   }
+});
+
+test('list — when the store hands a page printed as JSON, then that text is the body, not the records serialized again', async (t) => {
+  // An escape JSON.stringify never writes (é as \u00e9): re-serialized, the body would differ.
+  const printed =
+    '[{"name":"caf\\u00e9","createdAt":"2017-02-13T06:13:53.791Z","updatedAt":"2017-02-13T06:13:53.791Z","id":"58a41d952f53291200b9e065"}]';
+  const printing = await buildTestApp({
+    wrapStore: (store) =>
+      new Proxy(store, {
+        get: (target, key, receiver) =>
+          key === 'list' ? async () => jsonPage(printed, 41) : Reflect.get(target, key, receiver),
+      }),
+  });
+  t.after(() => printing.close());
+  const res = await printing.app.inject({ method: 'GET', url: '/user?limit=1' });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.body, printed);
+  assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+  assert.equal(res.headers['x-total-count'], '41');
+  assert.equal(res.json()[0].name, 'café');
 });
