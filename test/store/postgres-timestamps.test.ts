@@ -16,10 +16,20 @@ const STORED = [
   '1999-12-31T23:59:59.999Z',
   '0042-01-01T00:00:00.001Z',
   '+010000-01-01T00:00:00.000Z',
+  '0000-06-01T12:00:00.500Z',
+  '-000001-12-31T23:59:59.999Z',
 ];
-/** What PostgreSQL takes for each: ISO strings, but not the expanded years of JavaScript's. */
-const written = (stamp: string) =>
-  stamp.startsWith('+') ? `${stamp.slice(1, 7).replace(/^0+/, '')}${stamp.slice(7)}` : stamp;
+/**
+ * What PostgreSQL takes for each: ISO strings, but not the expanded years of JavaScript's, nor
+ * its year 0 (1 BC) and negative years (-1 is 2 BC).
+ */
+const written = (stamp: string) => {
+  if (stamp.startsWith('+')) return `${stamp.slice(1, 7).replace(/^0+/, '')}${stamp.slice(7)}`;
+  const bc = /^(-\d{6}|0000)(-.*)Z$/.exec(stamp);
+  if (!bc) return stamp;
+  const year = 1 - Number(bc[1]);
+  return `${String(year).padStart(4, '0')}${bc[2]}Z BC`;
+};
 
 const idOf = (i: number) => `5f0000000000000000000${String(i).padStart(3, '0')}`;
 
