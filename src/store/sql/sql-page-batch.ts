@@ -135,9 +135,14 @@ export class PageBatch {
     const count = db
       .selectFrom('users')
       .select((eb) => eb.fn.countAll<number | string | bigint>().as('total'));
-    const keys = sqlOrder(sort).map(
-      ({ column, direction, nulls }) => `r.${column} ${direction}${nulls ? ` nulls ${nulls}` : ''}`,
-    );
+    // Written from this code's own words, not pasted from the key: a sort given in the console
+    // has not been through the API's validation.
+    const keys = sqlOrder(sort).map(({ column, direction, nulls }) => {
+      if (!(USER_COLUMNS as readonly string[]).includes(column))
+        throw new Error(`cannot sort by ${String(column)}`);
+      const order = direction === 'desc' ? 'desc' : 'asc';
+      return `r.${column} ${order}${nulls === 'first' ? ' nulls first' : nulls === 'last' ? ' nulls last' : ''}`;
+    });
     const json = usersJsonArray('r', keys.length > 0 ? `order by ${keys.join(', ')}` : '');
     return db
       .selectFrom(this.#bounds(limits, skips))
