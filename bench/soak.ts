@@ -86,22 +86,23 @@ let requests = 0;
 const errors: string[] = [];
 let serial = 0;
 
+/** Whether a list answer is a page: an array of at most 30 records within its count. */
+function isWholePage(text: string, total: string | null): boolean {
+  const records = JSON.parse(text) as unknown;
+  return (
+    Array.isArray(records) &&
+    records.length <= 30 &&
+    records.every((record: { id?: unknown } | null) => typeof record?.id === 'string') &&
+    Number(total) >= records.length
+  );
+}
+
 /**
  * One step of the mix: 40 % read by id, 10 % filtered list, 10 % page of the whole list (the
  * pages PostgreSQL prints as JSON), 15 % create, 10 % update, 15 % delete. As many creates as
  * deletes keep the table near its seeded size, so a trend in the figures is the process's, not
  * the data's (a growing table makes every filtered list slower).
  */
-function isWholePage(text: string, total: string | null): boolean {
-  const records = JSON.parse(text) as unknown;
-  return (
-    Array.isArray(records) &&
-    records.length <= 30 &&
-    records.every((record: { id?: unknown }) => typeof record.id === 'string') &&
-    Number(total) >= records.length
-  );
-}
-
 async function step(seeding = false): Promise<void> {
   const dice = seeding ? 0 : Math.random();
   const id = ids[Math.floor(Math.random() * ids.length)];
@@ -110,7 +111,7 @@ async function step(seeding = false): Promise<void> {
   let path = `/user/${id}`;
   let body: string | undefined;
   let expected = [200, 404];
-  /** What a page's body must be: a JSON array of at most 30 records, each with its id. */
+  /** A page of the whole list, whose body isWholePage checks. */
   let isPage = false;
   if (dice < 0.15 || !id) {
     method = 'POST';
