@@ -10,8 +10,9 @@
  */
 
 /**
- * toISOString's text of a timestamptz(3): to_char for years 1–9999 (the API writes no others);
- * outside them, the expanded years toISOString prints (`+010000`, `0000` for 1 BC, `-000001`).
+ * toISOString's text of a timestamptz(3): to_char for years 1–9999; outside them (an imported
+ * `0000`, a row written by hand), the years toISOString prints (`+010000`, `0000` for 1 BC,
+ * `-000001` for 2 BC).
  */
 const iso = (column: string) => {
   const utc = `(${column} at time zone 'UTC')`;
