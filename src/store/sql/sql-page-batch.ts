@@ -4,7 +4,7 @@ import { jsonPage, type Page } from '../../users/user-store.ts';
 import { nextTurn } from './next-turn.ts';
 import { usersJsonArray } from './sql-record-json.ts';
 import { USER_COLUMNS, type SqlDatabase } from './sql-schema.ts';
-import { orderedBy, sqlOrder } from './sql-where.ts';
+import { orderedBy, orderText } from './sql-where.ts';
 
 /** Each page's bounds as rows of a from-item `q(lim, off, k)`, `k` its position from 1. */
 export type PageBounds = (
@@ -135,15 +135,7 @@ export class PageBatch {
     const count = db
       .selectFrom('users')
       .select((eb) => eb.fn.countAll<number | string | bigint>().as('total'));
-    // Written from this code's own words, not pasted from the key: a sort given in the console
-    // has not been through the API's validation.
-    const keys = sqlOrder(sort).map(({ column, direction, nulls }) => {
-      if (!(USER_COLUMNS as readonly string[]).includes(column))
-        throw new Error(`cannot sort by ${String(column)}`);
-      const order = direction === 'desc' ? 'desc' : 'asc';
-      return `r.${column} ${order}${nulls === 'first' ? ' nulls first' : nulls === 'last' ? ' nulls last' : ''}`;
-    });
-    const json = usersJsonArray('r', keys.length > 0 ? `order by ${keys.join(', ')}` : '');
+    const json = usersJsonArray('r', orderText(sort, 'r'));
     return db
       .selectFrom(this.#bounds(limits, skips))
       .leftJoinLateral(

@@ -108,10 +108,31 @@ const directed = (order: SqlOrder) => (ob: OrderByItemBuilder) => {
   return order.nulls === 'last' ? item.nullsLast() : item;
 };
 
+/**
+ * The sort keys as columns and SQL's own words. A sort given in the console has not been through
+ * the API's validation: an unknown field is refused, and the direction is `asc` unless it is
+ * `desc`, so nothing of the key reaches SQL text (orderText) as it was given.
+ */
 export function sqlOrder(sort: SortKey[]): SqlOrder[] {
-  return sort.map(({ field, direction }) => ({
-    column: COLUMNS[field],
-    direction,
-    ...(NULLABLE_FIELDS.has(field) ? { nulls: direction === 'asc' ? 'first' : 'last' } : {}),
-  }));
+  return sort.map(({ field, direction: given }) => {
+    if (!Object.hasOwn(COLUMNS, field)) throw new Error(`cannot sort by ${String(field)}`);
+    const direction = given === 'desc' ? 'desc' : 'asc';
+    return {
+      column: COLUMNS[field],
+      direction,
+      ...(NULLABLE_FIELDS.has(field) ? { nulls: direction === 'asc' ? 'first' : 'last' } : {}),
+    };
+  });
+}
+
+/**
+ * `order by …` as orderedBy orders rows, over the columns of the rows aliased `rows`, as SQL
+ * text (for an aggregate's own order); empty for no keys.
+ */
+export function orderText(sort: SortKey[], rows: string): string {
+  const keys = sqlOrder(sort).map(
+    ({ column, direction, nulls }) =>
+      `${rows}.${column} ${direction}${nulls ? ` nulls ${nulls}` : ''}`,
+  );
+  return keys.length > 0 ? `order by ${keys.join(', ')}` : '';
 }
